@@ -1,0 +1,60 @@
+"""The importer contract.
+
+An importer reads one delivery format. ``identify`` looks at the head of a file and says whether the
+file is its format; ``extract`` streams the whole file and yields normalized records, per-record
+errors and warnings. It never touches the database: the ingest service checks identities and
+organisations and writes. A file that cannot be read at all (not XML, wrong encoding, a bomb) raises
+``UnusableInput``; one bad record yields a ``RecordError`` and the next record is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
+
+from register.grading import Sector
+from register.records import AchievementRecord, BatchFacts, BatchWarning, RecordError
+
+Item = AchievementRecord | RecordError | BatchWarning
+
+HEAD_BYTES = 64 * 1024
+
+
+class UnusableInput(Exception):
+    """The whole file is unusable (exit code 2, HTTP 422): nothing of it is imported."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class ImportContext:
+    """What an importer may know about the delivery it reads."""
+
+    sector: Sector
+    provider_orgnr: str
+    filename: str | None = None
+    content_type: str | None = None
+    max_bytes: int = 2 * 1024**3
+    max_xml_depth: int = 64
+    require_valid_signature: bool = False
+    facts: BatchFacts = field(default_factory=BatchFacts)
+
+
+@runtime_checkable
+class Importer(Protocol):
+    #: a short stable name, stored on the batch as its format ("elmo", "primary-csv", …)
+    name: ClassVar[str]
+    #: the sectors whose deliveries this importer reads
+    sectors: ClassVar[frozenset[Sector]]
+
+    def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
+        """True if the file that starts with ``head`` (up to HEAD_BYTES) is this importer's format."""
+        ...
+
+    def extract(self, source: BinaryIO, context: ImportContext) -> Iterator[Item]:
+        """Stream ``source`` and yield records, errors and warnings; raise UnusableInput if unreadable."""
+        ...

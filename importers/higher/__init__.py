@@ -1,0 +1,5 @@
+"""Importers for the higher sector."""
+
+from importers.base import Importer
+
+IMPORTERS: list[Importer] = []

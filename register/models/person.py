@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from register.models.base import Base, timestamp_now, uuid_pk
+
+IDENTIFIER_KINDS = ("fnr", "dnr", "hnr", "synthetic", "esi", "foreign")
+
+
+class Person(Base):
+    """A learner. Keyed by an internal UUID; the national id is an identifier row, never a key."""
+
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    given_name: Mapped[str | None] = mapped_column(Text)
+    family_name: Mapped[str | None] = mapped_column(Text)
+    # Only as delivered (ELMO bday/dateOfBirth); never derived from the national id.
+    birth_date: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = timestamp_now()
+
+    identifiers: Mapped[list[PersonIdentifier]] = relationship(back_populates="person", lazy="raise")
+
+
+class PersonIdentifier(Base):
+    """One identifier of a person. A D-nummer later replaced by a fødselsnummer keeps both rows."""
+
+    __tablename__ = "person_identifier"
+    __table_args__ = (
+        UniqueConstraint("kind", "scheme", "value"),
+        CheckConstraint(f"kind IN {IDENTIFIER_KINDS!r}", name="kind"),
+        Index(None, "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # Namespace of the value: '' for Norwegian numbers, the issuing country (ISO 3166-1) for foreign ids.
+    scheme: Mapped[str] = mapped_column(String(64), server_default="")
+    value: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[dt.date | None]
+    valid_to: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = timestamp_now()
+
+    person: Mapped[Person] = relationship(back_populates="identifiers", lazy="raise")

@@ -1,0 +1,179 @@
+"""The normalized record: what every importer yields and the ingest service accepts.
+
+One ``AchievementRecord`` is one result of one person, in one model for all sectors. Importers turn
+their format into these (or into ``RecordError``s for what they cannot read); the ingest service checks
+identities, organisations and codes against the database and writes them.
+
+A tree (degree → courses, vitnemål → subjects) is expressed with ``parent_key``: the ``source_key`` of
+the parent record from the same provider, delivered in the same batch or earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierIn:
+    """A person identifier as delivered.
+
+    kind: ``nin`` (a Norwegian fødselsnummer/D-/H-/synthetic number; the ingest validates it and
+    decides which), ``esi`` (European Student Identifier) or ``foreign`` (with ``scheme`` = the issuing
+    country, ISO 3166-1 alpha-2, or another namespace the importer names).
+    """
+
+    kind: str
+    value: str
+    scheme: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonIn:
+    identifiers: tuple[IdentifierIn, ...]  # the first is the primary one; a national id comes first
+    given_name: str | None = None
+    family_name: str | None = None
+    birth_date: dt.date | None = None  # only where the format delivers it
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRef:
+    """An organisation as a format names it: ``orgnr`` or a cross-walk scheme (nsr, fs, erasmus, …)."""
+
+    scheme: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpecificationIn:
+    kind: SpecificationKind
+    title: dict[str, str]  # language code → text; at least one
+    code: str | None = None
+    code_scheme: str | None = None
+    owner: OrgRef | None = None
+    description: dict[str, str] | None = None
+    credits: Decimal | None = None
+    credit_scheme: CreditScheme | None = None
+    nkr_level: str | None = None
+    eqf_level: int | None = None
+    nus_code: str | None = None
+    iscedf_code: str | None = None
+    learning_outcomes: tuple[str, ...] = ()
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GradeIn:
+    """A grade exactly as delivered; ``scheme`` EXTERNAL for scales the register does not know.
+
+    For known schemes the ingest normalizes ``value`` and sets ``passed`` from the scale. For EXTERNAL
+    the importer sets ``passed`` from what the format says (ELMO status), or None.
+    """
+
+    scheme: GradeScheme
+    value: str
+    passed: bool | None = None
+    scheme_description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentIn:
+    media_type: str
+    content: bytes
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AchievementRecord:
+    """One result of one person, normalized. ``ref`` says where it came from, for error reports."""
+
+    ref: str  # "row 17", "report[1]/learningOpportunitySpecification[3]", "credential 2"
+    source_key: str  # the provider's stable key: a re-send of the same result has the same key
+    sector: Sector
+    kind: AchievementKind
+    person: PersonIn
+    awarding_org: OrgRef
+    specification: SpecificationIn
+    grade: GradeIn | None = None
+    credits: Decimal | None = None
+    credit_scheme: CreditScheme | None = None
+    completed_on: dt.date | None = None
+    year: int | None = None  # school year's end year / academic year / issue year, for statistics
+    term: str | None = None
+    parent_key: str | None = None
+    status: str = "valid"  # or "withdrawn"
+    withdrawal_reason: str | None = None
+    attachments: tuple[AttachmentIn, ...] = ()
+    details: dict[str, Any] | None = None  # format facts worth keeping (ELMO status, ELM validity, …)
+
+    def content_hash(self) -> str:
+        """A hash of everything that makes this result what it is (not where it was read from).
+
+        An identical re-send has the same hash and changes nothing.
+        """
+        content = asdict(self)
+        content.pop("ref")
+        content["attachments"] = [
+            {"media_type": a.media_type, "title": a.title, "sha256": hashlib.sha256(a.content).hexdigest()}
+            for a in self.attachments
+        ]
+        return _hash(content)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    """A record that cannot be accepted: which record, where in it, which rule, and why.
+
+    ``code`` is stable (documented in docs/errors.md); ``message`` is for people and never contains a
+    national id.
+    """
+
+    record: str
+    code: str
+    message: str
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWarning:
+    """Something accepted liberally (element order, whitespace in a date); reported on the batch."""
+
+    code: str
+    message: str
+    record: str | None = None
+    path: str | None = None
+
+
+@dataclass(slots=True)
+class BatchFacts:
+    """Format-level facts an importer learns about a whole file (version, signature outcome)."""
+
+    format: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def spec_content_key(spec: SpecificationIn, owner_id: int | None) -> str:
+    content = asdict(spec)
+    content["owner"] = owner_id
+    return _hash(content)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def _hash(content: Any) -> str:
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return hashlib.sha256(canonical.encode()).hexdigest()

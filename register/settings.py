@@ -1,0 +1,66 @@
+"""One settings class for the whole register, read from the environment with the prefix ``REGISTER_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTER_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    # Unset: an embedded PostgreSQL is started under ``data_dir`` (development only).
+    database_url: str | None = None
+    data_dir: Path = Path(".register")
+    # None means "decide from the database": on with the embedded development database, off otherwise.
+    allow_synthetic_ids: bool | None = None
+
+    # Imports
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    max_xml_depth: int = Field(default=64, ge=8)
+    elmo_require_valid_signature: bool = False
+    import_chunk_rows: int = Field(default=20_000, ge=100)
+
+    # Read side
+    suppression_threshold: int = Field(default=5, ge=1)
+
+    # Auth (Maskinporten-shaped JWTs)
+    jwt_audience: str = "https://kompetanseregisteret.no"
+    jwt_issuers: list[str] = []
+    jwks_files: list[Path] = []
+    jwt_leeway_seconds: int = 30
+    dev_signing_key_path: Path | None = None
+
+    # HTTP
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_is_explicit(self) -> Settings:
+        if self.environment == "production":
+            if not self.database_url:
+                raise ValueError("REGISTER_DATABASE_URL must be set in production (no embedded database)")
+            if self.allow_synthetic_ids:
+                raise ValueError("REGISTER_ALLOW_SYNTHETIC_IDS cannot be on in production")
+            if not self.jwks_files or not self.jwt_issuers:
+                raise ValueError("production needs REGISTER_JWT_ISSUERS and REGISTER_JWKS_FILES")
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def synthetic_ids_allowed(self) -> bool:
+        if self.allow_synthetic_ids is not None:
+            return self.allow_synthetic_ids
+        return self.uses_embedded_database and self.environment == "development"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
