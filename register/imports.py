@@ -1,0 +1,370 @@
+"""The import job: the edge that owns the transactions of one delivery.
+
+A delivery goes through two transactions, on purpose:
+
+1. **receive** — the raw bytes are stored (in 1 MiB chunks) with their sha256 on a new
+   ``import_batch`` row and committed before anything is parsed: nothing received is ever lost, even a
+   file no importer can read.
+2. **process** — the importer streams the file, the ingest service writes, and the batch row is marked
+   ``completed`` in the same transaction. If anything fails, all of it rolls back and the batch is
+   marked ``failed`` with the reason, in a transaction of its own; re-sending the file completes it.
+
+A file whose sha256 matches a completed batch of the same provider is recorded as ``duplicate`` and not
+parsed again. A unique index on completed (provider, sha256) makes that hold even for two identical
+uploads at the same moment: the second to commit fails on it and is reported as the duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, BinaryIO
+
+from psycopg.errors import UniqueViolation
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from importers.base import HEAD_BYTES, ImportContext, UnusableInput
+from importers.registry import choose, parse_sector
+from register.grading import Sector
+from register.ingest import REPORT_ERROR_LIMIT, ingest
+from register.records import BatchWarning, RecordError
+from register.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What happened to one delivery; the CLI prints it and the API returns it."""
+
+    batch_id: uuid.UUID
+    status: str  # completed, failed, duplicate
+    sector: str
+    format: str | None = None
+    accepted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warnings: list[BatchWarning] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    failure: RecordError | None = None  # why a whole file was unusable
+    duplicate_of: uuid.UUID | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all accepted (or a duplicate), 1 some records rejected, 2 the file was unusable."""
+        if self.status == "failed":
+            return 2
+        return 1 if self.rejected else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": str(self.batch_id),
+            "status": self.status,
+            "sector": self.sector,
+            "format": self.format,
+            "accepted": self.accepted,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "duplicate_of": str(self.duplicate_of) if self.duplicate_of else None,
+            "failure": _error_dict(self.failure) if self.failure else None,
+            "warnings": [
+                {"record": w.record, "path": w.path, "code": w.code, "message": w.message} for w in self.warnings
+            ],
+            "errors": [_error_dict(e) for e in self.errors],
+            "details": self.details,
+        }
+
+
+def _error_dict(error: RecordError) -> dict[str, Any]:
+    return {"record": error.record, "path": error.path, "code": error.code, "message": error.message}
+
+
+class ProviderUnknown(UnusableInput):
+    def __init__(self, orgnr: str) -> None:
+        super().__init__("provider.unknown", f"the providing organisation {orgnr} is not registered")
+
+
+@dataclass(slots=True)
+class ReceivedBatch:
+    batch_id: uuid.UUID
+    provider_id: int
+    sector: Sector
+    spool: IO[bytes]  # the delivery, readable from the start
+    sha256: str
+    duplicate_of: uuid.UUID | None
+
+
+def provider_id_for(conn: Connection, orgnr: str) -> int:
+    found = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": orgnr.strip()}).scalar()
+    if found is None:
+        raise ProviderUnknown(orgnr)
+    return int(found)
+
+
+def receive(
+    engine: Engine,
+    source: BinaryIO,
+    *,
+    sector: str,
+    provider_orgnr: str,
+    filename: str | None = None,
+    content_type: str | None = None,
+    submitted_by: str | None = None,
+    settings: Settings | None = None,
+) -> ReceivedBatch:
+    """Store the delivery's bytes on a new batch row and commit. Raises UnusableInput for a bad sector,
+    an unknown provider or a file over the size limit (then nothing is stored)."""
+    settings = settings or get_settings()
+    sector_ = parse_sector(sector)
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES)  # noqa: SIM115 - returned to the caller
+    digest = hashlib.sha256()
+    size = 0
+    batch_id = uuid.uuid4()
+    with engine.begin() as conn:
+        provider_id = provider_id_for(conn, provider_orgnr)
+        conn.execute(
+            text(
+                """INSERT INTO import_batch (id, provider_id, sector, filename, content_type, sha256, size_bytes,
+                                             submitted_by)
+                   VALUES (:id, :provider, :sector, :filename, :ctype, '', 0, :by)"""
+            ),
+            {
+                "id": batch_id,
+                "provider": provider_id,
+                "sector": sector_.value,
+                "filename": filename,
+                "ctype": content_type,
+                "by": submitted_by,
+            },
+        )
+        seq = 0
+        while chunk := source.read(CHUNK_BYTES):
+            size += len(chunk)
+            if size > settings.max_upload_bytes:
+                raise UnusableInput(
+                    "input.too_large", f"the delivery is larger than the limit of {settings.max_upload_bytes} bytes"
+                )
+            digest.update(chunk)
+            spool.write(chunk)
+            conn.execute(
+                text("INSERT INTO import_batch_chunk (batch_id, seq, data) VALUES (:b, :s, :d)"),
+                {"b": batch_id, "s": seq, "d": chunk},
+            )
+            seq += 1
+        sha256 = digest.hexdigest()
+        duplicate_of = conn.execute(
+            text(
+                "SELECT id FROM import_batch WHERE provider_id = :p AND sha256 = :h AND status = 'completed'"
+            ),
+            {"p": provider_id, "h": sha256},
+        ).scalar()
+        conn.execute(
+            text(
+                """UPDATE import_batch SET sha256 = :h, size_bytes = :n,
+                          status = CASE WHEN CAST(:dup AS uuid) IS NULL THEN 'received' ELSE 'duplicate' END,
+                          duplicate_of = :dup, finished_at = CASE WHEN CAST(:dup AS uuid) IS NULL THEN NULL
+                                                                  ELSE now() END
+                   WHERE id = :id"""
+            ),
+            {"h": sha256, "n": size, "dup": duplicate_of, "id": batch_id},
+        )
+    spool.seek(0)
+    return ReceivedBatch(batch_id, provider_id, sector_, spool, sha256, duplicate_of)
+
+
+def process(
+    engine: Engine,
+    received: ReceivedBatch,
+    *,
+    provider_orgnr: str,
+    filename: str | None = None,
+    content_type: str | None = None,
+    settings: Settings | None = None,
+    on_record: Callable[[], None] | None = None,
+) -> BatchReport:
+    """Parse and ingest a received batch in one transaction; on failure mark it failed."""
+    settings = settings or get_settings()
+    report = BatchReport(batch_id=received.batch_id, status="processing", sector=received.sector.value)
+    if received.duplicate_of is not None:
+        report.status, report.duplicate_of = "duplicate", received.duplicate_of
+        return report
+    context = ImportContext(
+        sector=received.sector,
+        provider_orgnr=provider_orgnr,
+        filename=filename,
+        content_type=content_type,
+        max_bytes=settings.max_upload_bytes,
+        max_xml_depth=settings.max_xml_depth,
+        require_valid_signature=settings.elmo_require_valid_signature,
+    )
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE import_batch SET status = 'processing' WHERE id = :id"), {"id": received.batch_id})
+    try:
+        with engine.begin() as conn:
+            head = received.spool.read(HEAD_BYTES)
+            received.spool.seek(0)
+            importer = choose(received.sector, head, filename, content_type)
+            report.format = importer.name
+            result = ingest(
+                conn,
+                batch_id=received.batch_id,
+                provider_id=received.provider_id,
+                items=importer.extract(received.spool, context),
+                allow_synthetic_ids=settings.synthetic_ids_allowed,
+                chunk_rows=settings.import_chunk_rows,
+                on_record=on_record,
+            )
+            report.accepted, report.unchanged, report.rejected = result.accepted, result.unchanged, result.rejected
+            report.errors, report.warnings = result.errors, result.warnings
+            report.details = context.facts.details
+            report.status = "completed"
+            conn.execute(
+                text(
+                    """UPDATE import_batch SET status = 'completed', format = :format, accepted = :a,
+                              unchanged = :u, rejected = :r, warnings = CAST(:w AS jsonb),
+                              details = CAST(:d AS jsonb), finished_at = now()
+                       WHERE id = :id"""
+                ),
+                {
+                    "format": importer.name,
+                    "a": result.accepted,
+                    "u": result.unchanged,
+                    "r": result.rejected,
+                    "w": _json(report.as_dict()["warnings"]),
+                    "d": _json(context.facts.details),
+                    "id": received.batch_id,
+                },
+            )
+    except UnusableInput as exc:
+        report.status = "failed"
+        report.failure = RecordError(record="file", code=exc.code, message=exc.message)
+        report.accepted = report.unchanged = report.rejected = 0
+        report.errors = []
+        _mark_failed(engine, received.batch_id, report.format, f"{exc.code}: {exc.message}")
+    except IntegrityError as exc:
+        if not isinstance(exc.orig, UniqueViolation) or "uq_import_batch_completed_file" not in str(exc.orig):
+            _mark_failed(engine, received.batch_id, report.format, "internal error")
+            raise
+        # An identical delivery completed while this one was being processed.
+        with engine.begin() as conn:
+            original = conn.execute(
+                text(
+                    """UPDATE import_batch b SET status = 'duplicate', finished_at = now(),
+                              duplicate_of = (SELECT id FROM import_batch o WHERE o.provider_id = b.provider_id
+                                              AND o.sha256 = b.sha256 AND o.status = 'completed')
+                       WHERE id = :id RETURNING duplicate_of"""
+                ),
+                {"id": received.batch_id},
+            ).scalar()
+        report = BatchReport(
+            batch_id=received.batch_id, status="duplicate", sector=received.sector.value, duplicate_of=original
+        )
+    except BaseException:
+        # Unexpected: the transaction rolled back; record that the batch failed, then let it surface
+        # (the CLI and API turn it into a generic error; the log has the traceback, never person data).
+        _mark_failed(engine, received.batch_id, report.format, "internal error")
+        raise
+    return report
+
+
+def _mark_failed(engine: Engine, batch_id: uuid.UUID, fmt: str | None, failure: str) -> None:
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    """UPDATE import_batch SET status = 'failed', format = coalesce(:f, format), failure = :why,
+                              finished_at = now() WHERE id = :id"""
+                ),
+                {"f": fmt, "why": failure, "id": batch_id},
+            )
+    except Exception:  # the database may be the thing that failed; the batch then stays 'processing'
+        log.exception("could not mark batch %s failed", batch_id)
+
+
+def run_import(
+    engine: Engine,
+    source: BinaryIO,
+    *,
+    sector: str,
+    provider_orgnr: str,
+    filename: str | None = None,
+    content_type: str | None = None,
+    submitted_by: str | None = None,
+    settings: Settings | None = None,
+    on_record: Callable[[], None] | None = None,
+) -> BatchReport:
+    """Receive and process one delivery. Raises UnusableInput only before anything is stored (unknown
+    sector or provider, over the size limit); every later failure is in the report."""
+    received = receive(
+        engine,
+        source,
+        sector=sector,
+        provider_orgnr=provider_orgnr,
+        filename=filename,
+        content_type=content_type,
+        submitted_by=submitted_by,
+        settings=settings,
+    )
+    with received.spool:
+        return process(
+            engine,
+            received,
+            provider_orgnr=provider_orgnr,
+            filename=filename,
+            content_type=content_type,
+            settings=settings,
+            on_record=on_record,
+        )
+
+
+def load_report(conn: Connection, batch_id: uuid.UUID, *, error_limit: int = REPORT_ERROR_LIMIT) -> BatchReport | None:
+    """A stored batch's report, with its first ``error_limit`` rejections."""
+    row = conn.execute(
+        text(
+            """SELECT id, status, sector, format, accepted, unchanged, rejected, warnings, details, failure,
+                      duplicate_of FROM import_batch WHERE id = :id"""
+        ),
+        {"id": batch_id},
+    ).one_or_none()
+    if row is None:
+        return None
+    errors = [
+        RecordError(record=r.record, path=r.path, code=r.code, message=r.message)
+        for r in conn.execute(
+            text(
+                "SELECT record, path, code, message FROM import_rejection WHERE batch_id = :id ORDER BY seq LIMIT :n"
+            ),
+            {"id": batch_id, "n": error_limit},
+        )
+    ]
+    failure = None
+    if row.failure:
+        code, _, message = row.failure.partition(": ")
+        failure = RecordError(record="file", code=code, message=message or code)
+    return BatchReport(
+        batch_id=row.id,
+        status=row.status,
+        sector=row.sector,
+        format=row.format,
+        accepted=row.accepted,
+        unchanged=row.unchanged,
+        rejected=row.rejected,
+        warnings=[BatchWarning(**w) for w in row.warnings],
+        errors=errors,
+        failure=failure,
+        duplicate_of=row.duplicate_of,
+        details=row.details,
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

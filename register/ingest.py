@@ -1,0 +1,633 @@
+"""The ingest service: the one way records enter the database.
+
+``ingest`` takes the items an importer yields and writes them in the caller's transaction:
+
+1. Each record is checked in Python where the check needs no database (national id check digits,
+   grade on its scale, organisation known and delivered for) — cheap, and the error names the record.
+2. The good records are streamed with COPY into temporary staging tables, in chunks (bounded memory).
+3. Everything else is set-based SQL over the staging tables: duplicate keys in the batch, persons
+   found or created by identifier, specifications shared by content, parents resolved, and then one
+   INSERT for new achievements and one UPDATE for changed ones, with the superseded versions copied
+   to ``achievement_version`` first. An identical re-send matches every content hash and writes nothing.
+
+Bulk on purpose: a row-by-row ORM loop costs a round trip per record; COPY plus a handful of
+statements costs the same few round trips for ten rows or ten million.
+
+The caller owns the transaction (see ``register.imports``): if anything raises, nothing of the batch
+is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from psycopg import Cursor
+from sqlalchemy import Connection, text
+
+from register import stats
+from register.grading import (
+    NKR_TO_EQF,
+    CreditScheme,
+    GradeScheme,
+    UnknownGrade,
+    is_valid_eqf,
+    normalize_grade,
+)
+from register.identifiers import InvalidNin, parse_nin
+from register.records import (
+    AchievementRecord,
+    BatchWarning,
+    IdentifierIn,
+    OrgRef,
+    RecordError,
+    spec_content_key,
+)
+
+#: errors kept in memory for the report; all of them are stored in import_rejection
+REPORT_ERROR_LIMIT = 1000
+
+_STAGE_COLUMNS = (
+    "seq", "ref", "source_key", "parent_key", "given_name", "family_name", "birth_date", "awarding_org_id",
+    "spec_key", "sector", "kind", "grade_scheme", "grade_value", "grade_passed", "credits", "credit_scheme",
+    "completed_on", "year", "term", "status", "withdrawal_reason", "details", "content_hash",
+)  # fmt: skip
+_SPEC_COLUMNS = (
+    "content_key", "kind", "code", "code_scheme", "owner_id", "title", "description", "credits",
+    "credit_scheme", "nkr_level", "eqf_level", "nus_code", "iscedf_code", "learning_outcomes", "details",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0  # new or changed (a withdrawal is a change)
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RecordError] = field(default_factory=list)  # the first REPORT_ERROR_LIMIT
+    warnings: list[BatchWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationIndex:
+    """The cross-walk in memory for one batch: a few thousand organisations at most."""
+
+    by_code: dict[tuple[str, str], int]
+    may_deliver_for: frozenset[int]  # the provider itself and those it delivers for
+
+    @classmethod
+    def load(cls, conn: Connection, provider_id: int) -> OrganisationIndex:
+        by_code: dict[tuple[str, str], int] = {}
+        for org_id, orgnr in conn.execute(text("SELECT id, orgnr FROM organisation WHERE orgnr IS NOT NULL")):
+            by_code[("orgnr", orgnr)] = org_id
+        for org_id, scheme, value in conn.execute(
+            text("SELECT organisation_id, scheme, value FROM organisation_code")
+        ):
+            by_code[(scheme, value)] = org_id
+        allowed = {provider_id}
+        allowed.update(
+            row[0]
+            for row in conn.execute(
+                text("SELECT on_behalf_of_id FROM organisation_delivery WHERE deliverer_id = :p"),
+                {"p": provider_id},
+            )
+        )
+        return cls(by_code=by_code, may_deliver_for=frozenset(allowed))
+
+    def resolve(self, ref: OrgRef) -> int | None:
+        value = ref.value.strip()
+        if ref.scheme == "orgnr":
+            value = value.replace(" ", "")
+        return self.by_code.get((ref.scheme, value))
+
+
+@dataclass(slots=True)
+class _Staged:
+    row: tuple[Any, ...]
+    identifiers: list[tuple[int, str, str, str]]  # (ord, kind, scheme, value)
+    spec: tuple[Any, ...] | None  # only the first time a spec key is seen in the batch
+    attachments: list[tuple[str, str | None, bytes, str]]
+
+
+class _RecordRejected(Exception):
+    def __init__(self, code: str, message: str, path: str | None = None) -> None:
+        self.code, self.message, self.path = code, message, path
+
+
+class _Rejections:
+    """Numbering, storage and the in-memory sample of a batch's rejections."""
+
+    def __init__(self, conn: Connection, batch_id: uuid.UUID, result: IngestResult) -> None:
+        self.conn, self.batch_id, self.result = conn, batch_id, result
+        self.pending: list[RecordError] = []
+        self.next_seq = 1
+
+    def add(self, error: RecordError) -> None:
+        self.result.rejected += 1
+        if len(self.result.errors) < REPORT_ERROR_LIMIT:
+            self.result.errors.append(error)
+        self.pending.append(error)
+
+    def flush(self, cur: Cursor[Any]) -> None:
+        if not self.pending:
+            return
+        with cur.copy(
+            "COPY import_rejection (batch_id, seq, record, path, code, message) FROM STDIN"
+        ) as copy:
+            for error in self.pending:
+                copy.write_row((self.batch_id, self.next_seq, error.record, error.path, error.code, error.message))
+                self.next_seq += 1
+        self.pending.clear()
+
+    def from_sql(self, conn: Connection, select_sql: str, params: dict[str, Any]) -> int:
+        """Record rejections found by set-based SQL: ``select_sql`` yields (record, path, code, message)."""
+        rows = conn.execute(text(select_sql), params).all()
+        for record, path, code, message in rows:
+            self.add(RecordError(record=record, path=path, code=code, message=message))
+        return len(rows)
+
+
+def ingest(
+    conn: Connection,
+    *,
+    batch_id: uuid.UUID,
+    provider_id: int,
+    items: Iterable[AchievementRecord | RecordError | BatchWarning],
+    allow_synthetic_ids: bool,
+    chunk_rows: int = 20_000,
+    on_record: Callable[[], None] | None = None,
+) -> IngestResult:
+    """Validate and write one batch of records in the caller's transaction.
+
+    Upserts by (provider, source key): an identical re-send changes nothing, a changed record gets a
+    new version (the old one kept in ``achievement_version``), a withdrawal is a status. Records that
+    fail a rule are reported with reference, path, code and message; the rest are written.
+    """
+    result = IngestResult()
+    rejections = _Rejections(conn, batch_id, result)
+    orgs = OrganisationIndex.load(conn, provider_id)
+    cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    # Batches of one provider touch the same (provider, source key) rows: serialize them, so two
+    # concurrent deliveries never both insert the same key. Different providers run in parallel.
+    conn.execute(text("SELECT pg_advisory_xact_lock(7001, :p)"), {"p": provider_id})
+    _create_staging_tables(conn)
+
+    seen_specs: set[str] = set()
+    chunk: list[_Staged] = []
+    seq = 0
+    for item in items:
+        if isinstance(item, BatchWarning):
+            result.warnings.append(item)
+            continue
+        if isinstance(item, RecordError):
+            rejections.add(item)
+            continue
+        seq += 1
+        if on_record is not None:
+            on_record()
+        try:
+            chunk.append(_stage_record(seq, item, orgs, seen_specs, allow_synthetic_ids))
+        except _RecordRejected as rejected:
+            rejections.add(RecordError(item.ref, rejected.code, rejected.message, rejected.path))
+        if len(chunk) >= chunk_rows:
+            _copy_chunk(cur, chunk)
+            rejections.flush(cur)
+            chunk.clear()
+    _copy_chunk(cur, chunk)
+    rejections.flush(cur)
+
+    staged = _write(conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections)
+    rejections.flush(cur)
+    result.accepted = staged.written
+    result.unchanged = staged.total - staged.written
+    stats.refresh_after_ingest(conn, batch_id)
+    return result
+
+
+# --- per-record checks (no database) ------------------------------------------------------------
+
+
+def _stage_record(
+    seq: int,
+    record: AchievementRecord,
+    orgs: OrganisationIndex,
+    seen_specs: set[str],
+    allow_synthetic: bool,
+) -> _Staged:
+    identifiers = list(_identifiers(record.person.identifiers, allow_synthetic))
+
+    awarding = orgs.resolve(record.awarding_org)
+    if awarding is None:
+        raise _RecordRejected(
+            "organisation.unknown",
+            f"awarding organisation {record.awarding_org.scheme}={record.awarding_org.value} is not registered",
+            "awarding_org",
+        )
+    if awarding not in orgs.may_deliver_for:
+        raise _RecordRejected(
+            "organisation.not_authorised",
+            f"the provider is not registered to deliver for {record.awarding_org.scheme}="
+            f"{record.awarding_org.value}",
+            "awarding_org",
+        )
+
+    spec = record.specification
+    owner_id = None
+    if spec.owner is not None:
+        owner_id = orgs.resolve(spec.owner)
+        if owner_id is None:
+            raise _RecordRejected(
+                "organisation.unknown",
+                f"owner {spec.owner.scheme}={spec.owner.value} of the specification is not registered",
+                "specification.owner",
+            )
+    if not spec.title or not any(t.strip() for t in spec.title.values()):
+        raise _RecordRejected("specification.title_missing", "the specification has no title", "specification.title")
+    eqf = spec.eqf_level
+    if spec.nkr_level is not None:
+        if spec.nkr_level not in NKR_TO_EQF:
+            raise _RecordRejected(
+                "level.invalid",
+                f"NKR level {spec.nkr_level!r} is not one of {', '.join(NKR_TO_EQF)}",
+                "specification.nkr_level",
+            )
+        eqf = eqf or NKR_TO_EQF[spec.nkr_level]
+    if eqf is not None and not is_valid_eqf(eqf):
+        raise _RecordRejected("level.invalid", f"EQF level {eqf} is not between 1 and 8", "specification.eqf_level")
+    _check_credits(spec.credits, spec.credit_scheme, "specification.credits")
+    _check_credits(record.credits, record.credit_scheme, "credits")
+
+    grade_scheme = grade_value = None
+    passed: bool | None = None
+    details = dict(record.details or {})
+    if record.grade is not None:
+        grade_scheme, grade_value, passed = _grade(record)
+        if record.grade.scheme_description:
+            details["grading_scheme"] = record.grade.scheme_description
+
+    if record.status not in ("valid", "withdrawn"):
+        raise _RecordRejected("status.invalid", f"status {record.status!r} is not valid or withdrawn", "status")
+    if record.status == "withdrawn" and not (record.withdrawal_reason or "").strip():
+        raise _RecordRejected("withdrawal.reason_missing", "a withdrawal needs a reason", "withdrawal_reason")
+
+    spec_key = spec_content_key(dataclasses.replace(spec, eqf_level=eqf), owner_id)
+    spec_row = None
+    if spec_key not in seen_specs:
+        seen_specs.add(spec_key)
+        spec_row = (
+            spec_key, spec.kind.value, spec.code, spec.code_scheme, owner_id, _json(spec.title),
+            _json(spec.description), spec.credits, _enum(spec.credit_scheme), spec.nkr_level, eqf, spec.nus_code,
+            spec.iscedf_code, _json(list(spec.learning_outcomes)) if spec.learning_outcomes else None,
+            _json(spec.details),
+        )  # fmt: skip
+
+    year = record.year if record.year is not None else (record.completed_on.year if record.completed_on else None)
+    row = (
+        seq, record.ref, record.source_key, record.parent_key, record.person.given_name, record.person.family_name,
+        record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
+        grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
+        record.status, record.withdrawal_reason, _json(details or None), record.content_hash(),
+    )  # fmt: skip
+    attachments = [
+        (a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments
+    ]
+    return _Staged(row=row, identifiers=identifiers, spec=spec_row, attachments=attachments)
+
+
+def _identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) -> Iterator[tuple[int, str, str, str]]:
+    if not given:
+        raise _RecordRejected("person.identifier_missing", "the record names no person identifier", "person")
+    for ord_, ident in enumerate(given):
+        path = f"person.identifiers[{ord_}]"
+        if ident.kind == "nin":
+            try:
+                nin = parse_nin(ident.value, allow_synthetic=allow_synthetic)
+            except InvalidNin as exc:
+                raise _RecordRejected(exc.problem.code, exc.problem.message, path) from None
+            yield ord_, nin.kind.value, "", nin.value
+        elif ident.kind in ("esi", "foreign"):
+            value = ident.value.strip()
+            if not value:
+                raise _RecordRejected("person.identifier_empty", f"{ident.kind} identifier is empty", path)
+            yield ord_, ident.kind, ident.scheme.strip(), value
+        else:
+            raise _RecordRejected(
+                "person.identifier_kind", f"identifier kind {ident.kind!r} is not nin, esi or foreign", path
+            )
+
+
+def _grade(record: AchievementRecord) -> tuple[str, str, bool | None]:
+    assert record.grade is not None
+    grade = record.grade
+    if not grade.value.strip():
+        raise _RecordRejected("grade.missing", "the grade is empty", "grade")
+    if grade.scheme is GradeScheme.EXTERNAL:
+        return grade.scheme.value, grade.value.strip(), grade.passed
+    try:
+        normalized = normalize_grade(grade.scheme, grade.value)
+    except UnknownGrade as exc:
+        raise _RecordRejected("grade.invalid", str(exc), "grade") from None
+    # Kept as delivered, but with the scale's canonical spelling: "Bestått" and "bestått" are one grade.
+    return grade.scheme.value, normalized.value, normalized.passed
+
+
+def _check_credits(credits: Decimal | None, scheme: CreditScheme | None, path: str) -> None:
+    if credits is None:
+        return
+    if scheme is None:
+        raise _RecordRejected("credits.scheme_missing", "credits need a credit scheme (ects, fagskolepoeng, hours)", path)
+    if credits < 0 or credits > 1000:
+        raise _RecordRejected("credits.out_of_range", f"credits {credits} are outside 0–1000", path)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _enum(value: Any) -> str | None:
+    return None if value is None else str(value.value)
+
+
+def _sha256(content: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(content).hexdigest()
+
+
+# --- staging -------------------------------------------------------------------------------------
+
+
+def _create_staging_tables(conn: Connection) -> None:
+    conn.execute(
+        text(
+            """
+            CREATE TEMP TABLE stage (
+                seq int PRIMARY KEY, ref text, source_key text NOT NULL, parent_key text,
+                given_name text, family_name text, birth_date date, awarding_org_id int NOT NULL,
+                spec_key text NOT NULL, sector text, kind text, grade_scheme text, grade_value text,
+                grade_passed boolean, credits numeric, credit_scheme text, completed_on date, year smallint,
+                term text, status text, withdrawal_reason text, details jsonb, content_hash text,
+                person_id uuid, spec_id int
+            ) ON COMMIT DROP;
+            CREATE TEMP TABLE stage_identifier (
+                seq int, ord int, kind text, scheme text, value text
+            ) ON COMMIT DROP;
+            CREATE TEMP TABLE stage_spec (
+                content_key text, kind text, code text, code_scheme text, owner_id int, title jsonb,
+                description jsonb, credits numeric, credit_scheme text, nkr_level text, eqf_level smallint,
+                nus_code text, iscedf_code text, learning_outcomes jsonb, details jsonb
+            ) ON COMMIT DROP;
+            CREATE TEMP TABLE stage_attachment (
+                seq int, media_type text, title text, content bytea, sha256 text
+            ) ON COMMIT DROP;
+            """
+        )
+    )
+
+
+def _copy_chunk(cur: Cursor[Any], chunk: list[_Staged]) -> None:
+    if not chunk:
+        return
+    with cur.copy(f"COPY stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
+        for staged in chunk:
+            copy.write_row(staged.row)
+    with cur.copy("COPY stage_identifier (seq, ord, kind, scheme, value) FROM STDIN") as copy:
+        for staged in chunk:
+            seq = staged.row[0]
+            for ident in staged.identifiers:
+                copy.write_row((seq, *ident))
+    specs = [s.spec for s in chunk if s.spec is not None]
+    if specs:
+        with cur.copy(f"COPY stage_spec ({', '.join(_SPEC_COLUMNS)}) FROM STDIN") as copy:
+            for spec in specs:
+                copy.write_row(spec)
+    if any(s.attachments for s in chunk):
+        with cur.copy("COPY stage_attachment (seq, media_type, title, content, sha256) FROM STDIN") as copy:
+            for staged in chunk:
+                for attachment in staged.attachments:
+                    copy.write_row((staged.row[0], *attachment))
+
+
+# --- set-based writing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    total: int  # staged records that survived every set-based check
+    written: int  # new + changed
+
+
+def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejections: _Rejections) -> _Written:
+    p = {"provider": provider_id, "batch": batch_id}
+    conn.execute(
+        text(
+            """
+            CREATE INDEX ON stage (source_key);
+            CREATE INDEX ON stage (parent_key) WHERE parent_key IS NOT NULL;
+            CREATE INDEX ON stage_identifier (seq);
+            ANALYZE stage; ANALYZE stage_identifier;
+            """
+        )
+    )
+
+    # The same source key twice in one delivery: keep the first, reject the rest.
+    rejections.from_sql(
+        conn,
+        """
+        WITH dup AS (
+            DELETE FROM stage s USING stage first
+            WHERE first.source_key = s.source_key AND first.seq < s.seq
+            RETURNING s.seq, s.ref, first.ref AS first_ref
+        )
+        SELECT DISTINCT ON (seq) ref, 'source_key', 'source_key.duplicate',
+               'the same record key appears earlier in this delivery (' || first_ref || ')'
+        FROM dup ORDER BY seq
+        """,
+        p,
+    )
+
+    _resolve_persons(conn, rejections)
+
+    conn.execute(
+        text(
+            """
+            INSERT INTO learning_specification (content_key, kind, code, code_scheme, owner_id, title,
+                description, credits, credit_scheme, nkr_level, eqf_level, nus_code, iscedf_code,
+                learning_outcomes, details)
+            SELECT content_key, kind, code, code_scheme, owner_id, title, description, credits, credit_scheme,
+                   nkr_level, eqf_level, nus_code, iscedf_code, learning_outcomes, details
+            FROM stage_spec
+            ON CONFLICT (content_key) DO NOTHING;
+            UPDATE stage s SET spec_id = ls.id FROM learning_specification ls WHERE ls.content_key = s.spec_key;
+            """
+        )
+    )
+
+    # A child needs its parent: delivered in this batch (and not rejected) or delivered earlier, and
+    # belonging to the same person. Rejecting a parent rejects its children, so repeat until stable.
+    while rejections.from_sql(
+        conn,
+        """
+        WITH orphan AS (
+            DELETE FROM stage c
+            WHERE c.parent_key IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM stage p
+                              WHERE p.source_key = c.parent_key AND p.person_id = c.person_id)
+              AND NOT EXISTS (SELECT 1 FROM achievement a
+                              WHERE a.provider_id = :provider AND a.source_key = c.parent_key
+                                AND a.person_id = c.person_id)
+            RETURNING c.ref, c.parent_key
+        )
+        SELECT ref, 'parent_key', 'part_of.unknown',
+               'the parent record ' || quote_literal(parent_key)
+               || ' is neither in this delivery (accepted) nor delivered earlier for the same person'
+        FROM orphan
+        """,
+        p,
+    ):
+        pass
+
+    total = conn.execute(text("SELECT count(*) FROM stage")).scalar_one()
+
+    # History first: the current row of every record that changes is copied, as it is, to the
+    # append-only version table before it is overwritten.
+    conn.execute(
+        text(
+            """
+            INSERT INTO achievement_version (achievement_id, version, person_id, batch_id, content_hash, status,
+                                             content)
+            SELECT a.id, a.version, a.person_id, a.batch_id, a.content_hash, a.status,
+                   to_jsonb(a) - 'id' - 'version' - 'content_hash' - 'batch_id'
+            FROM stage s JOIN achievement a ON a.provider_id = :provider AND a.source_key = s.source_key
+            WHERE a.content_hash <> s.content_hash
+            """
+        ),
+        p,
+    )
+    changed = conn.execute(
+        text(
+            """
+            UPDATE achievement a SET
+                person_id = s.person_id, awarding_org_id = s.awarding_org_id, specification_id = s.spec_id,
+                sector = s.sector, kind = s.kind, part_of_id = NULL, grade_scheme = s.grade_scheme,
+                grade_value = s.grade_value, grade_passed = s.grade_passed, credits = s.credits,
+                credit_scheme = s.credit_scheme, completed_on = s.completed_on, year = s.year, term = s.term,
+                status = s.status, withdrawal_reason = s.withdrawal_reason, details = s.details,
+                version = a.version + 1, content_hash = s.content_hash, batch_id = :batch, updated_at = now()
+            FROM stage s
+            WHERE a.provider_id = :provider AND a.source_key = s.source_key AND a.content_hash <> s.content_hash
+            """
+        ),
+        p,
+    ).rowcount
+    inserted = conn.execute(
+        text(
+            """
+            INSERT INTO achievement (person_id, provider_id, source_key, awarding_org_id, specification_id,
+                sector, kind, grade_scheme, grade_value, grade_passed, credits, credit_scheme, completed_on, year,
+                term, status, withdrawal_reason, details, version, content_hash, batch_id)
+            SELECT s.person_id, :provider, s.source_key, s.awarding_org_id, s.spec_id, s.sector, s.kind,
+                   s.grade_scheme, s.grade_value, s.grade_passed, s.credits, s.credit_scheme, s.completed_on,
+                   s.year, s.term, s.status, s.withdrawal_reason, s.details, 1, s.content_hash, :batch
+            FROM stage s
+            WHERE NOT EXISTS (SELECT 1 FROM achievement a
+                              WHERE a.provider_id = :provider AND a.source_key = s.source_key)
+            ORDER BY s.person_id
+            """
+        ),
+        p,
+    ).rowcount
+    # Parents now all have ids; link the children written by this batch.
+    conn.execute(
+        text(
+            """
+            UPDATE achievement c SET part_of_id = parent.id
+            FROM stage s JOIN achievement parent
+                 ON parent.provider_id = :provider AND parent.source_key = s.parent_key
+            WHERE s.parent_key IS NOT NULL AND c.provider_id = :provider AND c.source_key = s.source_key
+              AND c.batch_id = :batch
+            """
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            """
+            INSERT INTO achievement_attachment (achievement_id, version, person_id, media_type, title, content,
+                                                sha256)
+            SELECT a.id, a.version, a.person_id, sa.media_type, sa.title, sa.content, sa.sha256
+            FROM stage_attachment sa JOIN stage s ON s.seq = sa.seq
+                 JOIN achievement a ON a.provider_id = :provider AND a.source_key = s.source_key
+            WHERE a.batch_id = :batch
+            """
+        ),
+        p,
+    )
+    return _Written(total=total, written=changed + inserted)
+
+
+def _resolve_persons(conn: Connection, rejections: _Rejections) -> None:
+    """Find each record's person by any of its identifiers; create persons for the unknown ones."""
+    rejections.from_sql(
+        conn,
+        """
+        WITH found AS (
+            SELECT si.seq, count(DISTINCT pi.person_id) AS n, min(pi.person_id::text)::uuid AS person_id
+            FROM stage_identifier si
+            JOIN person_identifier pi ON pi.kind = si.kind AND pi.scheme = si.scheme AND pi.value = si.value
+            GROUP BY si.seq
+        ), ambiguous AS (
+            DELETE FROM stage s USING found f WHERE f.seq = s.seq AND f.n > 1 RETURNING s.ref
+        ), resolved AS (
+            UPDATE stage s SET person_id = f.person_id FROM found f WHERE f.seq = s.seq AND f.n = 1
+        )
+        SELECT ref, 'person.identifiers', 'person.ambiguous',
+               'the identifiers of this record belong to different persons in the register'
+        FROM ambiguous
+        """,
+        {},
+    )
+    # One new person per distinct primary identifier among the unresolved records.
+    conn.execute(
+        text(
+            """
+            CREATE TEMP TABLE new_person ON COMMIT DROP AS
+            SELECT DISTINCT ON (si.kind, si.scheme, si.value)
+                   gen_random_uuid() AS person_id, si.kind, si.scheme, si.value,
+                   s.given_name, s.family_name, s.birth_date
+            FROM stage s JOIN stage_identifier si ON si.seq = s.seq AND si.ord = 0
+            WHERE s.person_id IS NULL
+            ORDER BY si.kind, si.scheme, si.value, s.seq;
+
+            INSERT INTO person (id, given_name, family_name, birth_date)
+            SELECT person_id, given_name, family_name, birth_date FROM new_person;
+
+            -- A concurrent batch of another provider may have created the same person a moment ago:
+            -- its identifier row wins, and the person made here for nothing is removed below.
+            INSERT INTO person_identifier (person_id, kind, scheme, value)
+            SELECT person_id, kind, scheme, value FROM new_person
+            ON CONFLICT (kind, scheme, value) DO NOTHING;
+
+            UPDATE stage s SET person_id = pi.person_id
+            FROM stage_identifier si
+            JOIN person_identifier pi ON pi.kind = si.kind AND pi.scheme = si.scheme AND pi.value = si.value
+            WHERE si.seq = s.seq AND si.ord = 0 AND s.person_id IS NULL;
+
+            DELETE FROM person p USING new_person np
+            WHERE p.id = np.person_id
+              AND NOT EXISTS (SELECT 1 FROM person_identifier pi WHERE pi.person_id = p.id);
+
+            -- Further identifiers (an ESI next to the national id) join the person they arrived with.
+            INSERT INTO person_identifier (person_id, kind, scheme, value)
+            SELECT DISTINCT s.person_id, si.kind, si.scheme, si.value
+            FROM stage_identifier si JOIN stage s ON s.seq = si.seq
+            WHERE si.ord > 0
+            ON CONFLICT (kind, scheme, value) DO NOTHING;
+            """
+        )
+    )

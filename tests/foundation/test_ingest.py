@@ -1,0 +1,183 @@
+"""The ingest behaviours, each against the real database through the import job."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+import register.imports
+from register.imports import BatchReport, run_import
+from register.settings import Settings
+from tests.factories import create_organisation, new_nin
+from tests.foundation.recordlines import RecordLines, SimulatedCrash, lines
+
+
+@pytest.fixture(autouse=True)
+def _record_lines_importer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+
+
+@pytest.fixture
+def school(db: Engine) -> str:
+    return create_organisation(db, name="Nordby videregående skole")
+
+
+def deliver(engine: Engine, settings: Settings, provider: str, *records: dict[str, Any]) -> BatchReport:
+    return run_import(
+        engine, io.BytesIO(lines(*records)), sector="primary", provider_orgnr=provider, settings=settings
+    )
+
+
+def count(engine: Engine, sql: str, **params: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql), params).scalar_one())
+
+
+@pytest.fixture
+def pupil() -> Iterator[str]:
+    yield new_nin()
+
+
+def test_new_records_are_accepted(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    report = deliver(
+        db, settings, school,
+        {"nin": pupil, "key": "vm-1", "org": school, "kind": "diploma", "grade": None, "code": "VM", "title": "Vitnemål"},
+        {"nin": pupil, "key": "s-1", "org": school, "parent": "vm-1"},
+        {"nin": pupil, "key": "s-2", "org": school, "parent": "vm-1", "code": "MAT1019", "grade": "5"},
+    )  # fmt: skip
+    assert (report.status, report.accepted, report.unchanged, report.rejected) == ("completed", 3, 0, 0)
+    assert report.exit_code == 0
+    assert count(db, "SELECT count(*) FROM person") == 1
+    assert count(db, "SELECT count(*) FROM achievement WHERE part_of_id IS NOT NULL") == 2
+    assert count(db, "SELECT count(*) FROM achievement_version") == 0
+
+
+def test_identical_resend_changes_nothing(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    first = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school})
+    # Same records in a different file (another line order, another ref): no new version.
+    second = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "ref": "row 9"})
+    assert (first.accepted, second.accepted, second.unchanged) == (1, 0, 1)
+    assert count(db, "SELECT max(version) FROM achievement") == 1
+    assert count(db, "SELECT count(*) FROM achievement_version") == 0
+
+
+def test_same_file_twice_is_recognised(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    first = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school})
+    again = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school})
+    assert again.status == "duplicate"
+    assert again.duplicate_of == first.batch_id
+    assert count(db, "SELECT count(*) FROM import_batch WHERE status = 'duplicate'") == 1
+
+
+def test_changed_record_makes_a_new_version(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "grade": "3"})
+    report = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "grade": "5"})
+    assert (report.accepted, report.unchanged) == (1, 0)
+    with db.connect() as conn:
+        current = conn.execute(text("SELECT version, grade_value FROM achievement")).one()
+        old = conn.execute(text("SELECT version, content->>'grade_value' FROM achievement_version")).one()
+    assert tuple(current) == (2, "5")
+    assert tuple(old) == (1, "3")
+
+
+def test_withdrawal_is_a_status(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school})
+    report = deliver(
+        db, settings, school,
+        {"nin": pupil, "key": "s-1", "org": school, "status": "withdrawn", "reason": "registered in error"},
+    )  # fmt: skip
+    assert report.accepted == 1
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT status, withdrawal_reason, version FROM achievement")).one()
+    assert tuple(row) == ("withdrawn", "registered in error", 2)
+    assert count(db, "SELECT count(*) FROM achievement_version WHERE status = 'valid'") == 1
+
+
+def test_bad_records_are_rejected_without_losing_the_others(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
+    stranger = create_organisation(db, name="Annen skole")
+    report = deliver(
+        db, settings, school,
+        {"nin": pupil, "key": "ok-1", "org": school},
+        {"nin": "12345678910", "key": "bad-nin", "org": school, "ref": "row 3"},
+        {"nin": pupil, "key": "bad-grade", "org": school, "grade": "7", "ref": "row 4"},
+        {"nin": pupil, "key": "not-ours", "org": stranger, "ref": "row 5"},
+        {"nin": pupil, "key": "orphan", "org": school, "parent": "no-such-diploma", "ref": "row 6"},
+        {"nin": pupil, "key": "ok-1", "org": school, "ref": "row 7"},
+        {"nin": pupil, "key": "ok-2", "org": school, "code": "ENG1007"},
+    )  # fmt: skip
+    assert (report.accepted, report.rejected) == (2, 5)
+    assert report.exit_code == 1
+    by_record = {e.record: e for e in report.errors}
+    assert by_record["row 3"].code == "nin.date_part"
+    assert by_record["row 3"].path == "person.identifiers[0]"
+    assert by_record["row 4"].code == "grade.invalid" and "7" in by_record["row 4"].message
+    assert by_record["row 5"].code == "organisation.not_authorised"
+    assert by_record["row 6"].code == "part_of.unknown"
+    assert by_record["row 7"].code == "source_key.duplicate"
+    assert all("12345678910" not in e.message for e in report.errors)
+    assert count(db, "SELECT count(*) FROM achievement") == 2
+    assert count(db, "SELECT count(*) FROM import_rejection") == 5
+
+
+def test_rejected_parent_takes_its_children(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    report = deliver(
+        db, settings, school,
+        {"nin": pupil, "key": "vm", "org": school, "kind": "diploma", "grade": "x", "scheme": "a-f"},
+        {"nin": pupil, "key": "s-1", "org": school, "parent": "vm"},
+    )  # fmt: skip
+    assert (report.accepted, report.rejected) == (0, 2)
+    assert {e.code for e in report.errors} == {"grade.invalid", "part_of.unknown"}
+
+
+def test_a_county_delivers_for_its_schools(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    county = create_organisation(db, name="Nordland fylkeskommune", kind="county", delivers_for=[school])
+    report = deliver(db, settings, county, {"nin": pupil, "key": "s-1", "org": school})
+    assert report.accepted == 1
+    refused = deliver(db, settings, school, {"nin": pupil, "key": "s-2", "org": county})
+    assert [e.code for e in refused.errors] == ["organisation.not_authorised"]
+
+
+def test_a_person_keeps_all_identifiers(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    esi = {"kind": "esi", "value": "urn:schac:personalUniqueCode:int:esi:no:123"}
+    deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "extra_ids": [esi]})
+    deliver(db, settings, school, {"nin": pupil, "key": "s-2", "org": school, "code": "ENG1007"})
+    assert count(db, "SELECT count(*) FROM person") == 1
+    assert count(db, "SELECT count(*) FROM person_identifier") == 2
+
+
+def test_synthetic_ids_follow_the_setting(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    strict = settings.model_copy(update={"allow_synthetic_ids": False})
+    report = deliver(db, strict, school, {"nin": pupil, "key": "s-1", "org": school})
+    assert [e.code for e in report.errors] == ["nin.synthetic_not_allowed"]
+
+
+def test_a_batch_that_dies_half_way_leaves_nothing(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+    records = [{"nin": pupil, "key": f"s-{i}", "org": school} for i in range(50)]
+    with pytest.raises(SimulatedCrash):
+        deliver(db, settings.model_copy(update={"import_chunk_rows": 10}), school, *records, {"crash": True})
+    assert count(db, "SELECT count(*) FROM achievement") == 0
+    assert count(db, "SELECT count(*) FROM person") == 0
+    with db.connect() as conn:
+        status, failure = conn.execute(text("SELECT status, failure FROM import_batch")).one()
+    assert (status, failure) == ("failed", "internal error")
+    # The raw bytes were kept: nothing received is lost.
+    assert count(db, "SELECT count(*) FROM import_batch_chunk") == 1
+    # Sending the same file again (without the crash) completes it.
+    report = deliver(db, settings, school, *records)
+    assert (report.status, report.accepted) == ("completed", 50)
+
+
+def test_unknown_provider_and_sector_are_clear(db: Engine, settings: Settings) -> None:
+    from importers.base import UnusableInput
+
+    with pytest.raises(UnusableInput, match="known sectors: primary, vocational, higher, micro"):
+        run_import(db, io.BytesIO(b""), sector="tertiary", provider_orgnr="974760673", settings=settings)
+    with pytest.raises(UnusableInput, match="not registered") as exc:
+        run_import(db, io.BytesIO(b""), sector="primary", provider_orgnr="974760673", settings=settings)
+    assert exc.value.code == "provider.unknown"
