@@ -8,8 +8,14 @@ the organisations and imports every file through ``run_import`` — the demo exe
 from __future__ import annotations
 
 import importlib
+import io
 import random
 from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from register.imports import run_import
+from register.organisations import add_organisation
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +56,49 @@ def collect_demo_sets(seed: int = 2026) -> list[DemoSet]:
             continue
         sets.append(module.demo_set(random.Random(f"{seed}-{package}")))
     return sets
+
+
+def load_demo(engine: Engine, seed: int = 2026) -> str:
+    """Register the demo organisations and import every demo delivery; safe to run again.
+
+    A second run finds the organisations registered and every file already imported (duplicates),
+    so it changes nothing.
+    """
+    sets = collect_demo_sets(seed)
+    if not sets:
+        return "no sector has demo data yet"
+    with engine.begin() as conn:
+        for demo_set in sets:
+            # Organisations first, then "delivers for" (which needs the other side registered).
+            for org in demo_set.organisations:
+                add_organisation(
+                    conn, orgnr=org.orgnr, name=org.name, kind=org.kind, codes=list(org.codes.items()),
+                    name_en=org.name_en, country=org.country,
+                )  # fmt: skip
+        for demo_set in sets:
+            for org in demo_set.organisations:
+                if org.delivers_for and org.orgnr:
+                    add_organisation(
+                        conn,
+                        orgnr=org.orgnr,
+                        name=org.name,
+                        kind=org.kind,
+                        delivers_for=list(org.delivers_for),
+                    )
+    lines = []
+    for demo_set in sets:
+        for delivery in demo_set.deliveries:
+            report = run_import(
+                engine,
+                io.BytesIO(delivery.content),
+                sector=delivery.sector,
+                provider_orgnr=delivery.provider_orgnr,
+                filename=delivery.filename,
+                content_type=delivery.content_type,
+                submitted_by="demo",
+            )
+            lines.append(
+                f"{delivery.sector:10} {delivery.filename}: {report.status}, {report.accepted} accepted, "
+                f"{report.unchanged} unchanged, {report.rejected} rejected"
+            )
+    return "\n".join(lines)

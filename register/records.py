@@ -175,5 +175,7 @@ def _default(value: Any) -> Any:
 
 
 def _hash(content: Any) -> str:
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+    canonical = json.dumps(
+        content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()

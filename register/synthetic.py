@@ -37,10 +37,7 @@ def synthetic_nin(rng: random.Random, birth_year: int | None = None) -> str:
     while True:
         day = rng.randint(1, 28)
         month = rng.randint(1, 12) + 80
-        if 1900 <= year <= 1999:
-            individual = rng.randint(0, 499)
-        else:
-            individual = rng.randint(500, 999)
+        individual = rng.randint(0, 499) if 1900 <= year <= 1999 else rng.randint(500, 999)
         first_nine = f"{day:02d}{month:02d}{year % 100:02d}{individual:03d}"
         check = nin_check_digits(first_nine)
         if check is not None:

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 
 from register import embedded
 from register.database import make_engine, to_libpq
+from register.migrations import alembic_config
 from register.settings import Settings, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -41,14 +42,6 @@ def _admin_url() -> tuple[str, object | None]:
         container.start()
         return to_libpq(container.get_connection_url()), container
     return embedded.start(PROJECT_ROOT / ".register" / "test"), None
-
-
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.attributes["url"] = url
-    return cfg
 
 
 def _swap_database(url: str, name: str) -> str:

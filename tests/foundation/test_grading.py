@@ -28,7 +28,12 @@ def test_grades_normalize(scheme: GradeScheme, raw: str, value: str, passed: boo
 
 @pytest.mark.parametrize(
     ("scheme", "raw"),
-    [(GradeScheme.NUMERIC_1_6, "7"), (GradeScheme.NUMERIC_1_6, "A"), (GradeScheme.A_F, "G"), (GradeScheme.CONDUCT, "4")],
+    [
+        (GradeScheme.NUMERIC_1_6, "7"),
+        (GradeScheme.NUMERIC_1_6, "A"),
+        (GradeScheme.A_F, "G"),
+        (GradeScheme.CONDUCT, "4"),
+    ],
 )
 def test_grades_off_the_scale_are_refused(scheme: GradeScheme, raw: str) -> None:
     with pytest.raises(UnknownGrade, match="not on the"):

@@ -157,7 +157,9 @@ def test_synthetic_ids_follow_the_setting(db: Engine, settings: Settings, school
     assert [e.code for e in report.errors] == ["nin.synthetic_not_allowed"]
 
 
-def test_a_batch_that_dies_half_way_leaves_nothing(db: Engine, settings: Settings, school: str, pupil: str) -> None:
+def test_a_batch_that_dies_half_way_leaves_nothing(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
     records = [{"nin": pupil, "key": f"s-{i}", "org": school} for i in range(50)]
     with pytest.raises(SimulatedCrash):
         deliver(db, settings.model_copy(update={"import_chunk_rows": 10}), school, *records, {"crash": True})

@@ -1,0 +1,311 @@
+"""``register``: the operators' and the scripts' interface.
+
+Exit codes: 0 all accepted; 1 some records rejected (the report says which); 2 unusable input or usage.
+An expected failure prints one clear line on standard error; a traceback is never shown to a user
+(set REGISTER_DEBUG=1 to see one when you are debugging the register itself).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from importers.base import UnusableInput
+from register.errors import RegisterError
+
+app = typer.Typer(
+    name="register",
+    help="Kompetanseregisteret — the national register of competence evidence.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database: migrate, locate, stop the embedded server.", no_args_is_help=True)
+org_app = typer.Typer(help="The organisation registry and its code cross-walk.", no_args_is_help=True)
+export_app = typer.Typer(help="Give a person's results out in an exchange format.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail of reads of person data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(export_app, name="export")
+app.add_typer(audit_app, name="audit")
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_UNUSABLE)
+
+
+def clear_errors(func: F) -> F:
+    """Turn expected failures into one line on stderr and exit code 2; never print a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except UnusableInput as exc:
+            raise _fail(f"{exc.message} [{exc.code}]") from None
+        except RegisterError as exc:
+            raise _fail(f"{exc.message} [{exc.code}]") from None
+        except Exception as exc:
+            if os.environ.get("REGISTER_DEBUG"):
+                raise
+            from sqlalchemy.exc import OperationalError
+
+            if isinstance(exc, OperationalError):
+                raise _fail(
+                    "the database cannot be reached; check REGISTER_DATABASE_URL [database.unavailable]"
+                ) from None
+            logging.getLogger("register").exception("internal error in %s", func.__name__)
+            raise _fail(f"internal error ({type(exc).__name__}); set REGISTER_DEBUG=1 for details") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- db -------------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@clear_errors
+def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
+    """Migrate the database to the newest schema (starts the embedded server if it is the one in use)."""
+    from register.migrations import upgrade
+
+    upgrade(revision)
+    typer.echo("database at head")
+
+
+@db_app.command("url")
+@clear_errors
+def db_url() -> None:
+    """Print the connection URL, so that `psql "$(register db url)"` works, embedded database too."""
+    from register.database import libpq_url
+
+    typer.echo(libpq_url())
+
+
+@db_app.command("stop")
+@clear_errors
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server (it keeps running between commands otherwise)."""
+    from register import embedded
+    from register.settings import get_settings
+
+    settings = get_settings()
+    if not settings.uses_embedded_database:
+        raise _fail("REGISTER_DATABASE_URL points at a server the register does not manage")
+    typer.echo("stopped" if embedded.stop(settings.data_dir) else "not running")
+
+
+# --- serve ----------------------------------------------------------------------------------------
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Serve the REST and GraphQL API."""
+    import uvicorn
+
+    from register.database import libpq_url
+
+    libpq_url()  # start the embedded server (if used) once, before the workers share it
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        # The access log would print query strings; the API's own log prints method, path and status.
+        access_log=False,
+    )
+
+
+# --- org ------------------------------------------------------------------------------------------
+
+
+@org_app.command("add")
+@clear_errors
+def org_add(
+    orgnr: str = typer.Argument(..., help="Organisasjonsnummer (9 digits)."),
+    name: str = typer.Option(..., "--name", help="Name (bokmål)."),
+    kind: str = typer.Option(
+        "other", help="school, county, fagskole, university, course_provider, foreign, other."
+    ),
+    code: list[str] = typer.Option(
+        [], "--code", help="Cross-walk code SCHEME=VALUE (nsr, fs, erasmus, schac, pic, issuer)."
+    ),
+    delivers_for: list[str] = typer.Option(
+        [], "--delivers-for", help="Orgnr this organisation delivers for."
+    ),
+    name_en: str | None = typer.Option(None, "--name-en", help="Name in English."),
+) -> None:
+    """Register an organisation, or add codes and delivery relations to one."""
+    from register.database import get_engine
+    from register.organisations import add_organisation, parse_code
+
+    codes = [parse_code(c) for c in code]
+    with get_engine().begin() as conn:
+        add_organisation(
+            conn, orgnr=orgnr, name=name, kind=kind, codes=codes, delivers_for=delivers_for, name_en=name_en
+        )
+    typer.echo(f"registered {orgnr}")
+
+
+@org_app.command("list")
+@clear_errors
+def org_list(as_json: bool = typer.Option(False, "--json", help="One JSON array.")) -> None:
+    """List the registered organisations with their codes."""
+    from dataclasses import asdict
+
+    from register.database import get_engine
+    from register.organisations import list_organisations
+
+    with get_engine().connect() as conn:
+        orgs = list_organisations(conn)
+    if as_json:
+        typer.echo(json.dumps([asdict(o) for o in orgs], ensure_ascii=False, indent=2))
+        return
+    for org in orgs:
+        codes = " ".join(f"{s}={v}" for s, vs in org.codes.items() for v in vs)
+        delivers = f" delivers-for={','.join(org.delivers_for)}" if org.delivers_for else ""
+        typer.echo(f"{org.orgnr or '-':9}  {org.kind:15} {org.name_nb}  {codes}{delivers}".rstrip())
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+@app.command("import")
+@clear_errors
+def import_(
+    paths: list[Path] = typer.Argument(..., exists=False, help="Delivery files."),
+    sector: str = typer.Option(..., help="primary, vocational, higher or micro."),
+    provider: str = typer.Option(..., help="Organisasjonsnummer of the delivering organisation."),
+    as_json: bool = typer.Option(False, "--json", help="Print each batch report as one JSON object."),
+) -> None:
+    """Import delivery files. Exit 0 all accepted, 1 some records rejected, 2 a file unusable."""
+    from importers.registry import parse_sector
+    from register.database import get_engine
+    from register.imports import run_import
+
+    parse_sector(sector)
+    engine = get_engine()
+    worst = EXIT_OK
+    for path in paths:
+        if not path.is_file():
+            raise _fail(f"{path}: no such file")
+        show_progress = sys.stderr.isatty() and not as_json
+        with _opened(path, show_progress) as source:
+            report = run_import(
+                engine,
+                source,
+                sector=sector,
+                provider_orgnr=provider,
+                filename=path.name,
+                submitted_by="cli",
+            )
+        worst = max(worst, report.exit_code)
+        if as_json:
+            typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        else:
+            _print_report(path, report)
+    raise typer.Exit(worst)
+
+
+def _opened(path: Path, progress: bool) -> Any:
+    if not progress:
+        return path.open("rb")
+    from rich.progress import wrap_file
+
+    return wrap_file(path.open("rb"), total=path.stat().st_size, description=path.name)
+
+
+def _print_report(path: Path, report: Any) -> None:
+    out = typer.echo
+    if report.status == "duplicate":
+        out(
+            f"{path}: already imported (batch {report.duplicate_of}); nothing changed [batch {report.batch_id}]"
+        )
+        return
+    if report.status == "failed":
+        out(
+            f"{path}: unusable — {report.failure.message} [{report.failure.code}] [batch {report.batch_id}]",
+            err=True,
+        )
+        return
+    out(
+        f"{path}: {report.format}: {report.accepted} accepted, {report.unchanged} unchanged, "
+        f"{report.rejected} rejected, {len(report.warnings)} warnings [batch {report.batch_id}]"
+    )
+    for w in report.warnings:
+        out(f"  warning {w.record or ''} {w.path or ''}: {w.message} [{w.code}]")
+    for e in report.errors:
+        out(f"  rejected {e.record} {e.path or ''}: {e.message} [{e.code}]")
+    if report.rejected > len(report.errors):
+        out(f"  … and {report.rejected - len(report.errors)} more rejections (see the batch report)")
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+@export_app.command("elmo")
+@clear_errors
+def export_elmo(
+    nin: str = typer.Argument(..., help="The person's national identity number."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    sign: bool = typer.Option(False, "--sign", help="Sign with the configured key (enveloped XML-DSig)."),
+) -> None:
+    """Export all valid results of one person as ELMO XML (v1.7.0)."""
+    from register.audit import record_read
+    from register.database import get_engine
+    from register.exports.elmo import export_person_elmo
+    from register.persons import person_id_by_nin
+
+    with get_engine().begin() as conn:
+        person_id = person_id_by_nin(conn, nin)
+        document = export_person_elmo(conn, person_id, sign=sign)
+        record_read(conn, person_id=person_id, action="export.elmo", client_id="cli")
+    if output is None:
+        sys.stdout.buffer.write(document)
+    else:
+        output.write_bytes(document)
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+@app.command()
+@clear_errors
+def demo() -> None:
+    """Load the demo: synthetic organisations and people, imported through the real importers."""
+    from register.database import get_engine
+    from register.demo import load_demo
+
+    summary = load_demo(get_engine())
+    typer.echo(summary)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Finding a person by national id — the one place a national id becomes an internal person id."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Connection, text
+
+from register.errors import InvalidInput, NotFound
+from register.identifiers import InvalidNin, parse_nin
+from register.settings import get_settings
+
+
+def person_id_by_nin(conn: Connection, nin: str, *, allow_synthetic: bool | None = None) -> uuid.UUID:
+    """The person holding this fødselsnummer/D-/H-/synthetic number (one indexed look-up).
+
+    Raises InvalidInput (code nin.*) for a malformed number and NotFound (person.not_found) for a
+    number no person in the register holds. Neither message contains the number.
+    """
+    if allow_synthetic is None:
+        allow_synthetic = get_settings().synthetic_ids_allowed
+    try:
+        parsed = parse_nin(nin, allow_synthetic=allow_synthetic)
+    except InvalidNin as exc:
+        raise InvalidInput(exc.problem.code, exc.problem.message) from None
+    found = conn.execute(
+        text("SELECT person_id FROM person_identifier WHERE kind = :k AND scheme = '' AND value = :v"),
+        {"k": parsed.kind.value, "v": parsed.value},
+    ).scalar()
+    if found is None:
+        raise NotFound("person.not_found", "no person in the register has this national identity number")
+    return uuid.UUID(str(found))
