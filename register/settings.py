@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     max_xml_depth: int = Field(default=64, ge=8)
     elmo_require_valid_signature: bool = False
     import_chunk_rows: int = Field(default=20_000, ge=100)
+    # Micro-credentials (importers/micro): issuer id (URL or DID) -> JWKS file of its VC-JWT keys;
+    # what to do with a credential whose validUntil has passed; whether an unverifiable proof rejects.
+    micro_issuer_jwks: dict[str, Path] = {}
+    micro_expired_credentials: Literal["import", "reject"] = "import"
+    micro_require_verified_proof: bool = False
+    micro_max_credential_bytes: int = Field(default=16 * 1024**2, ge=1024)
 
     # Read side
     suppression_threshold: int = Field(default=5, ge=1)
