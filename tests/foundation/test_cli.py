@@ -1,0 +1,112 @@
+"""The CLI through its real entry point: exit codes 0/1/2 and clear errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+import register.imports
+from register.cli import app
+from register.database import get_engine
+from tests.factories import create_organisation, new_nin
+from tests.foundation.recordlines import RecordLines, lines
+
+
+@pytest.fixture
+def cli(db: Engine) -> Iterator[CliRunner]:
+    get_engine.cache_clear()  # the CLI's engine must point at the test database (set in the env)
+    yield CliRunner()
+    get_engine().dispose()
+    get_engine.cache_clear()
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_org_add_and_list(cli: CliRunner) -> None:
+    code, out, _ = run(cli, "org", "add", "974760673", "--name", "Universitetet i Oslo", "--kind", "university",
+                       "--code", "fs=185", "--code", "erasmus=N  OSLO01")  # fmt: skip
+    assert code == 0, out
+    code, out, _ = run(cli, "org", "list", "--json")
+    orgs = json.loads(out)
+    assert orgs[0]["orgnr"] == "974760673"
+    assert orgs[0]["codes"] == {"erasmus": ["N  OSLO01"], "fs": ["185"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["org", "add", "974760674", "--name", "X"],
+            "is not a valid organisasjonsnummer (9 digits, mod-11 check digit) [orgnr.invalid]",
+        ),
+        (["org", "add", "974760673", "--name", "X", "--code", "nope=1"], "[organisation.code_scheme]"),
+        (["org", "add", "974760673", "--name", "X", "--kind", "castle"], "[organisation.kind]"),
+    ],
+)
+def test_org_errors_are_clear(cli: CliRunner, args: list[str], message: str) -> None:
+    code, _, err = run(cli, *args)
+    assert code == 2
+    assert message in err
+
+
+def test_import_unknown_sector_names_the_known_ones(cli: CliRunner, tmp_path: Path) -> None:
+    delivery = tmp_path / "d.csv"
+    delivery.write_text("x")
+    code, _, err = run(cli, "import", str(delivery), "--sector", "tertiary", "--provider", "974760673")
+    assert code == 2
+    assert "known sectors: primary, vocational, higher, micro" in err
+
+
+def test_import_missing_file_and_unknown_provider(cli: CliRunner, tmp_path: Path) -> None:
+    code, _, err = run(
+        cli, "import", str(tmp_path / "nope.csv"), "--sector", "primary", "--provider", "974760673"
+    )
+    assert (code, "no such file" in err) == (2, True)
+    delivery = tmp_path / "d.csv"
+    delivery.write_text("x")
+    code, _, err = run(cli, "import", str(delivery), "--sector", "primary", "--provider", "974760673")
+    assert code == 2
+    assert "[provider.unknown]" in err
+
+
+def test_import_exit_codes_and_json_report(
+    cli: CliRunner, db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+    school = create_organisation(db)
+    pupil = new_nin()
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(lines({"nin": pupil, "key": "s-1", "org": school}))
+    code, out, _ = run(cli, "import", str(good), "--sector", "primary", "--provider", school, "--json")
+    report = json.loads(out)
+    assert (code, report["status"], report["accepted"]) == (0, "completed", 1)
+    assert set(report) >= {"batch_id", "status", "accepted", "unchanged", "rejected", "warnings", "errors"}
+
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(lines({"nin": pupil, "key": "s-2", "org": school}, {"nin": "01010112345", "key": "s-3", "org": school, "ref": "row 2"}))  # fmt: skip
+    code, out, _ = run(cli, "import", str(mixed), "--sector", "primary", "--provider", school, "--json")
+    report = json.loads(out)
+    assert code == 1
+    assert report["errors"] == [
+        {"record": "row 2", "path": "person.identifiers[0]", "code": "nin.checksum",
+         "message": "the check digits do not match (mod-11, classic or 2032 rule)"}
+    ]  # fmt: skip
+
+    code, out, _ = run(cli, "import", str(good), "--sector", "primary", "--provider", school)
+    assert code == 0
+    assert "already imported" in out
+
+
+def test_db_url_prints_a_libpq_url(cli: CliRunner, database_url: str) -> None:
+    code, out, _ = run(cli, "db", "url")
+    assert code == 0
+    assert out.strip() == database_url
