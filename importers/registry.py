@@ -31,9 +31,7 @@ def choose(sector: Sector, head: bytes, filename: str | None, content_type: str 
     """
     candidates = importers_for(sector)
     if not candidates:
-        raise UnusableInput(
-            "sector.no_importer", f"no importer exists yet for sector {sector.value!r}"
-        )
+        raise UnusableInput("sector.no_importer", f"no importer exists yet for sector {sector.value!r}")
     claiming = [imp for imp in candidates if imp.identify(head, filename, content_type)]
     if not claiming:
         known = ", ".join(sorted(imp.name for imp in candidates))

@@ -53,7 +53,7 @@ from register.records import (
 REPORT_ERROR_LIMIT = 1000
 
 _STAGE_COLUMNS = (
-    "seq", "ref", "source_key", "parent_key", "given_name", "family_name", "birth_date", "awarding_org_id",
+    "seq", "ref", "source_key", "parent_key", "pid_kind", "pid_scheme", "pid_value", "given_name", "family_name", "birth_date", "awarding_org_id",
     "spec_key", "sector", "kind", "grade_scheme", "grade_value", "grade_passed", "credits", "credit_scheme",
     "completed_on", "year", "term", "status", "withdrawal_reason", "details", "content_hash",
 )  # fmt: skip
@@ -108,7 +108,7 @@ class OrganisationIndex:
 @dataclass(slots=True)
 class _Staged:
     row: tuple[Any, ...]
-    identifiers: list[tuple[int, str, str, str]]  # (ord, kind, scheme, value)
+    identifiers: list[tuple[str, str, str]]  # (kind, scheme, value); the first is the primary
     spec: tuple[Any, ...] | None  # only the first time a spec key is seen in the batch
     attachments: list[tuple[str, str | None, bytes, str]]
 
@@ -180,35 +180,61 @@ def ingest(
     _create_staging_tables(conn)
 
     seen_specs: set[str] = set()
-    chunk: list[_Staged] = []
+    pending: list[tuple[int, AchievementRecord]] = []
+
+    def flush() -> None:
+        # One indexed query per chunk tells which records are stored with the same content: those
+        # are counted unchanged and skip validation and staging, so a re-send costs little more
+        # than reading the file.
+        stored = _stored_hashes(conn, provider_id, [record.source_key for _, record in pending])
+        staged: list[_Staged] = []
+        unchanged: list[tuple[int, str, str]] = []
+        for seq, record in pending:
+            content_hash = record.content_hash()
+            if stored.get(record.source_key) == content_hash:
+                unchanged.append((seq, record.ref, record.source_key))
+                continue
+            try:
+                staged.append(_stage_record(seq, record, content_hash, orgs, seen_specs, allow_synthetic_ids))
+            except _RecordRejected as rejected:
+                rejections.add(RecordError(record.ref, rejected.code, rejected.message, rejected.path))
+        _copy_chunk(cur, staged, unchanged)
+        rejections.flush(cur)
+        pending.clear()
+
     seq = 0
     for item in items:
         if isinstance(item, BatchWarning):
             result.warnings.append(item)
-            continue
-        if isinstance(item, RecordError):
+        elif isinstance(item, RecordError):
             rejections.add(item)
-            continue
-        seq += 1
-        if on_record is not None:
-            on_record()
-        try:
-            chunk.append(_stage_record(seq, item, orgs, seen_specs, allow_synthetic_ids))
-        except _RecordRejected as rejected:
-            rejections.add(RecordError(item.ref, rejected.code, rejected.message, rejected.path))
-        if len(chunk) >= chunk_rows:
-            _copy_chunk(cur, chunk)
-            rejections.flush(cur)
-            chunk.clear()
-    _copy_chunk(cur, chunk)
-    rejections.flush(cur)
+        else:
+            seq += 1
+            pending.append((seq, item))
+            if on_record is not None:
+                on_record()
+            if len(pending) >= chunk_rows:
+                flush()
+    flush()
 
-    staged = _write(conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections)
+    written = _write(conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections)
     rejections.flush(cur)
-    result.accepted = staged.written
-    result.unchanged = staged.total - staged.written
+    result.accepted = written.written
+    result.unchanged = written.total - written.written
     stats.refresh_after_ingest(conn, batch_id)
     return result
+
+
+def _stored_hashes(conn: Connection, provider_id: int, keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    rows = conn.execute(
+        text(
+            "SELECT source_key, content_hash FROM achievement WHERE provider_id = :p AND source_key = ANY(:keys)"
+        ),
+        {"p": provider_id, "keys": keys},
+    )
+    return {key: content_hash for key, content_hash in rows}
 
 
 # --- per-record checks (no database) ------------------------------------------------------------
@@ -217,11 +243,12 @@ def ingest(
 def _stage_record(
     seq: int,
     record: AchievementRecord,
+    content_hash: str,
     orgs: OrganisationIndex,
     seen_specs: set[str],
     allow_synthetic: bool,
 ) -> _Staged:
-    identifiers = list(_identifiers(record.person.identifiers, allow_synthetic))
+    identifiers = list(_identifiers(record.person.identifiers, allow_synthetic))  # the first is the primary
 
     awarding = orgs.resolve(record.awarding_org)
     if awarding is None:
@@ -283,7 +310,9 @@ def _stage_record(
     if record.status == "withdrawn" and not (record.withdrawal_reason or "").strip():
         raise _RecordRejected("withdrawal.reason_missing", "a withdrawal needs a reason", "withdrawal_reason")
 
-    spec_key = spec_content_key(dataclasses.replace(spec, eqf_level=eqf), owner_id)
+    if eqf != spec.eqf_level:
+        spec = dataclasses.replace(spec, eqf_level=eqf)
+    spec_key = spec_content_key(spec, owner_id)
     spec_row = None
     if spec_key not in seen_specs:
         seen_specs.add(spec_key)
@@ -300,18 +329,16 @@ def _stage_record(
         else (record.completed_on.year if record.completed_on else None)
     )
     row = (
-        seq, record.ref, record.source_key, record.parent_key, record.person.given_name, record.person.family_name,
+        seq, record.ref, record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
         grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
-        record.status, record.withdrawal_reason, _json(details or None), record.content_hash(),
+        record.status, record.withdrawal_reason, _json(details or None), content_hash,
     )  # fmt: skip
     attachments = [(a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments]
     return _Staged(row=row, identifiers=identifiers, spec=spec_row, attachments=attachments)
 
 
-def _identifiers(
-    given: tuple[IdentifierIn, ...], allow_synthetic: bool
-) -> Iterator[tuple[int, str, str, str]]:
+def _identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) -> Iterator[tuple[str, str, str]]:
     if not given:
         raise _RecordRejected("person.identifier_missing", "the record names no person identifier", "person")
     for ord_, ident in enumerate(given):
@@ -321,12 +348,12 @@ def _identifiers(
                 nin = parse_nin(ident.value, allow_synthetic=allow_synthetic)
             except InvalidNin as exc:
                 raise _RecordRejected(exc.problem.code, exc.problem.message, path) from None
-            yield ord_, nin.kind.value, "", nin.value
+            yield nin.kind.value, "", nin.value
         elif ident.kind in ("esi", "foreign"):
             value = ident.value.strip()
             if not value:
                 raise _RecordRejected("person.identifier_empty", f"{ident.kind} identifier is empty", path)
-            yield ord_, ident.kind, ident.scheme.strip(), value
+            yield ident.kind, ident.scheme.strip(), value
         else:
             raise _RecordRejected(
                 "person.identifier_kind", f"identifier kind {ident.kind!r} is not nin, esi or foreign", path
@@ -382,14 +409,14 @@ def _create_staging_tables(conn: Connection) -> None:
             """
             CREATE TEMP TABLE stage (
                 seq int PRIMARY KEY, ref text, source_key text NOT NULL, parent_key text,
-                given_name text, family_name text, birth_date date, awarding_org_id int NOT NULL,
+                pid_kind text NOT NULL, pid_scheme text NOT NULL, pid_value text NOT NULL, given_name text, family_name text, birth_date date, awarding_org_id int NOT NULL,
                 spec_key text NOT NULL, sector text, kind text, grade_scheme text, grade_value text,
                 grade_passed boolean, credits numeric, credit_scheme text, completed_on date, year smallint,
-                term text, status text, withdrawal_reason text, details jsonb, content_hash text,
-                person_id uuid, spec_id int
+                term text, status text, withdrawal_reason text, details jsonb, content_hash text
             ) ON COMMIT DROP;
+            CREATE TEMP TABLE stage_unchanged (seq int, ref text, source_key text) ON COMMIT DROP;
             CREATE TEMP TABLE stage_identifier (
-                seq int, ord int, kind text, scheme text, value text
+                seq int, kind text, scheme text, value text
             ) ON COMMIT DROP;
             CREATE TEMP TABLE stage_spec (
                 content_key text, kind text, code text, code_scheme text, owner_id int, title jsonb,
@@ -404,17 +431,21 @@ def _create_staging_tables(conn: Connection) -> None:
     )
 
 
-def _copy_chunk(cur: Cursor[Any], chunk: list[_Staged]) -> None:
+def _copy_chunk(cur: Cursor[Any], chunk: list[_Staged], unchanged: list[tuple[int, str, str]]) -> None:
+    if unchanged:
+        with cur.copy("COPY stage_unchanged (seq, ref, source_key) FROM STDIN") as copy:
+            for row in unchanged:
+                copy.write_row(row)
     if not chunk:
         return
     with cur.copy(f"COPY stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
         for staged in chunk:
             copy.write_row(staged.row)
-    with cur.copy("COPY stage_identifier (seq, ord, kind, scheme, value) FROM STDIN") as copy:
-        for staged in chunk:
-            seq = staged.row[0]
-            for ident in staged.identifiers:
-                copy.write_row((seq, *ident))
+    if any(len(s.identifiers) > 1 for s in chunk):
+        with cur.copy("COPY stage_identifier (seq, kind, scheme, value) FROM STDIN") as copy:
+            for staged in chunk:
+                for ident in staged.identifiers[1:]:  # the primary one is on the stage row
+                    copy.write_row((staged.row[0], *ident))
     specs = [s.spec for s in chunk if s.spec is not None]
     if specs:
         with cur.copy(f"COPY stage_spec ({', '.join(_SPEC_COLUMNS)}) FROM STDIN") as copy:
@@ -432,7 +463,7 @@ def _copy_chunk(cur: Cursor[Any], chunk: list[_Staged]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    total: int  # staged records that survived every set-based check
+    total: int  # records that survived every check: staged ones and those found unchanged
     written: int  # new + changed
 
 
@@ -444,23 +475,33 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
             CREATE INDEX ON stage (source_key);
             CREATE INDEX ON stage (parent_key) WHERE parent_key IS NOT NULL;
             CREATE INDEX ON stage_identifier (seq);
-            ANALYZE stage; ANALYZE stage_identifier;
+            ANALYZE stage; ANALYZE stage_identifier; ANALYZE stage_unchanged;
             """
         )
     )
 
-    # The same source key twice in one delivery: keep the first, reject the rest.
+    # The same source key twice in one delivery: keep the first, reject the rest (unchanged records,
+    # which were not staged, count as occurrences too).
     rejections.from_sql(
         conn,
         """
-        WITH dup AS (
-            DELETE FROM stage s USING stage first
-            WHERE first.source_key = s.source_key AND first.seq < s.seq
-            RETURNING s.seq, s.ref, first.ref AS first_ref
+        WITH occurrence AS (
+            SELECT seq, ref, source_key, false AS unchanged FROM stage
+            UNION ALL SELECT seq, ref, source_key, true FROM stage_unchanged
+        ), repeated AS (
+            SELECT source_key FROM occurrence GROUP BY source_key HAVING count(*) > 1
+        ), ranked AS (
+            SELECT o.*, first_value(o.ref) OVER w AS first_ref, row_number() OVER w AS n
+            FROM occurrence o JOIN repeated USING (source_key)
+            WINDOW w AS (PARTITION BY o.source_key ORDER BY o.seq)
+        ), dropped AS (
+            DELETE FROM stage s USING ranked r WHERE r.n > 1 AND NOT r.unchanged AND r.seq = s.seq
+        ), dropped_unchanged AS (
+            DELETE FROM stage_unchanged u USING ranked r WHERE r.n > 1 AND r.unchanged AND r.seq = u.seq
         )
-        SELECT DISTINCT ON (seq) ref, 'source_key', 'source_key.duplicate',
+        SELECT ref, 'source_key', 'source_key.duplicate',
                'the same record key appears earlier in this delivery (' || first_ref || ')'
-        FROM dup ORDER BY seq
+        FROM ranked WHERE n > 1 ORDER BY seq
         """,
         p,
     )
@@ -477,7 +518,14 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
                    nkr_level, eqf_level, nus_code, iscedf_code, learning_outcomes, details
             FROM stage_spec
             ON CONFLICT (content_key) DO NOTHING;
-            UPDATE stage s SET spec_id = ls.id FROM learning_specification ls WHERE ls.content_key = s.spec_key;
+
+            -- Each staged record with its person and specification ids, joined where used instead of
+            -- written back into the staging table (an UPDATE would rewrite every staged row).
+            CREATE TEMP VIEW staged AS
+            SELECT s.*, pm.person_id, ls.id AS spec_id
+            FROM stage s
+            JOIN person_map pm ON pm.kind = s.pid_kind AND pm.scheme = s.pid_scheme AND pm.value = s.pid_value
+            JOIN learning_specification ls ON ls.content_key = s.spec_key;
             """
         )
     )
@@ -488,14 +536,15 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
         conn,
         """
         WITH orphan AS (
-            DELETE FROM stage c
+            SELECT c.seq, c.ref, c.parent_key FROM staged c
             WHERE c.parent_key IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM stage p
+              AND NOT EXISTS (SELECT 1 FROM staged p
                               WHERE p.source_key = c.parent_key AND p.person_id = c.person_id)
               AND NOT EXISTS (SELECT 1 FROM achievement a
                               WHERE a.provider_id = :provider AND a.source_key = c.parent_key
                                 AND a.person_id = c.person_id)
-            RETURNING c.ref, c.parent_key
+        ), dropped AS (
+            DELETE FROM stage s USING orphan o WHERE o.seq = s.seq
         )
         SELECT ref, 'parent_key', 'part_of.unknown',
                'the parent record ' || quote_literal(parent_key)
@@ -506,7 +555,9 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
     ):
         pass
 
-    total = conn.execute(text("SELECT count(*) FROM stage")).scalar_one()
+    total = conn.execute(
+        text("SELECT (SELECT count(*) FROM stage) + (SELECT count(*) FROM stage_unchanged)")
+    ).scalar_one()
 
     # History first: the current row of every record that changes is copied, as it is, to the
     # append-only version table before it is overwritten.
@@ -533,12 +584,14 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
                 credit_scheme = s.credit_scheme, completed_on = s.completed_on, year = s.year, term = s.term,
                 status = s.status, withdrawal_reason = s.withdrawal_reason, details = s.details,
                 version = a.version + 1, content_hash = s.content_hash, batch_id = :batch, updated_at = now()
-            FROM stage s
+            FROM staged s
             WHERE a.provider_id = :provider AND a.source_key = s.source_key AND a.content_hash <> s.content_hash
             """
         ),
         p,
     ).rowcount
+    # Ordered by person, so that one person's results lie together on disk: the portal's look-up
+    # reads all of them at once.
     inserted = conn.execute(
         text(
             """
@@ -548,7 +601,7 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
             SELECT s.person_id, :provider, s.source_key, s.awarding_org_id, s.spec_id, s.sector, s.kind,
                    s.grade_scheme, s.grade_value, s.grade_passed, s.credits, s.credit_scheme, s.completed_on,
                    s.year, s.term, s.status, s.withdrawal_reason, s.details, 1, s.content_hash, :batch
-            FROM stage s
+            FROM staged s
             WHERE NOT EXISTS (SELECT 1 FROM achievement a
                               WHERE a.provider_id = :provider AND a.source_key = s.source_key)
             ORDER BY s.person_id
@@ -586,19 +639,39 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
 
 
 def _resolve_persons(conn: Connection, rejections: _Rejections) -> None:
-    """Find each record's person by any of its identifiers; create persons for the unknown ones."""
+    """Map each distinct primary identifier of the batch to one person, creating the unknown ones.
+
+    A primary identifier is looked up together with every identifier delivered beside it (an ESI next
+    to a national id): all of them must point at one person, or its records are rejected as ambiguous.
+    """
+    conn.execute(
+        text(
+            """
+            CREATE TEMP TABLE person_map ON COMMIT DROP AS
+            WITH primaries AS (
+                SELECT DISTINCT pid_kind AS kind, pid_scheme AS scheme, pid_value AS value FROM stage
+            ), alias AS (
+                SELECT kind, scheme, value, kind AS a_kind, scheme AS a_scheme, value AS a_value FROM primaries
+                UNION
+                SELECT s.pid_kind, s.pid_scheme, s.pid_value, si.kind, si.scheme, si.value
+                FROM stage_identifier si JOIN stage s ON s.seq = si.seq
+            )
+            SELECT a.kind, a.scheme, a.value, count(DISTINCT pi.person_id) AS found,
+                   min(pi.person_id::text)::uuid AS person_id
+            FROM alias a
+            LEFT JOIN person_identifier pi ON pi.kind = a.a_kind AND pi.scheme = a.a_scheme AND pi.value = a.a_value
+            GROUP BY a.kind, a.scheme, a.value;
+            CREATE UNIQUE INDEX ON person_map (value, kind, scheme);
+            """
+        )
+    )
     rejections.from_sql(
         conn,
         """
-        WITH found AS (
-            SELECT si.seq, count(DISTINCT pi.person_id) AS n, min(pi.person_id::text)::uuid AS person_id
-            FROM stage_identifier si
-            JOIN person_identifier pi ON pi.kind = si.kind AND pi.scheme = si.scheme AND pi.value = si.value
-            GROUP BY si.seq
-        ), ambiguous AS (
-            DELETE FROM stage s USING found f WHERE f.seq = s.seq AND f.n > 1 RETURNING s.ref
-        ), resolved AS (
-            UPDATE stage s SET person_id = f.person_id FROM found f WHERE f.seq = s.seq AND f.n = 1
+        WITH ambiguous AS (
+            DELETE FROM stage s USING person_map pm
+            WHERE pm.found > 1 AND pm.kind = s.pid_kind AND pm.scheme = s.pid_scheme AND pm.value = s.pid_value
+            RETURNING s.ref
         )
         SELECT ref, 'person.identifiers', 'person.ambiguous',
                'the identifiers of this record belong to different persons in the register'
@@ -606,42 +679,41 @@ def _resolve_persons(conn: Connection, rejections: _Rejections) -> None:
         """,
         {},
     )
-    # One new person per distinct primary identifier among the unresolved records.
     conn.execute(
         text(
             """
-            CREATE TEMP TABLE new_person ON COMMIT DROP AS
-            SELECT DISTINCT ON (si.kind, si.scheme, si.value)
-                   gen_random_uuid() AS person_id, si.kind, si.scheme, si.value,
-                   s.given_name, s.family_name, s.birth_date
-            FROM stage s JOIN stage_identifier si ON si.seq = s.seq AND si.ord = 0
-            WHERE s.person_id IS NULL
-            ORDER BY si.kind, si.scheme, si.value, s.seq;
+            UPDATE person_map SET person_id = gen_random_uuid() WHERE found = 0;
 
             INSERT INTO person (id, given_name, family_name, birth_date)
-            SELECT person_id, given_name, family_name, birth_date FROM new_person;
+            SELECT DISTINCT ON (pm.person_id) pm.person_id, s.given_name, s.family_name, s.birth_date
+            FROM person_map pm
+            JOIN stage s ON s.pid_kind = pm.kind AND s.pid_scheme = pm.scheme AND s.pid_value = pm.value
+            WHERE pm.found = 0
+            ORDER BY pm.person_id, s.seq;
 
             -- A concurrent batch of another provider may have created the same person a moment ago:
-            -- its identifier row wins, and the person made here for nothing is removed below.
+            -- its identifier row wins, the map follows it, and the person made here is removed.
             INSERT INTO person_identifier (person_id, kind, scheme, value)
-            SELECT person_id, kind, scheme, value FROM new_person
+            SELECT person_id, kind, scheme, value FROM person_map WHERE found = 0
             ON CONFLICT (kind, scheme, value) DO NOTHING;
 
-            UPDATE stage s SET person_id = pi.person_id
-            FROM stage_identifier si
-            JOIN person_identifier pi ON pi.kind = si.kind AND pi.scheme = si.scheme AND pi.value = si.value
-            WHERE si.seq = s.seq AND si.ord = 0 AND s.person_id IS NULL;
-
-            DELETE FROM person p USING new_person np
-            WHERE p.id = np.person_id
-              AND NOT EXISTS (SELECT 1 FROM person_identifier pi WHERE pi.person_id = p.id);
+            CREATE TEMP TABLE lost_person ON COMMIT DROP AS
+            SELECT pm.person_id AS lost_id, pi.person_id AS winner_id, pm.kind, pm.scheme, pm.value
+            FROM person_map pm
+            JOIN person_identifier pi ON pi.kind = pm.kind AND pi.scheme = pm.scheme AND pi.value = pm.value
+            WHERE pm.found = 0 AND pi.person_id <> pm.person_id;
+            UPDATE person_map pm SET person_id = l.winner_id
+            FROM lost_person l WHERE l.kind = pm.kind AND l.scheme = pm.scheme AND l.value = pm.value;
+            DELETE FROM person WHERE id IN (SELECT lost_id FROM lost_person);
 
             -- Further identifiers (an ESI next to the national id) join the person they arrived with.
             INSERT INTO person_identifier (person_id, kind, scheme, value)
-            SELECT DISTINCT s.person_id, si.kind, si.scheme, si.value
-            FROM stage_identifier si JOIN stage s ON s.seq = si.seq
-            WHERE si.ord > 0
+            SELECT DISTINCT pm.person_id, si.kind, si.scheme, si.value
+            FROM stage_identifier si
+            JOIN stage s ON s.seq = si.seq
+            JOIN person_map pm ON pm.kind = s.pid_kind AND pm.scheme = s.pid_scheme AND pm.value = s.pid_value
             ON CONFLICT (kind, scheme, value) DO NOTHING;
+            ANALYZE person_map;
             """
         )
     )
