@@ -1,5 +1,6 @@
-"""Importers for the higher sector."""
+"""Importers for the higher sector (and the vocational sector, where a fagskole delivers through FS)."""
 
 from importers.base import Importer
+from importers.higher.elmo import ElmoImporter
 
-IMPORTERS: list[Importer] = []
+IMPORTERS: list[Importer] = [ElmoImporter()]

@@ -1,0 +1,217 @@
+"""Secure, streaming reading of ELMO XML: one ``elmo`` element (one learner) at a time.
+
+The parser never resolves entities, never loads a DTD and never touches the network; a DOCTYPE is
+refused before the parser sees it (billion laughs, external entities). Depth is bounded by settings,
+and so is the number of elements in one report, so memory stays bounded by the largest report, not
+by the file. ``elmo`` elements are found at any depth: a plain ELMO document, an EWP
+transcript-of-records response that embeds one, or a batch file whose root wraps many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+
+from importers.base import UnusableInput
+
+ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
+LEGACY_NS = "http://purl.org/net/elmo"
+DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+ELMO_NAMESPACES = (ELMO_NS, LEGACY_NS)
+
+PROLOG_LIMIT = 64 * 1024
+# A transcript with 60 courses has about 2 000 elements; a report a hundred times larger is not one.
+MAX_REPORT_ELEMENTS = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A finished direct child of an ``elmo`` element (or the elmo start/end)."""
+
+    kind: str  # elmo_start, learner, report, attachment, signature, other, elmo_end
+    element: etree._Element
+    ns: str
+    elmo_index: int  # 1-based count of elmo elements in the file
+
+
+def secure_parser() -> etree.XMLParser:
+    """A whole-document parser with the same refusals as the streaming one (comments kept)."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+
+
+def check_prolog(head: bytes) -> bool:
+    """Raise if the prolog declares a DTD; True once the root element's start has been seen."""
+    text = _as_text(head)
+    pos = 0
+    while pos < len(text):
+        while pos < len(text) and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= len(text):
+            break
+        if text.startswith("<?", pos):
+            end, close = text.find("?>", pos), 2
+        elif text.startswith("<!--", pos):
+            end, close = text.find("-->", pos), 3
+        elif text.startswith("<!", pos):
+            raise UnusableInput(
+                "xml.doctype",
+                "the document declares a DOCTYPE; DTDs and entity declarations are refused"
+                " (they can expand without bound or read local files)",
+            )
+        elif text.startswith("<", pos):
+            return True
+        else:
+            raise UnusableInput("xml.syntax", "the document has text before its root element")
+        if end < 0:
+            break
+        pos = end + close
+    if len(head) >= PROLOG_LIMIT:
+        raise UnusableInput("xml.prolog_too_long", f"no root element in the first {PROLOG_LIMIT} bytes")
+    return False
+
+
+def _as_text(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[: len(head) - len(head) % 2].decode("utf-16", errors="replace")
+    return head.decode("utf-8", errors="replace")
+
+
+def syntax_error(exc: etree.XMLSyntaxError) -> UnusableInput:
+    message = str(exc.msg or exc)
+    if "depth" in message.lower():
+        return UnusableInput("xml.too_deep", f"the XML nests too deeply ({message})")
+    return UnusableInput("xml.syntax", f"the document is not well-formed XML: {message}")
+
+
+def local_name(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def namespace(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str) or not tag.startswith("{"):
+        return ""
+    return tag[1:].partition("}")[0]
+
+
+def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
+    """Stream the XML and yield each finished direct child of every ``elmo`` element.
+
+    After the consumer has handled an event the element is cleared and dropped, so the tree never
+    holds more than the current report.
+    """
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        remove_comments=True,
+        remove_pis=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+    )
+    depth = 0
+    elmo_depth: int | None = None
+    elmo_ns = ""
+    elmo_count = 0
+    report_elements = 0
+    started = False
+
+    def drop(element: etree._Element) -> None:
+        element.clear(keep_tail=False)
+        parent = element.getparent()
+        if parent is not None:
+            while element.getprevious() is not None:
+                del parent[0]
+
+    def events() -> Iterator[tuple[str, etree._Element]]:
+        try:
+            yield from parser.read_events()
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc) from None
+
+    def feed(data: bytes | None) -> None:
+        try:
+            if data is None:
+                parser.close()
+            else:
+                parser.feed(data)
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc) from None
+
+    source = iter(chunks)
+    head = b""
+    for chunk in source:
+        head += chunk
+        if check_prolog(head[:PROLOG_LIMIT]):
+            break
+    else:
+        check_prolog(head)
+    if not head.strip():
+        raise UnusableInput("elmo.empty", "the document is empty")
+
+    def all_input() -> Iterator[bytes | None]:
+        yield head
+        yield from source
+        yield None  # end of input: close the parser
+
+    for data in all_input():
+        feed(data)
+        for action, element in events():
+            if action == "start":
+                depth += 1
+                if depth > max_depth:
+                    raise UnusableInput(
+                        "xml.too_deep", f"the XML nests deeper than the limit of {max_depth} levels"
+                    )
+                if not started:
+                    started = True
+                    info = element.getroottree().docinfo
+                    if info.doctype or info.internalDTD is not None:
+                        raise UnusableInput("xml.doctype", "the document declares a DOCTYPE; refused")
+                if elmo_depth is None:
+                    if local_name(element) == "elmo" and namespace(element) in ELMO_NAMESPACES:
+                        elmo_depth, elmo_ns = depth, namespace(element)
+                        elmo_count += 1
+                        yield Event("elmo_start", element, elmo_ns, elmo_count)
+                elif depth == elmo_depth + 1:
+                    report_elements = 0
+                else:
+                    report_elements += 1
+                    if report_elements > MAX_REPORT_ELEMENTS:
+                        raise UnusableInput(
+                            "elmo.report_too_large",
+                            f"one report of learner {elmo_count} has more than {MAX_REPORT_ELEMENTS}"
+                            " elements",
+                        )
+                continue
+            # end
+            if elmo_depth is not None and depth == elmo_depth + 1:
+                name, ns = local_name(element), namespace(element)
+                if ns == elmo_ns and name in ("learner", "report", "attachment"):
+                    kind = name
+                elif ns == DSIG_NS and name == "Signature":
+                    kind = "signature"
+                else:
+                    kind = "other"
+                yield Event(kind, element, elmo_ns, elmo_count)
+                drop(element)
+            elif elmo_depth is not None and depth == elmo_depth:
+                yield Event("elmo_end", element, elmo_ns, elmo_count)
+                drop(element)
+                elmo_depth = None
+            elif elmo_depth is None:
+                drop(element)
+            depth -= 1
+    if elmo_count == 0:
+        raise UnusableInput(
+            "elmo.no_elmo",
+            f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS})",
+        )
