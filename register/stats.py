@@ -1,19 +1,367 @@
-"""Summary tables for analysts, kept current by the ingest service.
+"""Aggregates for analysts: summary tables kept current by ingest, and suppression of small counts.
 
-The ingest calls ``refresh_after_ingest`` inside the batch's transaction, after writing, so the
-aggregates move with the data: a batch and its effect on the statistics commit or roll back together.
+Two tables (see ``register.models.stats``): ``stats_person_cell`` (per person and finest cell) and
+``stats_cell`` (every roll-up of the seven dimensions, with exact distinct-person counts).
+
+Keeping them current: the ingest calls ``refresh_after_ingest`` inside the batch's transaction. The
+persons the batch touched are found (by the achievements it wrote, and by the earlier version of those
+it changed, since a corrected record may move to another person); their old contribution to every
+roll-up is subtracted, their finest cells recomputed from their achievements, and the new contribution
+added — a person counts once in each roll-up cell they have any achievement in, so subtracting and
+adding whole persons keeps distinct counts exact. All of it is set-based SQL over the touched persons
+only; the cost follows the batch, not the register.
+
+Answering: ``achievement_stats`` reads exactly one roll-up level of ``stats_cell``: the one that keeps
+the grouped and the filtered dimensions. Filters are equalities, on purpose: a filter that spans
+several values would have to add cells together, and distinct persons do not add up.
+
+Suppression: a cell with fewer persons than the threshold is suppressed (primary). Then, in every
+line of the table (the cells that differ in one grouped dimension only, whose sum is the margin an
+analyst can ask for separately), a line holding exactly one suppressed cell gets its smallest other
+cell suppressed too (secondary), repeated until no line has a lone suppressed cell — so no suppressed
+value can be recovered by subtracting the others from the margin. Suppression is decided on the
+whole table before filters are applied, so a filtered view never shows what the unfiltered view hides.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+
+from register.errors import InvalidInput
+from register.grading import CreditScheme
+
+_STATS_LOCK = 7003  # pg_advisory_xact_lock key: one refresh of the roll-ups at a time
+
+#: analyst-facing dimension name → stats_cell column(s); the order fixes the bits of ``rolled``
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "sector": ("sector",),
+    "year": ("year",),
+    "provider": ("provider_id",),
+    "level": ("level",),
+    "field": ("field",),
+    "nus": ("nus",),
+    "grade": ("grade_scheme", "grade_value"),
+}
+_KEY_COLUMNS = tuple(c for cols in DIMENSIONS.values() for c in cols)
+_CREDIT_COLUMNS = {scheme.value: f"credits_{scheme.value}" for scheme in CreditScheme}
+_CUBE = ", ".join(cols[0] if len(cols) == 1 else f"({', '.join(cols)})" for cols in DIMENSIONS.values())
+_GROUPING = f"GROUPING({', '.join(cols[0] for cols in DIMENSIONS.values())})"
+
+
+def rolled_mask(kept: set[str]) -> int:
+    """The ``rolled`` value of the roll-up that keeps ``kept``: SQL GROUPING() bits, first dimension highest."""
+    names = list(DIMENSIONS)
+    mask = 0
+    for i, name in enumerate(names):
+        if name not in kept:
+            mask |= 1 << (len(names) - 1 - i)
+    return mask
+
+
+# --- keeping the tables current -------------------------------------------------------------------
 
 
 def refresh_after_ingest(connection: Connection, batch_id: uuid.UUID) -> None:
     """Bring the summary tables up to date with the achievements batch ``batch_id`` wrote.
 
-    The summary tables arrive with the analysts' API (migration 0002); until then there is nothing
-    to refresh.
+    Runs in the ingest's transaction, so the aggregates commit or roll back with the batch.
     """
+    _refresh(
+        connection,
+        """SELECT person_id FROM achievement WHERE batch_id = :batch
+           UNION
+           SELECT v.person_id FROM achievement a
+           JOIN achievement_version v ON v.achievement_id = a.id AND v.version = a.version - 1
+           WHERE a.batch_id = :batch""",
+        {"batch": batch_id},
+    )
+
+
+def refresh_persons(connection: Connection, person_ids: Sequence[uuid.UUID]) -> None:
+    """Recompute the contribution of these persons (after a change that did not come through a batch)."""
+    if person_ids:
+        _refresh(connection, "SELECT unnest(CAST(:ids AS uuid[]))", {"ids": list(person_ids)})
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute both tables from all valid achievements (a back-fill; the incremental path must agree)."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STATS_LOCK})
+    connection.execute(text("TRUNCATE stats_person_cell, stats_cell"))
+    connection.execute(text(_PERSON_CELLS_INSERT.format(persons="SELECT id FROM person")))
+    connection.execute(
+        text(
+            f"""INSERT INTO stats_cell (rolled, {", ".join(_KEY_COLUMNS)}, achievements, persons,
+                                        {", ".join(_CREDIT_COLUMNS.values())})
+                {_cube_select("stats_person_cell", 1)}"""
+        )
+    )
+
+
+_PERSON_CELLS_INSERT = """
+    INSERT INTO stats_person_cell (person_id, sector, year, provider_id, level, field, nus, grade_scheme,
+                                   grade_value, achievements, credits_ects, credits_fagskolepoeng, credits_hours)
+    SELECT a.person_id, a.sector, a.year, a.awarding_org_id, s.nkr_level, s.iscedf_code, s.nus_code,
+           a.grade_scheme, a.grade_value, count(*),
+           -- credits earned: a result explicitly not passed earns none, whatever it carries
+           coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'ects' AND a.grade_passed IS NOT FALSE), 0),
+           coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'fagskolepoeng'
+                                           AND a.grade_passed IS NOT FALSE), 0),
+           coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'hours' AND a.grade_passed IS NOT FALSE), 0)
+    FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
+    WHERE a.status = 'valid' AND a.person_id IN ({persons})
+    GROUP BY a.person_id, a.sector, a.year, a.awarding_org_id, s.nkr_level, s.iscedf_code, s.nus_code,
+             a.grade_scheme, a.grade_value
+"""
+
+
+def _cube_select(source: str, sign: int) -> str:
+    credits = ", ".join(f"{sign} * sum({col})" for col in _CREDIT_COLUMNS.values())
+    return f"""SELECT {_GROUPING}, {", ".join(_KEY_COLUMNS)}, {sign} * sum(achievements),
+                      {sign} * count(DISTINCT person_id), {credits}
+               FROM {source} GROUP BY CUBE ({_CUBE})
+               HAVING count(*) > 0"""  # the empty grouping set yields a row even over no rows
+
+
+def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> None:
+    # Serialized: two batches touching one person must not both compute "before" from the same state.
+    # Under READ COMMITTED every statement after the lock sees what the previous holder committed.
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STATS_LOCK})
+    conn.execute(
+        text(
+            """CREATE TEMP TABLE IF NOT EXISTS stats_touched (person_id uuid PRIMARY KEY) ON COMMIT DROP;
+               CREATE TEMP TABLE IF NOT EXISTS stats_delta (LIKE stats_cell INCLUDING DEFAULTS) ON COMMIT DROP;
+               TRUNCATE stats_touched, stats_delta;"""
+        )
+    )
+    conn.execute(
+        text(f"INSERT INTO stats_touched SELECT DISTINCT p FROM ({persons_sql}) AS t(p) WHERE p IS NOT NULL"),
+        params,
+    )
+    touched = "SELECT person_id FROM stats_touched"
+    insert_delta = (
+        f"INSERT INTO stats_delta (rolled, {', '.join(_KEY_COLUMNS)}, achievements, persons, "
+        f"{', '.join(_CREDIT_COLUMNS.values())}) "
+    )
+    before = f"(SELECT * FROM stats_person_cell WHERE person_id IN ({touched})) AS before"
+    conn.execute(text(insert_delta + _cube_select(before, -1)))
+    conn.execute(text(f"DELETE FROM stats_person_cell WHERE person_id IN ({touched})"))
+    conn.execute(text(_PERSON_CELLS_INSERT.format(persons=touched)))
+    after = f"(SELECT * FROM stats_person_cell WHERE person_id IN ({touched})) AS after"
+    conn.execute(text(insert_delta + _cube_select(after, 1)))
+
+    keys = ", ".join(_KEY_COLUMNS)
+    sums = ", ".join(f"sum({c})" for c in ("achievements", "persons", *_CREDIT_COLUMNS.values()))
+    updates = ", ".join(
+        f"{c} = stats_cell.{c} + excluded.{c}" for c in ("achievements", "persons", *_CREDIT_COLUMNS.values())
+    )
+    nonzero = " OR ".join(f"sum({c}) <> 0" for c in ("achievements", "persons", *_CREDIT_COLUMNS.values()))
+    conn.execute(
+        text(
+            f"""CREATE TEMP TABLE IF NOT EXISTS stats_emptied (id bigint) ON COMMIT DROP;
+                TRUNCATE stats_emptied;
+                WITH applied AS (
+                    INSERT INTO stats_cell (rolled, {keys}, achievements, persons,
+                                            {", ".join(_CREDIT_COLUMNS.values())})
+                    SELECT rolled, {keys}, {sums} FROM stats_delta GROUP BY rolled, {keys}
+                    HAVING {nonzero}
+                    -- one order for every writer, so concurrent refreshes cannot deadlock on cells
+                    ORDER BY rolled, {keys}
+                    ON CONFLICT (rolled, {keys}) DO UPDATE SET {updates}
+                    RETURNING id, persons
+                )
+                INSERT INTO stats_emptied SELECT id FROM applied WHERE persons = 0;
+                DELETE FROM stats_cell WHERE id IN (SELECT id FROM stats_emptied);"""
+        )
+    )
+
+
+# --- answering ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRef:
+    orgnr: str | None
+    name: str
+
+
+@dataclass(slots=True)
+class StatsCellView:
+    """One cell. ``key`` holds the grouped dimensions' values (``None`` = not recorded)."""
+
+    key: dict[str, Any]
+    achievements: int | None
+    persons: int | None
+    credits: dict[str, Decimal] | None  # credit scheme → sum; never added across schemes
+    suppressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatsResult:
+    group_by: list[str]
+    filters: dict[str, Any]
+    threshold: int
+    cells: list[StatsCellView] = field(default_factory=list)
+
+
+def parse_group_by(raw: str | None) -> list[str]:
+    names = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    unknown = [n for n in names if n not in DIMENSIONS]
+    if unknown:
+        raise InvalidInput(
+            "stats.unknown_dimension",
+            f"cannot group by {', '.join(unknown)}; dimensions: {', '.join(DIMENSIONS)}",
+        )
+    if len(set(names)) != len(names):
+        raise InvalidInput("stats.repeated_dimension", "a dimension appears twice in group_by")
+    return names
+
+
+def achievement_stats(
+    conn: Connection,
+    *,
+    group_by: Sequence[str],
+    filters: Mapping[str, Any],
+    threshold: int,
+) -> StatsResult:
+    """Counts, distinct persons and credits per credit scheme, grouped and filtered, with suppression.
+
+    ``filters`` maps dimension names to one value each: sector/level/field/nus (text), year (int),
+    provider (orgnr), grade (``scheme:value``).
+    """
+    group = list(group_by)
+    active = {name: value for name, value in filters.items() if value is not None}
+    unknown = [n for n in active if n not in DIMENSIONS]
+    if unknown:
+        raise InvalidInput("stats.unknown_dimension", f"cannot filter on {', '.join(unknown)}")
+    params = _resolve_filters(conn, active)
+    kept = set(group) | set(active)
+    rows = conn.execute(
+        text(
+            """SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
+                FROM stats_cell c LEFT JOIN organisation o ON o.id = c.provider_id
+                WHERE c.rolled = :rolled"""
+        ),
+        {"rolled": rolled_mask(kept)},
+    ).all()
+    # The table of every kept dimension (filters included), suppressed as a whole, then filtered.
+    cells = [_cell(row, sorted(kept, key=list(DIMENSIONS).index)) for row in rows]
+    _suppress(cells, sorted(kept, key=list(DIMENSIONS).index), threshold)
+    selected = [
+        c for c, row in zip(cells, rows, strict=True) if all(_matches(row, d, v) for d, v in params.items())
+    ]
+    result = StatsResult(group_by=group, filters=dict(active), threshold=threshold)
+    for cell in selected:
+        cell.key = {d: cell.key[d] for d in group}
+        result.cells.append(cell)
+    result.cells.sort(key=lambda c: [_sort_key(c.key[d]) for d in group])
+    return result
+
+
+def _resolve_filters(conn: Connection, active: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The filters as dimension → expected column values; orgnr and grade are resolved here."""
+    resolved: dict[str, tuple[Any, ...]] = {}
+    for name, value in active.items():
+        if name == "provider":
+            found = conn.execute(
+                text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": str(value)}
+            ).scalar()
+            resolved[name] = (found if found is not None else -1,)
+        elif name == "grade":
+            scheme, sep, grade = str(value).partition(":")
+            if not sep:
+                raise InvalidInput("stats.grade_filter", "the grade filter is SCHEME:VALUE, e.g. a-f:A")
+            resolved[name] = (scheme, grade)
+        elif name == "year":
+            resolved[name] = (int(value),)
+        else:
+            resolved[name] = (str(value),)
+    return resolved
+
+
+def _matches(row: Any, dimension: str, expected: tuple[Any, ...]) -> bool:
+    return tuple(getattr(row, col) for col in DIMENSIONS[dimension]) == expected
+
+
+def _cell(row: Any, kept: Sequence[str]) -> StatsCellView:
+    key: dict[str, Any] = {}
+    for d in kept:
+        if d == "provider":
+            key[d] = (
+                ProviderRef(row.provider_orgnr, row.provider_name) if row.provider_id is not None else None
+            )
+        elif d == "grade":
+            key[d] = (row.grade_scheme, row.grade_value) if row.grade_scheme is not None else None
+        else:
+            key[d] = getattr(row, DIMENSIONS[d][0])
+    credits = {
+        scheme: getattr(row, column) for scheme, column in _CREDIT_COLUMNS.items() if getattr(row, column)
+    }
+    return StatsCellView(key=key, achievements=row.achievements, persons=row.persons, credits=credits)
+
+
+def _sort_key(value: Any) -> tuple[int, str]:
+    if value is None:
+        return (1, "")
+    if isinstance(value, ProviderRef):
+        return (0, value.orgnr or value.name)
+    return (0, f"{value:>12}" if isinstance(value, int) else str(value))
+
+
+def _suppress(cells: list[StatsCellView], dims: Sequence[str], threshold: int) -> None:
+    """Primary and secondary suppression in place (see the module docstring).
+
+    The second cell of a line is chosen to add as few new lone suppressions elsewhere as possible (a
+    cell whose other lines already hide something), then the smallest: fewer cells hidden in the end.
+    """
+    persons = [c.persons or 0 for c in cells]
+
+    def hashable(value: Any) -> Any:
+        return (value.orgnr, value.name) if isinstance(value, ProviderRef) else value
+
+    keys = [tuple(hashable(c.key[d]) for d in dims) for c in cells]
+    # line_of[i][m]: the line of cell m along dimension i (all its other dimensions fixed)
+    line_of = [[key[:i] + key[i + 1 :] for key in keys] for i in range(len(dims))]
+    members: list[dict[tuple[Any, ...], list[int]]] = [defaultdict(list) for _ in dims]
+    for i in range(len(dims)):
+        for m, line in enumerate(line_of[i]):
+            members[i][line].append(m)
+    hidden_in: list[dict[tuple[Any, ...], int]] = [defaultdict(int) for _ in dims]
+    hidden = [False] * len(cells)
+
+    def hide(m: int) -> None:
+        hidden[m] = True
+        for i in range(len(dims)):
+            hidden_in[i][line_of[i][m]] += 1
+
+    def new_lone_lines(m: int, along: int) -> int:
+        return sum(
+            1
+            for j in range(len(dims))
+            if j != along and hidden_in[j][line_of[j][m]] == 0 and len(members[j][line_of[j][m]]) > 1
+        )
+
+    for m, cell in enumerate(cells):
+        if cell.persons is not None and cell.persons < threshold:
+            hide(m)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(dims)):
+            for line, line_members in members[i].items():
+                if hidden_in[i][line] != 1 or len(line_members) < 2:
+                    continue
+                shown = [m for m in line_members if not hidden[m]]
+                hide(min(shown, key=lambda m: (new_lone_lines(m, i), persons[m], str(keys[m]))))
+                changed = True
+    for cell, is_hidden in zip(cells, hidden, strict=True):
+        if is_hidden:
+            cell.suppressed = True
+            cell.achievements = cell.persons = None
+            cell.credits = None

@@ -7,6 +7,7 @@ from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
 from register.models.person import Person, PersonIdentifier
 from register.models.specification import LearningSpecification
+from register.models.stats import StatsCell, StatsPersonCell
 
 __all__ = [
     "Achievement",
@@ -22,5 +23,7 @@ __all__ = [
     "OrganisationCode",
     "Person",
     "PersonIdentifier",
+    "StatsCell",
+    "StatsPersonCell",
     "organisation_delivery",
 ]

@@ -50,6 +50,8 @@ class Achievement(Base):
         CheckConstraint("status = 'valid' OR withdrawal_reason IS NOT NULL", name="withdrawal_reason"),
         Index(None, "person_id"),
         Index(None, "part_of_id"),
+        # What one batch wrote: the statistics refresh and batch reports look achievements up by batch.
+        Index(None, "batch_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

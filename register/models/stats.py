@@ -1,0 +1,74 @@
+"""Summary tables for analysts (migration 0002), maintained by ``register.stats``.
+
+``stats_person_cell`` is the finest grain: per person, the count and credits of their valid
+achievements in each (sector, year, provider, level, field, nus, grade) cell. It is the source of truth
+from which deltas are computed, and is keyed by person so it distributes with the person-scoped tables.
+
+``stats_cell`` holds every roll-up of that grain (all 128 combinations of the seven dimensions, told
+apart by ``rolled``: bit set = dimension aggregated away), with exact distinct-person counts. An
+analyst's query reads exactly one ``rolled`` value of it; nothing scans achievements.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Index, Integer, Numeric, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from register.models.base import Base
+
+_DIMENSION_COLUMNS = (
+    "sector", "year", "provider_id", "level", "field", "nus", "grade_scheme", "grade_value",
+)  # fmt: skip
+
+
+class StatsPersonCell(Base):
+    __tablename__ = "stats_person_cell"
+    __table_args__ = (Index(None, "person_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[uuid.UUID]
+    sector: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    provider_id: Mapped[int | None] = mapped_column(Integer)  # the awarding organisation
+    level: Mapped[str | None] = mapped_column(String(4))  # NKR level
+    field: Mapped[str | None] = mapped_column(String(16))  # ISCED-F code
+    nus: Mapped[str | None] = mapped_column(String(16))  # NUS code
+    grade_scheme: Mapped[str | None] = mapped_column(String(16))
+    grade_value: Mapped[str | None] = mapped_column(Text)
+    achievements: Mapped[int] = mapped_column(Integer)
+    credits_ects: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    credits_fagskolepoeng: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    credits_hours: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+
+
+class StatsCell(Base):
+    __tablename__ = "stats_cell"
+    __table_args__ = (
+        # NULLS NOT DISTINCT: a null dimension is a value ("not recorded"), one cell like any other.
+        Index(
+            "uq_stats_cell_key",
+            "rolled",
+            *_DIMENSION_COLUMNS,
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rolled: Mapped[int] = mapped_column(SmallInteger)
+    sector: Mapped[str | None] = mapped_column(String(16))
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    provider_id: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str | None] = mapped_column(String(4))
+    field: Mapped[str | None] = mapped_column(String(16))
+    nus: Mapped[str | None] = mapped_column(String(16))
+    grade_scheme: Mapped[str | None] = mapped_column(String(16))
+    grade_value: Mapped[str | None] = mapped_column(Text)
+    achievements: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(BigInteger)
+    credits_ects: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
+    credits_fagskolepoeng: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
+    credits_hours: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
