@@ -254,8 +254,11 @@ class MicroCredentialImporter:
         nin = _learner_nin(facts, unwrapped.envelope_nin)
         missing = missing_elements(facts, learner_resolved=nin is not None)
         rejecting = [e for e in missing if e.outcome is Outcome.REJECT]
-        if facts.awarding_unidentified and not any(e.key == "awarding_body" for e in rejecting):
-            raise _Rejected("micro.issuer_unidentifiable", facts.awarding_unidentified, "issuer")
+        if facts.awarding_unidentified:
+            # the awarding body is there but cannot be matched: say that, not that it is missing
+            others = "; ".join(e.title for e in rejecting if e.key != "awarding_body")
+            message = facts.awarding_unidentified + (f" (also missing: {others})" if others else "")
+            raise _Rejected("micro.issuer_unidentifiable", message, "issuer")
         if rejecting:
             first = rejecting[0]
             message = _missing_message(first.key, facts)
