@@ -183,3 +183,37 @@ def test_unknown_provider_and_sector_are_clear(db: Engine, settings: Settings) -
     with pytest.raises(UnusableInput, match="not registered") as exc:
         run_import(db, io.BytesIO(b""), sector="primary", provider_orgnr="974760673", settings=settings)
     assert exc.value.code == "provider.unknown"
+
+
+def test_a_duplicate_of_an_unchanged_record_is_still_a_duplicate(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
+    deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "grade": "3"})
+    # The first occurrence is unchanged (skipped before staging); the second, with another grade,
+    # must not slip through as a change.
+    report = deliver(
+        db, settings, school,
+        {"nin": pupil, "key": "s-1", "org": school, "grade": "3", "ref": "row 1"},
+        {"nin": pupil, "key": "s-1", "org": school, "grade": "6", "ref": "row 2"},
+    )  # fmt: skip
+    assert (report.accepted, report.unchanged, report.rejected) == (0, 1, 1)
+    assert report.errors[0].code == "source_key.duplicate"
+    assert "row 1" in report.errors[0].message
+    assert count(db, "SELECT count(*) FROM achievement WHERE grade_value = '3'") == 1
+
+
+def test_a_record_can_be_moved_under_a_parent_delivered_earlier(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
+    deliver(
+        db, settings, school, {"nin": pupil, "key": "vm", "org": school, "kind": "diploma", "grade": None}
+    )
+    deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "parent": "vm"})
+    with db.connect() as conn:
+        linked = conn.execute(
+            text(
+                """SELECT child.part_of_id = parent.id FROM achievement child, achievement parent
+                   WHERE child.source_key = 's-1' AND parent.source_key = 'vm'"""
+            )
+        ).scalar_one()
+    assert linked
