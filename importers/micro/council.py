@@ -37,16 +37,19 @@ ELEMENTS: tuple[Element, ...] = (
         "learner",
         "identification of the learner",
         Outcome.REJECT,
-        "the register keys every result on a person's national id",
+        "the register keys every result on a person's national id; otherwise it is evidence for no one",
     ),
     Element(
-        "title", "title of the micro-credential", Outcome.REJECT, "a result without a name cannot be shown"
+        "title",
+        "title of the micro-credential",
+        Outcome.REJECT,
+        "a result without a name cannot be shown or understood",
     ),
     Element(
         "issuer_country",
         "country/region of the issuer",
         Outcome.WARN,
-        "the awarding body is resolved in the register, which knows its country",
+        "the awarding body is resolved in the register, which records its country",
     ),
     Element(
         "awarding_body",
@@ -58,13 +61,13 @@ ELEMENTS: tuple[Element, ...] = (
         "issue_date",
         "date of issuing",
         Outcome.REJECT,
-        "a result must be placed in time; both formats require a date anyway",
+        "a result must be placed in time; both VC data models require a date, so its absence means a broken credential",
     ),
     Element(
         "learning_outcomes",
         "learning outcomes",
         Outcome.WARN,
-        "Open Badges has no learning-outcome field; rejecting would refuse almost every badge",
+        "Open Badges has no learning-outcome property; rejecting would refuse almost every badge",
     ),
     Element(
         "workload",
@@ -88,13 +91,13 @@ ELEMENTS: tuple[Element, ...] = (
         "participation",
         "form of participation in the learning activity",
         Outcome.WARN,
-        "neither format requires it; the result stands without it",
+        "neither format requires it and Open Badges has no field for it",
     ),
     Element(
         "quality_assurance",
         "type of quality assurance used to underpin the micro-credential",
         Outcome.WARN,
-        "even the Commission's own Annex I sample carries no quality-assurance element",
+        "quality assurance concerns the issuer, which the register admits by registering it",
     ),
 )
 ELEMENTS_BY_KEY = {element.key: element for element in ELEMENTS}

@@ -242,11 +242,14 @@ def _credential_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
             credential["issuer"] = claims["iss"]
         if "jti" in claims and "id" not in credential:
             credential["id"] = claims["jti"]
-        for claim, prop in (("nbf", "validFrom"), ("exp", "validUntil")):
+        for claim, props in (
+            ("nbf", ("validFrom", "issuanceDate")),
+            ("exp", ("validUntil", "expirationDate")),
+        ):
             value = claims.get(claim)
-            if isinstance(value, int | float) and prop not in credential and "issuanceDate" not in credential:
+            if isinstance(value, int | float) and not any(p in credential for p in props):
                 stamp = dt.datetime.fromtimestamp(value, dt.UTC).isoformat().replace("+00:00", "Z")
-                credential[prop] = stamp
+                credential[props[0]] = stamp
         subject = credential.get("credentialSubject")
         if isinstance(subject, dict) and "sub" in claims and "id" not in subject:
             credential["credentialSubject"] = {**subject, "id": claims["sub"]}

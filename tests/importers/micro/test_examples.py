@@ -179,3 +179,10 @@ def test_ob_jwt_example_has_no_key_to_verify_it_with(formats_dir: Path) -> None:
     # a VC Data Model 1.1 credential: dated by its issuanceDate
     assert record.completed_on == dt.date(2010, 1, 1)
     assert record.specification.title == {"und": "Example University Degree"}
+
+
+def test_the_documented_envelope_example_imports() -> None:
+    example = Path(__file__).resolve().parents[3] / "docs" / "formats" / "examples" / "micro-envelope.jsonl"
+    items = extract(example.read_bytes())
+    assert len(records(items)) == 2 and errors(items) == []
+    assert {r.awarding_org.value for r in records(items)} == {"https://kursakademiet.example/issuer"}

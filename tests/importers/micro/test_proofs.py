@@ -211,3 +211,15 @@ def test_status_list_is_recorded_as_not_checked() -> None:
     assert status["checked"] is False and status["type"] == "BitstringStatusListEntry"
     assert "network" in status["reason"]
     assert "micro.status_not_checked" in [w.code for w in warnings(items)]
+
+
+def test_vc_jwt_exp_stands_for_valid_until() -> None:
+    key = Ed25519PrivateKey.generate()
+    did = did_jwk_for(key)
+    badge = full_badge(issuer_id=did)
+    claims = {"vc": badge, "iss": did, "jti": badge["id"], "exp": 1767225600}  # 2026-01-01, before the clock
+    token = jwt.encode(claims, key, algorithm="EdDSA")
+    items = extract(token.encode())
+    (record,) = records(items)
+    assert record.details is not None and record.details["validity"]["valid_until"] == "2026-01-01T00:00:00Z"
+    assert "micro.expired" in codes(items)
