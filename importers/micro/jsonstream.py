@@ -23,8 +23,9 @@ from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 
-# Outside a string only brackets and quotes matter; inside, only the quote and the escape.
-_OUTSIDE = re.compile(rb'["\[\]{}]')
+# Outside a string only brackets and strings matter: a whole string (unrolled, so linear), a bracket, or
+# a lone quote whose string does not end in this chunk. Inside such a string, the quote and the escape.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.DOTALL)
 _INSIDE = re.compile(rb'["\\]')
 _JWT_LINE = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
 _BOM = b"\xef\xbb\xbf"
@@ -210,32 +211,44 @@ class _JsonScanner:
                             f"unexpected {chr(byte)!r} at byte {offset + pos}: each credential must be a JSON"
                             " object (in an array, also a compact JWT string)",
                         )
-                m = _OUTSIDE.search(chunk, pos)
-                if m is None:
-                    pos = n
-                    continue
-                token = m.group()[0]
-                pos = m.end()
-                if token == ord('"'):
-                    in_string = True
-                elif token in (ord("{"), ord("[")):
-                    stack.append(token)
-                    if len(stack) > self.max_depth:
+                # Inside a document: one regex match per bracket or per whole string (strings are half
+                # the tokens of a credential and may be long base64 images), until the document closes
+                # or a string runs past the chunk's end (then the slow path above follows it).
+                for m in _TOKEN.finditer(chunk, pos):
+                    pos = m.end()
+                    token = m.group()
+                    if len(token) > 1:
+                        if doc is not None and doc.kind == "jwt" and len(stack) == base:
+                            self._keep(doc, chunk[start:pos])
+                            yield self._piece(doc)
+                            doc = None
+                            break
+                        continue
+                    byte = token[0]
+                    if byte == ord('"'):
+                        in_string = True
+                        break
+                    if byte in (ord("{"), ord("[")):
+                        stack.append(byte)
+                        if len(stack) > self.max_depth:
+                            raise StreamError(
+                                "micro.too_deep",
+                                f"nesting deeper than {self.max_depth} levels at byte {offset + pos - 1};"
+                                " refused before parsing",
+                            )
+                        continue
+                    if not stack or stack[-1] != _OPEN[byte]:
                         raise StreamError(
-                            "micro.too_deep",
-                            f"nesting deeper than {self.max_depth} levels at byte {offset + pos - 1};"
-                            " refused before parsing",
-                        )
-                else:
-                    if not stack or stack[-1] != _OPEN[token]:
-                        raise StreamError(
-                            "micro.json_malformed", f"unbalanced {chr(token)!r} at byte {offset + pos - 1}"
+                            "micro.json_malformed", f"unbalanced {chr(byte)!r} at byte {offset + pos - 1}"
                         )
                     stack.pop()
                     if doc is not None and len(stack) == base:
                         self._keep(doc, chunk[start:pos])
                         yield self._piece(doc)
                         doc = None
+                        break
+                else:
+                    pos = n
             if doc is not None:
                 self._keep(doc, chunk[start:])
                 start = 0
