@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     max_xml_depth: int = Field(default=64, ge=8)
     elmo_require_valid_signature: bool = False
+    # ELMO export signing (``register export elmo --sign``): PEM private key and its X.509 certificate.
+    elmo_signing_key_path: Path | None = None
+    elmo_signing_cert_path: Path | None = None
     import_chunk_rows: int = Field(default=20_000, ge=100)
     # Micro-credentials (importers/micro): issuer id (URL or DID) -> JWKS file of its VC-JWT keys;
     # what to do with a credential whose validUntil has passed; whether an unverifiable proof rejects.
