@@ -156,7 +156,7 @@ def _lines_have_no_lone_suppressed_cell(result: stats.StatsResult) -> None:
 def test_small_cells_are_suppressed_and_cannot_be_recovered_from_margins(
     db: Engine, two_providers: tuple[str, str]
 ) -> None:
-    uni, fagskole = two_providers
+    uni, _ = two_providers
     with db.begin() as conn:
         batch = new_batch(conn, uni)
         # year × grade: (2023, A) has 2 persons → primary; its row and column each need a second cell.

@@ -1,0 +1,53 @@
+"""The ASGI application: ``create_app()`` builds it (``register serve`` runs it with uvicorn's factory mode).
+
+Everything the app needs is decided here, once: settings, the database engine, the token verifier
+(the trusted issuers and their keys). Tests build an app with their own settings and engine.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import health
+from api.auth import TokenVerifier
+from api.errors import install_error_handlers
+from api.logs import RequestContextMiddleware, install_access_log_redaction
+from api.rest import achievements, admin, audit, batches, persons, stats
+from register.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Kompetanseregisteret — the national register of competence evidence.
+
+Authenticate with an OAuth2 bearer token shaped like a Maskinporten access token. Scopes:
+`kompetanse:write` (providers upload), `kompetanse:read` (look-ups of a person),
+`kompetanse:stats` (aggregates), `kompetanse:admin` (organisations, audit).
+Errors are `application/problem+json` with a stable `code` (see docs/errors.md).
+A national identity number is only ever sent in a request body.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if engine is None:
+        from register.database import get_engine
+
+        engine = get_engine()
+    app = FastAPI(
+        title="Kompetanseregisteret",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.verifier = TokenVerifier.from_settings(settings)
+    install_error_handlers(app)
+    install_access_log_redaction()
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    for module in (batches, achievements, persons, stats, admin, audit):
+        app.include_router(module.router, prefix="/v1")
+    return app

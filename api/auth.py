@@ -1,0 +1,277 @@
+"""Authentication and authorisation: Maskinporten-shaped bearer JWTs.
+
+A token is trusted when its issuer is configured (``REGISTER_JWT_ISSUERS`` paired by position with
+``REGISTER_JWKS_FILES``), its signature verifies with a key of that issuer's JWKS under an asymmetric
+algorithm, its audience is ours, and it is inside its lifetime (with ``REGISTER_JWT_LEEWAY_SECONDS`` of
+clock skew). The caller is then a ``Principal``: client id, organisation number (from
+``consumer.ID`` = ``0192:<orgnr>``) and scopes. ``TokenVerifier`` has no HTTP in it, so the GraphQL
+layer uses it as it is; the FastAPI dependencies at the bottom turn failures into 401/403 problems.
+
+Why the algorithm is pinned before anything is decoded: ``alg: none`` and HMAC algorithms are refused
+outright, so a public key can never be used as an HMAC secret (the classic key-confusion attack), and
+the key's own ``alg`` (when the JWKS names one) must agree with the token's header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from register.identifiers import is_valid_orgnr
+from register.settings import Settings
+from register.tokens import CONSUMER_AUTHORITY, DEV_ISSUER, ORGNR_PREFIX, dev_jwks
+
+ALLOWED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+MAX_TOKEN_LENGTH = 16 * 1024
+
+READ = "kompetanse:read"
+WRITE = "kompetanse:write"
+STATS = "kompetanse:stats"
+ADMIN = "kompetanse:admin"
+
+
+class AuthError(Exception):
+    """The token is not acceptable; ``code`` is stable (``token.*``), ``message`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The verified caller."""
+
+    client_id: str
+    orgnr: str
+    scopes: frozenset[str]
+    issuer: str
+    token_id: str | None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def scope_text(self) -> str:
+        return " ".join(sorted(self.scopes))
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the keys of the trusted issuers."""
+
+    def __init__(self, issuers: Mapping[str, list[IssuerKey]], *, audience: str, leeway_seconds: int) -> None:
+        self._issuers = dict(issuers)
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
+        """Issuers from configuration; in development also the local development issuer."""
+        if len(settings.jwt_issuers) != len(settings.jwks_files):
+            raise ValueError(
+                "REGISTER_JWT_ISSUERS and REGISTER_JWKS_FILES must list the same number of entries"
+                " (the n-th JWKS file holds the keys of the n-th issuer)"
+            )
+        issuers = {
+            issuer: _load_jwks(path)
+            for issuer, path in zip(settings.jwt_issuers, settings.jwks_files, strict=True)
+        }
+        if settings.environment == "development":
+            issuers[DEV_ISSUER] = parse_jwks(dev_jwks(settings))
+        return cls(issuers, audience=settings.jwt_audience, leeway_seconds=settings.jwt_leeway_seconds)
+
+    @property
+    def issuers(self) -> frozenset[str]:
+        return frozenset(self._issuers)
+
+    def verify(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise AuthError("token.malformed", "the bearer token is too long")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.DecodeError:
+            raise AuthError("token.malformed", "the bearer token is not a well-formed JWT") from None
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise AuthError(
+                "token.algorithm_not_allowed",
+                f"tokens must be signed with an asymmetric algorithm ({', '.join(sorted(ALLOWED_ALGORITHMS))})",
+            )
+        issuer = unverified.get("iss")
+        keys = self._issuers.get(issuer) if isinstance(issuer, str) else None
+        if keys is None or not isinstance(issuer, str):
+            raise AuthError("token.unknown_issuer", "the token's issuer is not trusted by this register")
+        key = _select_key(keys, header.get("kid"))
+        if (key.alg and key.alg != alg) or not alg.startswith(_FAMILIES[key.kty]):
+            raise AuthError(
+                "token.algorithm_not_allowed", "the token's algorithm does not fit the issuer key"
+            )
+        claims = self._decode(token, key, alg, issuer)
+        return _principal(claims, issuer)
+
+    def _decode(self, token: str, key: IssuerKey, alg: str, issuer: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key.key,
+                algorithms=[alg],
+                audience=self._audience,
+                issuer=issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token.expired", "the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError(
+                "token.not_yet_valid", "the token is not valid yet (iat or nbf in the future)"
+            ) from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("token.wrong_audience", "the token was issued for another audience") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError("token.missing_claim", f"the token lacks the {exc.claim!r} claim") from None
+        except jwt.InvalidSignatureError:
+            raise AuthError("token.bad_signature", "the token's signature does not verify") from None
+        except (jwt.InvalidKeyError, jwt.InvalidAlgorithmError):
+            raise AuthError(
+                "token.algorithm_not_allowed", "the token's algorithm does not fit the issuer's key"
+            ) from None
+        except jwt.InvalidTokenError:
+            raise AuthError("token.invalid", "the token is not valid") from None
+        return claims
+
+
+# Which token algorithms each key type may verify (the JWK ``kty``).
+_FAMILIES = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("EdDSA",)}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerKey:
+    kid: str | None
+    kty: str
+    alg: str | None  # as the JWKS declares it; None: any algorithm of the key's family
+    key: jwt.PyJWK
+
+
+def parse_jwks(document: Mapping[str, Any]) -> list[IssuerKey]:
+    """The public keys of a JWKS document; symmetric (``oct``) and unknown key types are refused."""
+    entries = document.get("keys")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError("a JWKS document needs a non-empty 'keys' list")
+    keys = []
+    for entry in entries:
+        kty = entry.get("kty") if isinstance(entry, dict) else None
+        if kty not in _FAMILIES:
+            raise ValueError(f"JWKS key type {kty!r} is not accepted (only RSA, EC and OKP public keys)")
+        if "d" in entry:
+            raise ValueError("a JWKS for verification must hold public keys only")
+        alg = entry.get("alg")
+        if alg is not None and alg not in ALLOWED_ALGORITHMS:
+            raise ValueError(f"JWKS key algorithm {alg!r} is not accepted")
+        keys.append(IssuerKey(kid=entry.get("kid"), kty=kty, alg=alg, key=jwt.PyJWK.from_dict(entry)))
+    return keys
+
+
+def _load_jwks(path: Path) -> list[IssuerKey]:
+    try:
+        return parse_jwks(json.loads(path.read_text()))
+    except (OSError, ValueError, jwt.PyJWKError) as exc:
+        raise ValueError(f"cannot read the JWKS file {path}: {exc}") from exc
+
+
+def _select_key(keys: list[IssuerKey], kid: object) -> IssuerKey:
+    if isinstance(kid, str):
+        for key in keys:
+            if key.kid == kid:
+                return key
+        raise AuthError("token.unknown_key", "the token's key id is not among the issuer's keys")
+    if len(keys) == 1:
+        return keys[0]
+    raise AuthError("token.unknown_key", "the token names no key id and the issuer has several keys")
+
+
+def _principal(claims: Mapping[str, Any], issuer: str) -> Principal:
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str):
+        raise AuthError("token.invalid_claims", "the scope claim must be a space-separated string")
+    consumer = claims.get("consumer")
+    consumer_id = consumer.get("ID") if isinstance(consumer, dict) else None
+    if (
+        not isinstance(consumer, dict)
+        or consumer.get("authority") != CONSUMER_AUTHORITY
+        or not isinstance(consumer_id, str)
+        or not consumer_id.startswith(ORGNR_PREFIX)
+        or not is_valid_orgnr(consumer_id[len(ORGNR_PREFIX) :])
+    ):
+        raise AuthError(
+            "token.invalid_claims",
+            f"the consumer claim must be {{'authority': '{CONSUMER_AUTHORITY}', 'ID': '0192:<orgnr>'}}",
+        )
+    client_id = claims.get("client_id")
+    jti = claims.get("jti")
+    return Principal(
+        client_id=client_id if isinstance(client_id, str) else "unknown",
+        orgnr=consumer_id[len(ORGNR_PREFIX) :],
+        scopes=frozenset(scope.split()),
+        issuer=issuer,
+        token_id=jti if isinstance(jti, str) else None,
+    )
+
+
+# --- FastAPI dependencies -------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="A Maskinporten access token (or `register token`)")
+
+
+def current_principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal:
+    if credentials is None:
+        raise ApiError(
+            401,
+            "auth.missing_token",
+            "send an access token: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": 'Bearer realm="kompetanseregisteret"'},
+        )
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        principal = verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        raise ApiError(
+            401,
+            exc.code,
+            exc.message,
+            headers={"WWW-Authenticate": 'Bearer realm="kompetanseregisteret", error="invalid_token"'},
+        ) from None
+    request.state.principal = principal
+    return principal
+
+
+def require_scope(*any_of: str) -> Callable[..., Principal]:
+    """A dependency: the caller, who must hold at least one of ``any_of``; else 403 ``auth.missing_scope``."""
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.scopes & set(any_of):
+            raise ApiError(
+                403,
+                "auth.missing_scope",
+                f"this operation needs the scope {' or '.join(any_of)}",
+                headers={
+                    "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'
+                },
+            )
+        return principal
+
+    return dependency

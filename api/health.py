@@ -1,0 +1,40 @@
+"""Operations: liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.errors import ApiError, problem_responses
+from register.migrations import at_head
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+@router.get("/health", response_model=Health, summary="Liveness: the process answers")
+def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Health,
+    summary="Readiness: the database answers and has every migration",
+    responses=problem_responses(503),
+)
+def ready(request: Request) -> Health:
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            migrated = at_head(conn)
+    except SQLAlchemyError:
+        raise ApiError(503, "health.database_unreachable", "the database cannot be reached") from None
+    if not migrated:
+        raise ApiError(503, "health.migrations_pending", "the database is not migrated to the newest schema")
+    return Health(status="ready")

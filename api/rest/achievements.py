@@ -1,0 +1,32 @@
+"""Corrections by providers: withdrawal of one achievement, with a reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import WRITE, Principal, require_scope
+from api.errors import problem_responses
+from api.rest.common import engine_of
+from api.rest.schemas import WithdrawalIn, WithdrawalOut
+from register.withdrawals import withdraw_achievement
+
+router = APIRouter(tags=["providers"])
+
+
+@router.post(
+    "/achievements/{achievement_id}/withdrawal",
+    response_model=WithdrawalOut,
+    summary="Withdraw an achievement your organisation delivered (a new version, never a delete)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def withdraw(
+    achievement_id: uuid.UUID,
+    body: WithdrawalIn,
+    request: Request,
+    principal: Principal = Depends(require_scope(WRITE)),
+) -> WithdrawalOut:
+    with engine_of(request).begin() as conn:
+        done = withdraw_achievement(conn, achievement_id, provider_orgnr=principal.orgnr, reason=body.reason)
+    return WithdrawalOut(id=done.id, status="withdrawn", version=done.version, withdrawal_reason=done.reason)

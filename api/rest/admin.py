@@ -1,0 +1,148 @@
+"""Administration: organisations, their cross-walk codes and "delivers for" relations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import ADMIN, Principal, require_scope
+from api.errors import ApiError, problem_responses
+from api.rest.common import engine_of
+from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
+from register.organisations import OrganisationView, add_organisation, list_organisations
+
+router = APIRouter(tags=["admin"])
+
+_ORGNR = Path(pattern=r"^\d{9}$", description="organisasjonsnummer")
+
+
+class OrganisationOut(BaseModel):
+    orgnr: str | None
+    name: str
+    name_en: str | None
+    kind: str
+    country: str
+    codes: dict[str, list[str]]
+    delivers_for: list[str]
+
+    @classmethod
+    def of(cls, view: OrganisationView) -> OrganisationOut:
+        return cls(
+            orgnr=view.orgnr,
+            name=view.name_nb,
+            name_en=view.name_en,
+            kind=view.kind,
+            country=view.country,
+            codes=view.codes,
+            delivers_for=view.delivers_for,
+        )
+
+
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scheme: str = Field(description=f"one of {', '.join(CODE_SCHEMES)}", max_length=16)
+    value: str = Field(min_length=1, max_length=200)
+
+
+class OrganisationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    orgnr: str | None = Field(default=None, pattern=r"^\d{9}$", description="absent for foreign institutions")
+    name: str = Field(min_length=1, max_length=300)
+    name_nn: str | None = Field(default=None, max_length=300)
+    name_en: str | None = Field(default=None, max_length=300)
+    kind: str = Field(default="other", description=f"one of {', '.join(ORGANISATION_KINDS)}", max_length=32)
+    country: str = Field(default="NO", pattern=r"^[A-Z]{2}$")
+    codes: list[CodeIn] = Field(default_factory=list, max_length=50)
+    delivers_for: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class DeliversForIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    orgnr: str = Field(pattern=r"^\d{9}$", description="the organisation delivered for")
+
+
+_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
+
+
+def _find(request: Request, orgnr: str) -> OrganisationOut:
+    with engine_of(request).connect() as conn:
+        for view in list_organisations(conn):
+            if view.orgnr == orgnr:
+                return OrganisationOut.of(view)
+    raise ApiError(404, "organisation.not_found", f"organisation {orgnr} is not registered")
+
+
+def _check_codes(codes: list[CodeIn]) -> list[tuple[str, str]]:
+    for code in codes:
+        if code.scheme not in CODE_SCHEMES:
+            raise ApiError(
+                422,
+                "organisation.code_scheme",
+                f"code scheme {code.scheme!r} is not one of {', '.join(CODE_SCHEMES)}",
+            )
+    return [(c.scheme, c.value.strip()) for c in codes]
+
+
+@router.get("/organisations", response_model=list[OrganisationOut], responses=problem_responses(401, 403))
+def organisations(
+    request: Request, principal: Principal = Depends(require_scope(ADMIN))
+) -> list[OrganisationOut]:
+    with engine_of(request).connect() as conn:
+        return [OrganisationOut.of(v) for v in list_organisations(conn)]
+
+
+@router.post("/organisations", status_code=201, response_model=OrganisationOut, responses=_PROBLEMS)
+def register_organisation(
+    body: OrganisationIn, request: Request, principal: Principal = Depends(require_scope(ADMIN))
+) -> JSONResponse:
+    """Register an organisation (or add codes and relations to the one with this orgnr)."""
+    with engine_of(request).begin() as conn:
+        org_id = add_organisation(
+            conn,
+            orgnr=body.orgnr,
+            name=body.name,
+            kind=body.kind,
+            codes=_check_codes(body.codes),
+            delivers_for=body.delivers_for,
+            name_nn=body.name_nn,
+            name_en=body.name_en,
+            country=body.country,
+        )
+        views = list_organisations(conn)
+    found = next(v for v in views if v.id == org_id)
+    out = OrganisationOut.of(found)
+    headers = {"Location": f"/v1/organisations/{found.orgnr}"} if found.orgnr else {}
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=headers)
+
+
+@router.get("/organisations/{orgnr}", response_model=OrganisationOut, responses=_PROBLEMS)
+def organisation(
+    request: Request, orgnr: str = _ORGNR, principal: Principal = Depends(require_scope(ADMIN))
+) -> OrganisationOut:
+    return _find(request, orgnr)
+
+
+@router.post("/organisations/{orgnr}/codes", response_model=OrganisationOut, responses=_PROBLEMS)
+def add_code(
+    body: CodeIn, request: Request, orgnr: str = _ORGNR, principal: Principal = Depends(require_scope(ADMIN))
+) -> OrganisationOut:
+    """Add a cross-walk code (NSR, FS, Erasmus, SCHAC, PIC, issuer) so imports recognise the organisation."""
+    current = _find(request, orgnr)
+    with engine_of(request).begin() as conn:
+        add_organisation(conn, orgnr=orgnr, name=current.name, kind=current.kind, codes=_check_codes([body]))
+    return _find(request, orgnr)
+
+
+@router.post("/organisations/{orgnr}/delivers-for", response_model=OrganisationOut, responses=_PROBLEMS)
+def add_delivers_for(
+    body: DeliversForIn,
+    request: Request,
+    orgnr: str = _ORGNR,
+    principal: Principal = Depends(require_scope(ADMIN)),
+) -> OrganisationOut:
+    """Register that this organisation delivers results on behalf of another (a county for its schools)."""
+    current = _find(request, orgnr)
+    with engine_of(request).begin() as conn:
+        add_organisation(conn, orgnr=orgnr, name=current.name, kind=current.kind, delivers_for=[body.orgnr])
+    return _find(request, orgnr)

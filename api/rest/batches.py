@@ -1,0 +1,318 @@
+"""Uploads by providers, and their batch reports.
+
+An upload is streamed to a temporary file with a size bound (``REGISTER_MAX_UPLOAD_BYTES``), never held
+in memory, and handed to the import job (``register.imports``). A small delivery is imported while
+the client waits and answered with its report (201); a large one is stored, answered with 202 and a
+``Location`` to poll, and processed on a worker thread.
+
+The uploading organisation is always the token's organisation; whether it may deliver for the
+awarding organisation of each record is the ingest's check (a record it may not deliver is rejected).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO, cast
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request as StarletteRequest
+from starlette.types import Message
+
+from api.auth import ADMIN, WRITE, Principal, require_scope
+from api.errors import ApiError, problem_responses
+from api.rest.common import decode_cursor, encode_cursor, engine_of, settings_of
+from api.rest.schemas import (
+    BatchDetailOut,
+    BatchOut,
+    BatchPage,
+    BatchReportOut,
+    RejectionOut,
+    RejectionPage,
+)
+from importers.base import UnusableInput
+from register.grading import Sector
+from register.imports import ReceivedBatch, process, receive, run_import
+from register.queries import BatchView, batch_rejections, batch_view, list_batches
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["providers"])
+
+#: deliveries up to this size are imported while the client waits
+SYNCHRONOUS_BYTES = 4 * 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
+_MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file in a form upload
+
+_BODY_TYPES = ("application/xml", "text/xml", "text/csv", "application/json", "application/octet-stream")
+_UPLOAD_BODY = {
+    "required": True,
+    "description": "The delivery file as the body (its Content-Type tells the format), or a form with `file`.",
+    "content": {
+        **{t: {"schema": {"type": "string", "format": "binary"}} for t in _BODY_TYPES},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+
+
+class BatchAcceptedOut(BaseModel):
+    batch_id: uuid.UUID
+    status: str
+    location: str
+
+
+def _executor(request: Request) -> ThreadPoolExecutor:
+    executor = getattr(request.app.state, "import_executor", None)
+    if executor is None:
+        executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import")
+        request.app.state.import_executor = executor
+    return cast(ThreadPoolExecutor, executor)
+
+
+@router.post(
+    "/batches",
+    status_code=201,
+    response_model=BatchReportOut,
+    summary="Upload a delivery (file as the body, or multipart form field `file`)",
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={
+        202: {"model": BatchAcceptedOut, "description": "A large delivery, stored and being processed"},
+        **problem_responses(401, 403, 413, 422),
+    },
+)
+async def upload(
+    request: Request,
+    sector: Sector = Query(description="primary, vocational, higher or micro"),
+    filename: str | None = Query(default=None, max_length=255, description="the file's name, if any"),
+    principal: Principal = Depends(require_scope(WRITE)),
+) -> Any:
+    settings = settings_of(request)
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
+        raise _too_large(limit)
+    content_type = request.headers.get("content-type")
+    spool = cast(BinaryIO, tempfile.TemporaryFile())  # noqa: SIM115 - closed below, whatever happens
+    try:
+        if content_type and content_type.lower().startswith("multipart/form-data"):
+            size, filename, content_type = await _spool_form(request, spool, limit, filename)
+        else:
+            size = await _spool_body(request, spool, limit)
+        if size == 0:
+            raise ApiError(422, "upload.empty", "the upload is empty")
+        spool.seek(0)
+        engine = engine_of(request)
+        kwargs: dict[str, Any] = {
+            "sector": sector.value,
+            "provider_orgnr": principal.orgnr,
+            "filename": filename,
+            "content_type": content_type,
+        }
+        try:
+            if size <= SYNCHRONOUS_BYTES:
+                report = await run_in_threadpool(
+                    run_import, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
+                )
+            else:
+                received = await run_in_threadpool(
+                    receive, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
+                )
+                _executor(request).submit(_process_in_background, engine, received, settings, kwargs)
+                location = f"/v1/batches/{received.batch_id}"
+                body = BatchAcceptedOut(batch_id=received.batch_id, status="received", location=location)
+                return JSONResponse(
+                    body.model_dump(mode="json"), status_code=202, headers={"Location": location}
+                )
+        except UnusableInput as exc:
+            if exc.code == "provider.unknown":
+                raise ApiError(403, exc.code, "your organisation is not registered as a provider") from None
+            raise
+    finally:
+        spool.close()
+    location = f"/v1/batches/{report.batch_id}"
+    if report.status == "failed" and report.failure is not None:
+        raise ApiError(
+            422,
+            report.failure.code,
+            report.failure.message,
+            headers={"Location": location},
+            extra={"batch_id": str(report.batch_id)},
+        )
+    out = BatchReportOut.model_validate(report.as_dict())
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"Location": location})
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "upload.too_large", f"the upload is larger than the limit of {limit} bytes")
+
+
+async def _spool_body(request: Request, spool: BinaryIO, limit: int) -> int:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        spool.write(chunk)
+    return size
+
+
+async def _spool_form(
+    request: Request, spool: BinaryIO, limit: int, filename: str | None
+) -> tuple[int, str | None, str | None]:
+    received = 0
+
+    async def bounded_receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit + _MULTIPART_SLACK:
+                raise _too_large(limit)
+        return message
+
+    # Starlette's parser spools file parts to disk past 1 MiB; the bounded receive caps the total.
+    bounded = StarletteRequest(request.scope, bounded_receive)
+    try:
+        form = await bounded.form(max_files=1, max_fields=8)
+    except StarletteHTTPException as exc:
+        raise ApiError(
+            422, "upload.multipart_invalid", f"the form upload cannot be read: {exc.detail}"
+        ) from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(422, "upload.missing_file", "a form upload needs the file in the field 'file'")
+        size = 0
+        while chunk := await upload.read(_COPY_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            spool.write(chunk)
+        return size, filename or upload.filename, upload.content_type
+    finally:
+        await form.close()
+
+
+def _process_in_background(
+    engine: Any, received: ReceivedBatch, settings: Any, kwargs: dict[str, Any]
+) -> None:
+    try:
+        with received.spool:
+            process(
+                engine,
+                received,
+                provider_orgnr=kwargs["provider_orgnr"],
+                filename=kwargs["filename"],
+                content_type=kwargs["content_type"],
+                settings=settings,
+            )
+    except Exception:
+        # process() has marked the batch failed; the traceback is for operators (it holds no person data).
+        log.exception("background import of batch %s failed", received.batch_id)
+
+
+def _may_read(principal: Principal, batch: BatchView) -> bool:
+    return principal.has(ADMIN) or batch.provider_orgnr == principal.orgnr
+
+
+def _batch_out(batch: BatchView) -> dict[str, Any]:
+    fields = {k: getattr(batch, k) for k in BatchView.__dataclass_fields__ if k != "provider_orgnr"}
+    return {**fields, "provider": batch.provider_orgnr}
+
+
+_REJECTIONS_PAGE = 100
+
+
+@router.get(
+    "/batches/{batch_id}",
+    response_model=BatchDetailOut,
+    summary="A batch: status, counts, and its first rejections",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_batch(
+    batch_id: uuid.UUID, request: Request, principal: Principal = Depends(require_scope(WRITE, ADMIN))
+) -> BatchDetailOut:
+    with engine_of(request).connect() as conn:
+        batch = batch_view(conn, batch_id)
+        # Another organisation's batch is answered exactly like a missing one.
+        if batch is None or not _may_read(principal, batch):
+            raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
+        rejections = batch_rejections(conn, batch_id, limit=_REJECTIONS_PAGE + 1)
+    more = len(rejections) > _REJECTIONS_PAGE
+    rejections = rejections[:_REJECTIONS_PAGE]
+    return BatchDetailOut(
+        **_batch_out(batch),
+        rejections=[_rejection(r) for r in rejections],
+        rejections_next=f"/v1/batches/{batch_id}/rejections?after={rejections[-1].seq}" if more else None,
+    )
+
+
+def _rejection(r: Any) -> RejectionOut:
+    return RejectionOut(seq=r.seq, record=r.record, path=r.path, code=r.code, message=r.message)
+
+
+@router.get(
+    "/batches/{batch_id}/rejections",
+    response_model=RejectionPage,
+    summary="A batch's rejections, in delivery order, paged",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_rejections(
+    batch_id: uuid.UUID,
+    request: Request,
+    after: int = Query(default=0, ge=0, le=2**31 - 1),
+    limit: int = Query(default=100, ge=1, le=1000),
+    principal: Principal = Depends(require_scope(WRITE, ADMIN)),
+) -> RejectionPage:
+    with engine_of(request).connect() as conn:
+        batch = batch_view(conn, batch_id)
+        if batch is None or not _may_read(principal, batch):
+            raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
+        rows = batch_rejections(conn, batch_id, after_seq=after, limit=limit + 1)
+    page = rows[:limit]
+    return RejectionPage(
+        items=[_rejection(r) for r in page], next_after=page[-1].seq if len(rows) > limit else None
+    )
+
+
+@router.get(
+    "/batches",
+    response_model=BatchPage,
+    summary="Your organisation's batches, newest first (admins: every organisation's)",
+    responses=problem_responses(401, 403, 422),
+)
+def get_batches(
+    request: Request,
+    cursor: str | None = Query(default=None, max_length=200),
+    limit: int = Query(default=50, ge=1, le=500),
+    principal: Principal = Depends(require_scope(WRITE, ADMIN)),
+) -> BatchPage:
+    before = None
+    if cursor:
+        at, batch_id = decode_cursor(cursor, 2)
+        try:
+            before = (dt.datetime.fromisoformat(at), uuid.UUID(batch_id))
+        except ValueError:
+            raise ApiError(422, "request.cursor", "the cursor is not one this API handed out") from None
+    provider = None if principal.has(ADMIN) else principal.orgnr
+    with engine_of(request).connect() as conn:
+        rows = list_batches(conn, provider, before=before, limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = (
+        encode_cursor(page[-1].received_at.isoformat(), str(page[-1].id)) if len(rows) > limit else None
+    )
+    return BatchPage(items=[BatchOut(**_batch_out(b)) for b in page], next_cursor=next_cursor)

@@ -1,0 +1,204 @@
+"""Response and request bodies of the REST API (pydantic), built from the register's typed views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from register.queries import AchievementView, PersonView
+
+
+def _num(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+class OrganisationRefOut(BaseModel):
+    orgnr: str | None
+    name: str
+    name_en: str | None = None
+    kind: str
+    country: str
+
+
+class SpecificationOut(BaseModel):
+    kind: str
+    code: str | None
+    code_scheme: str | None
+    title: dict[str, str]
+    description: dict[str, str] | None = None
+    credits: float | None = None
+    credit_scheme: str | None = None
+    nkr_level: str | None = None
+    eqf_level: int | None = None
+    nus_code: str | None = None
+    iscedf_code: str | None = None
+    learning_outcomes: list[str] | None = None
+
+
+class GradeOut(BaseModel):
+    scheme: str = Field(description="the grade scale: no-1-6, a-f, pass-fail, conduct, trade or external")
+    value: str = Field(description="the grade as delivered (canonical spelling on known scales)")
+    passed: bool | None = Field(description="normalized: passed, not passed, or null where it does not apply")
+
+
+class AchievementOut(BaseModel):
+    id: uuid.UUID
+    sector: str
+    kind: str
+    specification: SpecificationOut
+    awarding_organisation: OrganisationRefOut
+    grade: GradeOut | None
+    credits: float | None
+    credit_scheme: str | None
+    completed_on: dt.date | None
+    year: int | None
+    term: str | None
+    version: int
+    parts: list[AchievementOut] = Field(
+        default_factory=list, description="degree → courses, vitnemål → subjects"
+    )
+
+    @classmethod
+    def of(cls, view: AchievementView) -> AchievementOut:
+        spec = view.specification
+        org = view.awarding_organisation
+        return cls(
+            id=view.id,
+            sector=view.sector,
+            kind=view.kind,
+            specification=SpecificationOut(
+                kind=spec.kind,
+                code=spec.code,
+                code_scheme=spec.code_scheme,
+                title=spec.title,
+                description=spec.description,
+                credits=_num(spec.credits),
+                credit_scheme=spec.credit_scheme,
+                nkr_level=spec.nkr_level,
+                eqf_level=spec.eqf_level,
+                nus_code=spec.nus_code,
+                iscedf_code=spec.iscedf_code,
+                learning_outcomes=spec.learning_outcomes,
+            ),
+            awarding_organisation=OrganisationRefOut(
+                orgnr=org.orgnr, name=org.name, name_en=org.name_en, kind=org.kind, country=org.country
+            ),
+            grade=GradeOut(scheme=view.grade.scheme, value=view.grade.value, passed=view.grade.passed)
+            if view.grade
+            else None,
+            credits=_num(view.credits),
+            credit_scheme=view.credit_scheme,
+            completed_on=view.completed_on,
+            year=view.year,
+            term=view.term,
+            version=view.version,
+            parts=[cls.of(part) for part in view.parts],
+        )
+
+
+class PersonOut(BaseModel):
+    id: uuid.UUID = Field(description="the register's internal person id (not the national id)")
+    given_name: str | None
+    family_name: str | None
+    birth_date: dt.date | None
+    achievements: list[AchievementOut]
+
+    @classmethod
+    def of(cls, view: PersonView) -> PersonOut:
+        return cls(
+            id=view.id,
+            given_name=view.given_name,
+            family_name=view.family_name,
+            birth_date=view.birth_date,
+            achievements=[AchievementOut.of(a) for a in view.achievements],
+        )
+
+
+class NinBody(BaseModel):
+    """A national identity number travels in a body, never in a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+    nin: str = Field(min_length=1, max_length=32, description="fødselsnummer, D-nummer or H-nummer")
+
+
+class RecordProblemOut(BaseModel):
+    record: str | None
+    path: str | None
+    code: str
+    message: str
+
+
+class BatchReportOut(BaseModel):
+    batch_id: uuid.UUID
+    status: str
+    sector: str
+    format: str | None
+    accepted: int
+    unchanged: int
+    rejected: int
+    duplicate_of: uuid.UUID | None
+    failure: RecordProblemOut | None
+    warnings: list[RecordProblemOut]
+    errors: list[RecordProblemOut] = Field(description="the first rejections; all are at /rejections")
+    details: dict[str, Any]
+
+
+class BatchOut(BaseModel):
+    id: uuid.UUID
+    provider: str | None = Field(description="orgnr of the uploading organisation")
+    sector: str
+    format: str | None
+    filename: str | None
+    content_type: str | None
+    sha256: str
+    size_bytes: int
+    status: str = Field(description="received, processing, completed, failed or duplicate")
+    submitted_by: str | None
+    duplicate_of: uuid.UUID | None
+    accepted: int
+    unchanged: int
+    rejected: int
+    warnings: list[dict[str, Any]]
+    details: dict[str, Any]
+    failure: str | None
+    received_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class RejectionOut(BaseModel):
+    seq: int
+    record: str
+    path: str | None
+    code: str
+    message: str
+
+
+class BatchDetailOut(BatchOut):
+    rejections: list[RejectionOut] = Field(description="the first rejections, in delivery order")
+    rejections_next: str | None = Field(description="link to the next page of rejections, if any")
+
+
+class BatchPage(BaseModel):
+    items: list[BatchOut]
+    next_cursor: str | None
+
+
+class RejectionPage(BaseModel):
+    items: list[RejectionOut]
+    next_after: int | None
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class WithdrawalOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    version: int
+    withdrawal_reason: str

@@ -1,0 +1,108 @@
+"""Aggregates for analysts, from the summary tables, with small counts suppressed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from api.auth import STATS, Principal, require_scope
+from api.errors import problem_responses
+from api.rest.common import engine_of, settings_of
+from register import stats
+from register.grading import Sector
+
+router = APIRouter(tags=["stats"])
+
+
+class ProviderOut(BaseModel):
+    orgnr: str | None
+    name: str
+
+
+class GradeKeyOut(BaseModel):
+    scheme: str
+    value: str | None
+
+
+class StatsCellOut(BaseModel):
+    sector: str | None = None
+    year: int | None = None
+    provider: ProviderOut | None = None
+    level: str | None = Field(default=None, description="NKR level")
+    field: str | None = Field(default=None, description="ISCED-F field code")
+    nus: str | None = Field(default=None, description="NUS code")
+    grade: GradeKeyOut | None = None
+    achievements: int | None = Field(description="null when suppressed")
+    persons: int | None = Field(description="distinct persons; null when suppressed")
+    credits: dict[str, float] | None = Field(description="credit scheme → sum; null when suppressed")
+    suppressed: bool
+
+
+class StatsOut(BaseModel):
+    group_by: list[str]
+    filters: dict[str, Any]
+    threshold: int = Field(description="cells with fewer persons than this are suppressed")
+    cells: list[StatsCellOut]
+
+
+@router.get(
+    "/stats/achievements",
+    response_model=StatsOut,
+    summary="Counts, distinct persons and credits per scheme, grouped, with suppression",
+    responses=problem_responses(401, 403, 422),
+)
+def achievements(
+    request: Request,
+    group_by: str | None = Query(
+        default=None,
+        max_length=200,
+        description=f"comma-separated dimensions: {', '.join(stats.DIMENSIONS)}",
+        examples=["sector,year"],
+    ),
+    sector: Sector | None = Query(default=None),
+    year: int | None = Query(default=None, ge=1900, le=2200),
+    provider: str | None = Query(
+        default=None, pattern=r"^\d{9}$", description="orgnr of the awarding organisation"
+    ),
+    level: str | None = Query(default=None, max_length=4, description="NKR level"),
+    field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
+    nus: str | None = Query(default=None, max_length=16, description="NUS code"),
+    grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
+    principal: Principal = Depends(require_scope(STATS)),
+) -> StatsOut:
+    dims = stats.parse_group_by(group_by)
+    filters = {
+        "sector": sector.value if sector else None,
+        "year": year,
+        "provider": provider,
+        "level": level,
+        "field": field,
+        "nus": nus,
+        "grade": grade,
+    }
+    with engine_of(request).connect() as conn:
+        result = stats.achievement_stats(
+            conn, group_by=dims, filters=filters, threshold=settings_of(request).suppression_threshold
+        )
+    cells = []
+    for cell in result.cells:
+        key: dict[str, Any] = {}
+        for name, value in cell.key.items():
+            if name == "provider" and value is not None:
+                key[name] = ProviderOut(orgnr=value.orgnr, name=value.name)
+            elif name == "grade" and value is not None:
+                key[name] = GradeKeyOut(scheme=value[0], value=value[1])
+            else:
+                key[name] = value
+        cells.append(
+            StatsCellOut(
+                **key,
+                achievements=cell.achievements,
+                persons=cell.persons,
+                credits={k: float(v) for k, v in cell.credits.items()} if cell.credits is not None else None,
+                suppressed=cell.suppressed,
+            )
+        )
+    return StatsOut(group_by=result.group_by, filters=result.filters, threshold=result.threshold, cells=cells)

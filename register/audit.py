@@ -1,0 +1,238 @@
+"""The audit trail: who read which person's data, when, with which scope — append-only, hash-chained.
+
+Every row carries ``prev_hash`` (the previous row's ``hash``) and ``hash`` = sha256 over its own content
+and ``prev_hash``. Changing, inserting or deleting a row in the middle breaks the chain, which
+``verify_chain`` finds (``register audit verify``). Deleting the newest rows cannot be seen from the
+chain alone; an operator who needs that exports the newest hash elsewhere now and then.
+
+Writers are serialized by a transaction-scoped advisory lock, held until the writer commits: the row
+that reads the last hash and the row that appends after it can never interleave, so the chain order
+is the ``id`` order. The lock is taken last in a request's transaction (the read first, then the audit
+row, then commit), so it is held for one insert and a commit.
+
+Rows are written in the caller's transaction: if the audit row cannot be written, the person data is
+not returned either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+_AUDIT_LOCK = 7002  # pg_advisory_xact_lock key: one writer of the chain at a time
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    occurred_at: dt.datetime
+    request_id: str | None
+    client_id: str | None
+    organisation: str | None
+    scope: str | None
+    person_id: uuid.UUID | None
+    action: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonAccess:
+    """One read of a person's data, as the person may see it (no internal request data)."""
+
+    occurred_at: dt.datetime
+    organisation: str | None
+    organisation_name: str | None
+    client_id: str | None
+    action: str
+    scope: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainVerification:
+    ok: bool
+    checked: int
+    broken_at: int | None = None  # id of the first row that does not fit
+    reason: str | None = None
+
+
+def record_event(
+    conn: Connection,
+    *,
+    action: str,
+    person_id: uuid.UUID | None = None,
+    client_id: str | None = None,
+    organisation: str | None = None,
+    scope: str | None = None,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one event to the chain in the caller's transaction; returns its id.
+
+    ``details`` must be plain JSON (strings, integers, booleans, lists, objects) and never hold a
+    national id: it is stored and hashed as given.
+    """
+    content = {
+        "occurred_at": dt.datetime.now(dt.UTC),
+        "request_id": request_id,
+        "client_id": client_id,
+        "organisation": organisation,
+        "scope": scope,
+        "person_id": person_id,
+        "action": action,
+        "details": dict(details or {}),
+    }
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
+    prev = conn.execute(text("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")).scalar() or GENESIS
+    digest = event_hash(prev, content)
+    new_id = conn.execute(
+        text(
+            """INSERT INTO audit_event (occurred_at, request_id, client_id, organisation, scope, person_id,
+                                        action, details, prev_hash, hash)
+               VALUES (:occurred_at, :request_id, :client_id, :organisation, :scope, :person_id, :action,
+                       CAST(:details AS jsonb), :prev, :hash)
+               RETURNING id"""
+        ),
+        {**content, "details": json.dumps(content["details"]), "prev": prev, "hash": digest},
+    ).scalar_one()
+    return int(new_id)
+
+
+def record_read(
+    conn: Connection,
+    *,
+    person_id: uuid.UUID,
+    action: str,
+    client_id: str | None = None,
+    organisation: str | None = None,
+    scope: str | None = None,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """Record that person data of ``person_id`` was given out (``action`` names the endpoint/command)."""
+    return record_event(
+        conn,
+        action=action,
+        person_id=person_id,
+        client_id=client_id,
+        organisation=organisation,
+        scope=scope,
+        request_id=request_id,
+        details=details,
+    )
+
+
+def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
+    """sha256 over the canonical JSON of an event's content and the previous hash."""
+    occurred = content["occurred_at"]
+    canonical = {
+        "prev_hash": prev_hash,
+        "occurred_at": occurred.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "request_id": content["request_id"],
+        "client_id": content["client_id"],
+        "organisation": content["organisation"],
+        "scope": content["scope"],
+        "person_id": str(content["person_id"]) if content["person_id"] is not None else None,
+        "action": content["action"],
+        "details": content["details"],
+    }
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def verify_chain(conn: Connection, *, batch_rows: int = 5000) -> ChainVerification:
+    """Walk the whole chain in id order (streamed) and report the first row that does not fit."""
+    prev = GENESIS
+    checked = 0
+    for row in _stream(conn, batch_rows):
+        if row.prev_hash != prev:
+            return ChainVerification(
+                False, checked, row.id, "prev_hash does not match the previous row's hash"
+            )
+        if event_hash(prev, row._mapping) != row.hash:
+            return ChainVerification(False, checked, row.id, "hash does not match the row's content")
+        prev = row.hash
+        checked += 1
+    return ChainVerification(True, checked)
+
+
+def _stream(conn: Connection, batch_rows: int) -> Iterator[Any]:
+    result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(
+        text(
+            """SELECT id, occurred_at, request_id, client_id, organisation, scope, person_id, action, details,
+                      prev_hash, hash
+               FROM audit_event ORDER BY id"""
+        )
+    )
+    yield from result
+
+
+def accesses_to_person(conn: Connection, person_id: uuid.UUID, *, limit: int = 1000) -> list[PersonAccess]:
+    """Who looked at this person's data, newest first (for a citizen-facing "who has seen my data")."""
+    rows = conn.execute(
+        text(
+            """SELECT a.occurred_at, a.organisation, o.name_nb, a.client_id, a.action, a.scope
+               FROM audit_event a LEFT JOIN organisation o ON o.orgnr = a.organisation
+               WHERE a.person_id = :p ORDER BY a.occurred_at DESC, a.id DESC LIMIT :n"""
+        ),
+        {"p": person_id, "n": limit},
+    )
+    return [
+        PersonAccess(
+            occurred_at=r.occurred_at,
+            organisation=r.organisation,
+            organisation_name=r.name_nb,
+            client_id=r.client_id,
+            action=r.action,
+            scope=r.scope,
+        )
+        for r in rows
+    ]
+
+
+def list_events(
+    conn: Connection,
+    *,
+    person_id: uuid.UUID | None = None,
+    organisation: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Events newest first, filtered; page on with ``before_id`` = the last id of the previous page."""
+    clauses = ["TRUE"]
+    params: dict[str, Any] = {"n": limit}
+    for column, value in (
+        ("person_id", person_id),
+        ("organisation", organisation),
+        ("action", action),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    if since is not None:
+        clauses.append("occurred_at >= :since")
+        params["since"] = since
+    if until is not None:
+        clauses.append("occurred_at < :until")
+        params["until"] = until
+    if before_id is not None:
+        clauses.append("id < :before_id")
+        params["before_id"] = before_id
+    rows = conn.execute(
+        text(
+            f"""SELECT id, occurred_at, request_id, client_id, organisation, scope, person_id, action, details
+                FROM audit_event WHERE {" AND ".join(clauses)} ORDER BY id DESC LIMIT :n"""
+        ),
+        params,
+    )
+    return [AuditEntry(**row._mapping) for row in rows]

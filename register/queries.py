@@ -1,0 +1,282 @@
+"""The read side: a person's achievements, batches and their rejections — as typed views, not ORM rows.
+
+Each function is a fixed number of indexed queries regardless of how much it returns (no N+1): a
+person's achievements come in one query joined to their specification and awarding organisation and
+are nested in memory by ``part_of_id``. The REST and GraphQL layers both build on these views.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationRef:
+    orgnr: str | None
+    name: str
+    name_en: str | None
+    kind: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpecificationView:
+    id: int
+    kind: str
+    code: str | None
+    code_scheme: str | None
+    title: dict[str, str]
+    description: dict[str, str] | None
+    credits: Decimal | None
+    credit_scheme: str | None
+    nkr_level: str | None
+    eqf_level: int | None
+    nus_code: str | None
+    iscedf_code: str | None
+    learning_outcomes: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradeView:
+    scheme: str
+    value: str  # as delivered (in the scale's canonical spelling for known scales)
+    passed: bool | None  # normalized: True passed, False failed, None pass/fail does not apply
+
+
+@dataclass(slots=True)
+class AchievementView:
+    id: uuid.UUID
+    sector: str
+    kind: str
+    specification: SpecificationView
+    awarding_organisation: OrganisationRef
+    grade: GradeView | None
+    credits: Decimal | None
+    credit_scheme: str | None
+    completed_on: dt.date | None
+    year: int | None
+    term: str | None
+    version: int
+    part_of_id: uuid.UUID | None
+    parts: list[AchievementView] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    id: uuid.UUID
+    given_name: str | None
+    family_name: str | None
+    birth_date: dt.date | None
+    achievements: list[AchievementView]  # the roots; degree → courses, vitnemål → subjects in ``parts``
+
+    def achievement_ids(self) -> list[uuid.UUID]:
+        """Every achievement given out, depth first (for the audit row)."""
+        found: list[uuid.UUID] = []
+        stack = list(reversed(self.achievements))
+        while stack:
+            node = stack.pop()
+            found.append(node.id)
+            stack.extend(reversed(node.parts))
+        return found
+
+
+def person_view(
+    conn: Connection,
+    person_id: uuid.UUID,
+    *,
+    sectors: Sequence[str] | None = None,
+    passed_only: bool = False,
+) -> PersonView | None:
+    """The person and their valid achievements, nested; None if no such person.
+
+    ``passed_only`` leaves out results explicitly not passed (``grade_passed`` false); results where
+    pass/fail does not apply (an exemption, a degree without a grade) stay. A result whose parent is
+    left out by a filter is shown at the top level rather than hidden.
+    """
+    person = conn.execute(
+        text("SELECT id, given_name, family_name, birth_date FROM person WHERE id = :p"), {"p": person_id}
+    ).one_or_none()
+    if person is None:
+        return None
+    clauses = ["a.person_id = :p", "a.status = 'valid'"]
+    params: dict[str, Any] = {"p": person_id}
+    if sectors:
+        clauses.append("a.sector = ANY(:sectors)")
+        params["sectors"] = list(sectors)
+    if passed_only:
+        clauses.append("a.grade_passed IS NOT FALSE")
+    rows = conn.execute(
+        text(
+            f"""SELECT a.id, a.sector, a.kind, a.part_of_id, a.grade_scheme, a.grade_value, a.grade_passed,
+                       a.credits, a.credit_scheme, a.completed_on, a.year, a.term, a.version,
+                       s.id AS spec_id, s.kind AS spec_kind, s.code, s.code_scheme, s.title, s.description,
+                       s.credits AS spec_credits, s.credit_scheme AS spec_credit_scheme, s.nkr_level,
+                       s.eqf_level, s.nus_code, s.iscedf_code, s.learning_outcomes,
+                       o.orgnr, o.name_nb, o.name_en, o.kind AS org_kind, o.country
+                FROM achievement a
+                JOIN learning_specification s ON s.id = a.specification_id
+                JOIN organisation o ON o.id = a.awarding_org_id
+                WHERE {" AND ".join(clauses)}
+                ORDER BY a.completed_on NULLS LAST, a.year NULLS LAST, s.code NULLS LAST, a.id"""
+        ),
+        params,
+    )
+    return PersonView(
+        id=person.id,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        birth_date=person.birth_date,
+        achievements=_nest(_achievement(r) for r in rows),
+    )
+
+
+def _achievement(r: Any) -> AchievementView:
+    return AchievementView(
+        id=r.id,
+        sector=r.sector,
+        kind=r.kind,
+        specification=SpecificationView(
+            id=r.spec_id,
+            kind=r.spec_kind,
+            code=r.code,
+            code_scheme=r.code_scheme,
+            title=r.title,
+            description=r.description,
+            credits=r.spec_credits,
+            credit_scheme=r.spec_credit_scheme,
+            nkr_level=r.nkr_level,
+            eqf_level=r.eqf_level,
+            nus_code=r.nus_code,
+            iscedf_code=r.iscedf_code,
+            learning_outcomes=r.learning_outcomes,
+        ),
+        awarding_organisation=OrganisationRef(
+            orgnr=r.orgnr, name=r.name_nb, name_en=r.name_en, kind=r.org_kind, country=r.country
+        ),
+        grade=GradeView(r.grade_scheme, r.grade_value, r.grade_passed) if r.grade_scheme else None,
+        credits=r.credits,
+        credit_scheme=r.credit_scheme,
+        completed_on=r.completed_on,
+        year=r.year,
+        term=r.term,
+        version=r.version,
+        part_of_id=r.part_of_id,
+    )
+
+
+def _nest(nodes: Iterable[AchievementView]) -> list[AchievementView]:
+    items = list(nodes)
+    by_id = {node.id: node for node in items}
+    roots = []
+    for node in items:
+        parent = by_id.get(node.part_of_id) if node.part_of_id else None
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.parts.append(node)
+    return roots
+
+
+# --- batches --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionView:
+    seq: int
+    record: str
+    path: str | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchView:
+    id: uuid.UUID
+    provider_orgnr: str | None
+    sector: str
+    format: str | None
+    filename: str | None
+    content_type: str | None
+    sha256: str
+    size_bytes: int
+    status: str
+    submitted_by: str | None
+    duplicate_of: uuid.UUID | None
+    accepted: int
+    unchanged: int
+    rejected: int
+    warnings: list[dict[str, Any]]
+    details: dict[str, Any]
+    failure: str | None
+    received_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+_BATCH_COLUMNS = """b.id, o.orgnr AS provider_orgnr, b.sector, b.format, b.filename, b.content_type, b.sha256,
+                    b.size_bytes, b.status, b.submitted_by, b.duplicate_of, b.accepted, b.unchanged,
+                    b.rejected, b.warnings, b.details, b.failure, b.received_at, b.finished_at"""
+
+
+def batch_view(conn: Connection, batch_id: uuid.UUID) -> BatchView | None:
+    row = conn.execute(
+        text(
+            f"""SELECT {_BATCH_COLUMNS} FROM import_batch b JOIN organisation o ON o.id = b.provider_id
+                WHERE b.id = :id"""
+        ),
+        {"id": batch_id},
+    ).one_or_none()
+    return BatchView(**row._mapping) if row is not None else None
+
+
+def list_batches(
+    conn: Connection,
+    provider_orgnr: str | None,
+    *,
+    before: tuple[dt.datetime, uuid.UUID] | None = None,
+    limit: int = 50,
+) -> list[BatchView]:
+    """Batches newest first (of one provider, or all when ``provider_orgnr`` is None).
+
+    Keyset pagination on (received_at, id): ``before`` is the last item of the previous page.
+    """
+    clauses = ["TRUE"]
+    params: dict[str, Any] = {"n": limit}
+    if provider_orgnr is not None:
+        clauses.append("o.orgnr = :orgnr")
+        params["orgnr"] = provider_orgnr
+    if before is not None:
+        clauses.append("(b.received_at, b.id) < (:at, :id)")
+        params["at"], params["id"] = before
+    rows = conn.execute(
+        text(
+            f"""SELECT {_BATCH_COLUMNS} FROM import_batch b JOIN organisation o ON o.id = b.provider_id
+                WHERE {" AND ".join(clauses)} ORDER BY b.received_at DESC, b.id DESC LIMIT :n"""
+        ),
+        params,
+    )
+    return [BatchView(**row._mapping) for row in rows]
+
+
+def batch_rejections(
+    conn: Connection, batch_id: uuid.UUID, *, after_seq: int = 0, limit: int = 100
+) -> list[RejectionView]:
+    rows = conn.execute(
+        text(
+            """SELECT seq, record, path, code, message FROM import_rejection
+               WHERE batch_id = :b AND seq > :after ORDER BY seq LIMIT :n"""
+        ),
+        {"b": batch_id, "after": after_seq, "n": limit},
+    )
+    return [RejectionView(**row._mapping) for row in rows]
+
+
+def organisation_ids_for(conn: Connection, orgnr: str) -> int | None:
+    found = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": orgnr}).scalar()
+    return int(found) if found is not None else None

@@ -1,0 +1,114 @@
+"""Development tokens: Maskinporten-shaped JWTs signed by a local key.
+
+In development the API trusts one extra issuer, ``DEV_ISSUER``, whose key is an ES256 key kept under the
+data directory (created on first use, readable by the owner only). ``register token`` signs with it, so
+a developer can call the API without a Maskinporten client. In production the API never trusts this
+issuer (see ``api.auth.TokenVerifier.from_settings``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from register.identifiers import is_valid_orgnr
+from register.settings import Settings
+
+DEV_ISSUER = "urn:kompetanseregisteret:development"
+DEV_ALGORITHM = "ES256"
+SCOPES = ("kompetanse:read", "kompetanse:write", "kompetanse:stats", "kompetanse:admin")
+CONSUMER_AUTHORITY = "iso6523-actorid-upis"
+ORGNR_PREFIX = "0192:"  # ISO 6523 ICD of the Norwegian Enhetsregisteret
+MAX_EXPIRES_IN = 7 * 24 * 3600
+
+
+class TokenRequestError(ValueError):
+    """A development token cannot be issued as asked (unknown scope, invalid orgnr, bad lifetime)."""
+
+
+def dev_key_path(settings: Settings) -> Path:
+    return settings.dev_signing_key_path or settings.data_dir / "dev-token-key.pem"
+
+
+def ensure_dev_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
+    """The development signing key, created (mode 0600) if it does not exist yet."""
+    path = dev_key_path(settings)
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TokenRequestError(f"{path} does not hold an EC private key")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # O_EXCL: two processes starting at once must not both write a key and sign with different ones.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return ensure_dev_key(settings)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return key
+
+
+def dev_jwks(settings: Settings) -> dict[str, Any]:
+    """The public half of the development key as a JWKS document."""
+    public = ensure_dev_key(settings).public_key()
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
+    jwk.update({"kid": _kid(settings), "alg": DEV_ALGORITHM, "use": "sig"})
+    return {"keys": [jwk]}
+
+
+def _kid(settings: Settings) -> str:
+    public = ensure_dev_key(settings).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "dev-" + hashlib.sha256(der).hexdigest()[:16]
+
+
+def issue_dev_token(
+    settings: Settings,
+    *,
+    scopes: list[str],
+    orgnr: str,
+    expires_in: int = 3600,
+    client_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """A signed development token for ``orgnr`` with ``scopes`` (Maskinporten's claim layout)."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if not scopes or unknown:
+        raise TokenRequestError(
+            f"unknown scope(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(SCOPES)}"
+        )
+    if not is_valid_orgnr(orgnr):
+        raise TokenRequestError("--org must be a valid organisasjonsnummer (9 digits, mod-11)")
+    if not 1 <= expires_in <= MAX_EXPIRES_IN:
+        raise TokenRequestError(f"--expires-in must be between 1 and {MAX_EXPIRES_IN} seconds")
+    if settings.environment != "development":
+        raise TokenRequestError("development tokens are only trusted in development mode")
+    issued = now or dt.datetime.now(dt.UTC)
+    claims = {
+        "iss": DEV_ISSUER,
+        "aud": settings.jwt_audience,
+        "scope": " ".join(dict.fromkeys(scopes)),
+        "consumer": {"authority": CONSUMER_AUTHORITY, "ID": ORGNR_PREFIX + orgnr},
+        "client_id": client_id or f"dev-{orgnr}",
+        "token_type": "Bearer",
+        "iat": issued,
+        "exp": issued + dt.timedelta(seconds=expires_in),
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(
+        claims, ensure_dev_key(settings), algorithm=DEV_ALGORITHM, headers={"kid": _kid(settings)}
+    )
