@@ -161,6 +161,9 @@ class MicroCredentialImporter:
             yield RecordError(ref, exc.code, f"{ref}: {exc.message}", exc.path)
         except ProofRejected as exc:
             yield RecordError(ref, exc.code, f"{ref}: {exc.message}", "proof")
+        except RecursionError:
+            # every JSON text is depth-checked before parsing; this is the last guard, not the plan
+            yield RecordError(ref, "micro.too_deep", f"{ref}: the credential nests too deeply to be read")
 
     # -- reading one document -------------------------------------------------------------------
 
@@ -188,9 +191,8 @@ class MicroCredentialImporter:
                 envelope_nin = nin.strip()
             inner = document["credential"]
             if isinstance(inner, dict) and "credential" in inner and len(inner) == 1:
-                inner = inner[
-                    "credential"
-                ]  # the envelope around Europass's own {"credential": …} upload form
+                # the envelope around Europass's own {"credential": …} upload form
+                inner = inner["credential"]
             if isinstance(inner, str):
                 return self._from_jwt(inner, envelope_nin, config)
             if not isinstance(inner, dict):

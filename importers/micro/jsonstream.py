@@ -42,6 +42,29 @@ class StreamError(Exception):
         self.message = message
 
 
+def check_depth(data: bytes, max_depth: int) -> None:
+    """Raise StreamError if JSON text held in memory nests deeper than ``max_depth``.
+
+    For JSON that arrives inside another document (a JWT payload, a JAdES payload string), which the
+    splitter saw only as a string.
+    """
+    depth = 0
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        if len(token) > 1:
+            continue
+        if token in (b"{", b"["):
+            depth += 1
+            if depth > max_depth:
+                raise StreamError(
+                    "micro.too_deep", f"nesting deeper than {max_depth} levels; refused before parsing"
+                )
+        elif token in (b"}", b"]"):
+            depth -= 1
+        else:
+            return  # a string that never ends: the parser stops there with an error, before any nesting
+
+
 @dataclass(frozen=True, slots=True)
 class Piece:
     """One document of the delivery as raw bytes, or ``data=None`` when it exceeded the size limit."""

@@ -31,12 +31,16 @@ from cryptography import x509
 from jwt import get_algorithm_by_name
 from jwt.exceptions import InvalidKeyError, PyJWKError
 
+from importers.micro.jsonstream import StreamError, check_depth
+
 # Asymmetric JWS algorithms only: an HMAC "signature" proves nothing about an issuer, and "none" is no
 # signature. ES256K and ES521 are left out as PyJWT names them but VC issuers do not use them.
 ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 MAX_HEADER_BYTES = 64 * 1024
+# JSON inside a JWT or a seal was a string to the splitter; its nesting is bounded here instead.
+MAX_DEPTH = 64
 
 
 class ProofRejected(Exception):
@@ -86,16 +90,28 @@ class TrustedIssuerKeys:
 
 
 def _b64url(part: str | bytes, what: str) -> bytes:
-    raw = part.encode("ascii") if isinstance(part, str) else part
     try:
+        raw = part.encode("ascii") if isinstance(part, str) else part
         return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
     except (binascii.Error, ValueError):
         raise ProofRejected("micro.jwt.malformed", f"the {what} is not base64url") from None
 
 
+def _loads_bounded(data: bytes | str, what: str, code: str) -> Any:
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    try:
+        check_depth(raw, MAX_DEPTH)
+    except StreamError as exc:
+        raise ProofRejected(exc.code, f"the {what}: {exc.message}") from None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ProofRejected(code, f"the {what} is not JSON") from None
+
+
 def _json_part(part: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64url(part, what))
+        value = _loads_bounded(_b64url(part, what), what, "micro.jwt.malformed")
     except ValueError:
         raise ProofRejected("micro.jwt.malformed", f"the {what} is not JSON") from None
     if not isinstance(value, dict):
@@ -322,10 +338,7 @@ def read_jades(wrapper: Mapping[str, Any]) -> tuple[dict[str, Any], ProofOutcome
             "micro.jades.signature_invalid", "the seal's signature does not verify under its own certificate"
         )
     text = payload if unencoded else _b64url(payload, "JAdES payload").decode("utf-8", "replace")
-    try:
-        credential = json.loads(text)
-    except ValueError:
-        raise ProofRejected("micro.jades.malformed", "the sealed payload is not JSON") from None
+    credential = _loads_bounded(text, "sealed payload", "micro.jades.malformed")
     if not isinstance(credential, dict):
         raise ProofRejected("micro.jades.malformed", "the sealed payload is not a JSON object")
     facts: dict[str, Any] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import tracemalloc
@@ -207,3 +208,45 @@ def test_no_national_id_appears_in_any_message() -> None:
     assert len(items) == 2
     for item in items:
         assert LEARNER.nin not in item.message and "01818712345" not in item.message  # type: ignore[union-attr]
+
+
+def _seal(payload: str) -> dict[str, Any]:
+    """A JAdES-shaped seal (unencoded payload, RS256, self-signed certificate) as Europass writes them."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.x509.oid import NameOID
+
+    from importers.micro.demo import b64url
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST SEAL")])
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    header = {"alg": "RS256", "b64": False, "crit": ["b64"], "x5c": [base64.b64encode(der).decode()]}
+    protected = b64url(json.dumps(header).encode())
+    signature = key.sign(protected.encode() + b"." + payload.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return {"payload": payload, "signatures": [{"protected": protected, "signature": b64url(signature)}]}
+
+
+def test_a_seal_made_like_europass_verifies_and_a_deep_payload_is_refused() -> None:
+    (record,) = records(extract(_seal(json.dumps(full_elm()))))
+    assert record.details is not None and record.details["proof"]["status"] == "embedded_key"
+    deep = _seal("[" * 200_000 + "]" * 200_000)
+    assert codes(extract(deep)) == ["micro.too_deep"]
+
+
+def test_deep_nesting_inside_a_jwt_is_refused_before_parsing() -> None:
+    from importers.micro.demo import b64url
+
+    deep = b'{"vc": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    header = b64url(json.dumps({"alg": "EdDSA"}).encode())
+    token = f"{header}.{b64url(deep)}.c2ln".encode()
+    assert codes(extract(token + b"\n")) == ["micro.too_deep"]
