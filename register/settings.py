@@ -37,6 +37,14 @@ class Settings(BaseSettings):
 
     # Read side
     suppression_threshold: int = Field(default=5, ge=1)
+    # GraphQL (/graphql): None = introspection on in development, off in production. Depth counts nested
+    # selections; cost is the estimated number of objects a query may resolve (lists count their page
+    # size); both are checked before a query runs.
+    graphql_introspection: bool | None = None
+    graphql_max_depth: int = Field(default=12, ge=2)
+    graphql_max_cost: int = Field(default=20_000, ge=10)
+    graphql_max_aliases: int = Field(default=15, ge=0)
+    graphql_max_page_size: int = Field(default=500, ge=1)
 
     # Auth (Maskinporten-shaped JWTs)
     jwt_audience: str = "https://kompetanseregisteret.no"
@@ -62,6 +70,12 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def graphql_introspection_enabled(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.environment == "development"
 
     @property
     def synthetic_ids_allowed(self) -> bool:
