@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -615,6 +616,7 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats a handful of dates on every row
 def parse_date(raw: str) -> dt.date:
     """A date as ``YYYY-MM-DD`` (ISO 8601) or ``DD.MM.YYYY`` (as Norwegian spreadsheets write it)."""
     value = raw.strip()
@@ -635,6 +637,7 @@ def parse_date(raw: str) -> dt.date:
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", " ": "_", "-": "_"})
 
 
+@functools.lru_cache(maxsize=1024)
 def code_word(raw: str) -> str:
     """A code-list value folded for matching: ``Muntlig-praktisk eksamen`` → ``muntlig_praktisk_eksamen``."""
     return "_".join(raw.strip().casefold().translate(_FOLD).split("_")).strip("_").replace("__", "_")
@@ -747,6 +750,7 @@ def date_field(row: Row, column: str) -> dt.date | None:
         raise RowRejected("date.invalid", f"{column}: {exc}", column) from None
 
 
+_valid_orgnr = functools.lru_cache(maxsize=4096)(is_valid_orgnr)
 _NIN_SHAPE = re.compile(r"^\d{11}$")
 
 
@@ -766,7 +770,7 @@ def orgnr_field(row: Row, column: str) -> str | None:
     if value is None:
         return None
     value = value.replace(" ", "")
-    if not is_valid_orgnr(value):
+    if not _valid_orgnr(value):
         raise RowRejected(
             "orgnr.invalid",
             f"{column} {value!r} is not a valid organisasjonsnummer (9 digits, mod-11)",

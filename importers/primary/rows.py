@@ -10,6 +10,7 @@ docs/formats/primary.md; the JSON variant has a JSON Schema in docs/formats/sche
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,6 +147,7 @@ FYLKE_PATTERN = re.compile(r"^[0-9]{2}$")
 SKOLEAR_PATTERN = re.compile(r"^([0-9]{4})\s*[-/]\s*([0-9]{4})$")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_school_year(raw: str) -> tuple[str, int]:
     """``2024-2025`` (or ``2024/2025``) → ("2024-2025", 2025): the canonical text and its end year."""
     match = SKOLEAR_PATTERN.match(raw.strip())
@@ -156,6 +158,7 @@ def parse_school_year(raw: str) -> tuple[str, int]:
     return f"{match.group(1)}-{match.group(2)}", int(match.group(2))
 
 
+@functools.lru_cache(maxsize=1024)  # GradeIn is immutable; a file has few distinct (kind, grade) pairs
 def school_grade(assessment: Assessment, raw: str) -> GradeIn:
     """The grade on the scale its assessment kind uses, or a rejection saying which scale it is on."""
     # A lone letter is an A–F grade even where an export system abbreviates bestått as "B".
