@@ -250,3 +250,21 @@ def test_deep_nesting_inside_a_jwt_is_refused_before_parsing() -> None:
     header = b64url(json.dumps({"alg": "EdDSA"}).encode())
     token = f"{header}.{b64url(deep)}.c2ln".encode()
     assert codes(extract(token + b"\n")) == ["micro.too_deep"]
+
+
+def test_an_elm_credential_with_two_claims_is_two_results() -> None:
+    credential = full_elm()
+    first = credential["credentialSubject"]["hasClaim"]
+    second = json.loads(json.dumps(first)) | {"id": "urn:epass:learningAchievement:2"}
+    second["specifiedBy"]["title"] = {"nb": "Videregående maskinlæring"}
+    credential["credentialSubject"]["hasClaim"] = [first, second]
+    items = extract(credential)
+    assert [r.source_key for r in records(items)] == [
+        "urn:credential:test-1#urn:epass:learningAchievement:1",
+        "urn:credential:test-1#urn:epass:learningAchievement:2",
+    ]
+    assert [r.ref for r in records(items)][1] == "credential 1, claim urn:epass:learningAchievement:2"
+    assert [r.specification.title["nb"] for r in records(items)] == [
+        "Grunnleggende maskinlæring",
+        "Videregående maskinlæring",
+    ]
