@@ -1,0 +1,1 @@
+"""Exports: a person's results in exchange formats (ELMO for Vitnemålsportalen and EMREX)."""
