@@ -24,6 +24,8 @@ class OrganisationRef:
     name_en: str | None
     kind: str
     country: str
+    # The register's organisation id: GraphQL loads codes by it (foreign institutions have no orgnr).
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +121,7 @@ def person_view(
                        s.id AS spec_id, s.kind AS spec_kind, s.code, s.code_scheme, s.title, s.description,
                        s.credits AS spec_credits, s.credit_scheme AS spec_credit_scheme, s.nkr_level,
                        s.eqf_level, s.nus_code, s.iscedf_code, s.learning_outcomes,
-                       o.orgnr, o.name_nb, o.name_en, o.kind AS org_kind, o.country
+                       o.orgnr, o.name_nb, o.name_en, o.kind AS org_kind, o.country, o.id AS org_id
                 FROM achievement a
                 JOIN learning_specification s ON s.id = a.specification_id
                 JOIN organisation o ON o.id = a.awarding_org_id
@@ -158,7 +160,7 @@ def _achievement(r: Any) -> AchievementView:
             learning_outcomes=r.learning_outcomes,
         ),
         awarding_organisation=OrganisationRef(
-            orgnr=r.orgnr, name=r.name_nb, name_en=r.name_en, kind=r.org_kind, country=r.country
+            orgnr=r.orgnr, name=r.name_nb, name_en=r.name_en, kind=r.org_kind, country=r.country, id=r.org_id
         ),
         grade=GradeView(r.grade_scheme, r.grade_value, r.grade_passed) if r.grade_scheme else None,
         credits=r.credits,
