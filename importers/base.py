@@ -15,6 +15,7 @@ from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from register.grading import Sector
 from register.records import AchievementRecord, BatchFacts, BatchWarning, RecordError
+from register.settings import Settings
 
 Item = AchievementRecord | RecordError | BatchWarning
 
@@ -42,6 +43,8 @@ class ImportContext:
     max_xml_depth: int = 64
     require_valid_signature: bool = False
     facts: BatchFacts = field(default_factory=BatchFacts)
+    #: the settings of this import (importers read their own options here, never from the environment)
+    settings: Settings = field(default_factory=Settings)
 
 
 @runtime_checkable

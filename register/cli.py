@@ -153,7 +153,7 @@ def org_add(
         [], "--code", help="Cross-walk code SCHEME=VALUE (nsr, fs, erasmus, schac, pic, issuer)."
     ),
     delivers_for: list[str] = typer.Option(
-        [], "--delivers-for", help="Orgnr this organisation delivers for."
+        [], "--delivers-for", help="Orgnr (or SCHEME=VALUE) of an organisation this one delivers for."
     ),
     name_en: str | None = typer.Option(None, "--name-en", help="Name in English."),
 ) -> None:
@@ -286,6 +286,34 @@ def export_elmo(
         sys.stdout.buffer.write(document)
     else:
         output.write_bytes(document)
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+@clear_errors
+def audit_verify(
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Check the audit chain: exit 0 if intact, 1 if a row was changed, removed or inserted."""
+    from register.audit import verify_chain
+    from register.database import get_engine
+
+    with get_engine().connect() as conn:
+        result = verify_chain(conn)
+    if as_json:
+        fields = {"ok": result.ok, "checked": result.checked, "broken_at": result.broken_at}
+        typer.echo(json.dumps({**fields, "reason": result.reason}))
+    elif result.ok:
+        typer.echo(f"audit chain intact: {result.checked} events")
+    else:
+        typer.echo(
+            f"audit chain broken at event {result.broken_at}: {result.reason} "
+            f"({result.checked} events before it fit)",
+            err=True,
+        )
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
 
 
 # --- demo -----------------------------------------------------------------------------------------

@@ -208,6 +208,7 @@ def process(
         max_bytes=settings.max_upload_bytes,
         max_xml_depth=settings.max_xml_depth,
         require_valid_signature=settings.elmo_require_valid_signature,
+        settings=settings,
     )
     with engine.begin() as conn:
         conn.execute(
@@ -235,6 +236,8 @@ def process(
             )
             report.errors, report.warnings = result.errors, result.warnings
             report.details = context.facts.details
+            if result.warning_count > len(result.warnings):
+                report.details["warnings_total"] = result.warning_count
             report.status = "completed"
             conn.execute(
                 text(

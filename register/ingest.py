@@ -51,6 +51,8 @@ from register.records import (
 
 #: errors kept in memory for the report; all of them are stored in import_rejection
 REPORT_ERROR_LIMIT = 1000
+#: warnings kept on the batch; past this only their number is (a warning per record is possible)
+WARNING_LIMIT = 1000
 
 _STAGE_COLUMNS = (
     "seq", "ref", "source_key", "parent_key", "pid_kind", "pid_scheme", "pid_value", "given_name", "family_name", "birth_date", "awarding_org_id",
@@ -69,7 +71,8 @@ class IngestResult:
     unchanged: int = 0
     rejected: int = 0
     errors: list[RecordError] = field(default_factory=list)  # the first REPORT_ERROR_LIMIT
-    warnings: list[BatchWarning] = field(default_factory=list)
+    warnings: list[BatchWarning] = field(default_factory=list)  # the first WARNING_LIMIT
+    warning_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +208,9 @@ def ingest(
     seq = 0
     for item in items:
         if isinstance(item, BatchWarning):
-            result.warnings.append(item)
+            result.warning_count += 1
+            if len(result.warnings) < WARNING_LIMIT:
+                result.warnings.append(item)
         elif isinstance(item, RecordError):
             rejections.add(item)
         else:

@@ -96,9 +96,7 @@ def add_organisation(
                 {"o": org_id, "s": scheme, "v": value},
             )
     for other in delivers_for or []:
-        other_id = conn.execute(
-            text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": other.strip()}
-        ).scalar()
+        other_id = _find(conn, other)
         if other_id is None:
             raise NotFound("organisation.unknown", f"organisation {other} (delivers-for) is not registered")
         try:
@@ -113,6 +111,21 @@ def add_organisation(
         except IntegrityError as exc:  # pragma: no cover - both rows exist, so only a race gets here
             raise Conflict("organisation.delivery", str(exc.orig)) from None
     return int(org_id)
+
+
+def _find(conn: Connection, reference: str) -> int | None:
+    """An organisation by orgnr, or by ``SCHEME=VALUE`` from the cross-walk (a foreign issuer has no orgnr)."""
+    if "=" in reference:
+        scheme, value = parse_code(reference)
+        found = conn.execute(
+            text("SELECT organisation_id FROM organisation_code WHERE scheme = :s AND value = :v"),
+            {"s": scheme, "v": value},
+        ).scalar()
+    else:
+        found = conn.execute(
+            text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": reference.strip()}
+        ).scalar()
+    return None if found is None else int(found)
 
 
 def list_organisations(conn: Connection) -> list[OrganisationView]:

@@ -43,7 +43,7 @@ from register.records import (
     RecordError,
     SpecificationIn,
 )
-from register.settings import Settings, get_settings
+from register.settings import Settings
 
 FORMAT_MARKERS = (
     b"EuropeanDigitalCredential",
@@ -125,7 +125,7 @@ class MicroCredentialImporter:
         Raises UnusableInput when the file's structure is broken or hostile (malformed JSON around the
         credentials, nesting deeper than ``context.max_xml_depth``, over the size limit).
         """
-        config = self.config or MicroConfig.from_settings(get_settings())
+        config = self.config or MicroConfig.from_settings(context.settings)
         context.facts.format = self.name
         counts: dict[str, int] = {}
         try:

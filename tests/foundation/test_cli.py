@@ -110,3 +110,23 @@ def test_db_url_prints_a_libpq_url(cli: CliRunner, database_url: str) -> None:
     code, out, _ = run(cli, "db", "url")
     assert code == 0
     assert out.strip() == database_url
+
+
+def test_delivers_for_an_organisation_without_orgnr(cli: CliRunner) -> None:
+    """A Norwegian platform may deliver for a foreign badge issuer known only by its issuer id."""
+    from sqlalchemy import text
+
+    from register.organisations import add_organisation
+
+    with get_engine().begin() as conn:
+        add_organisation(conn, orgnr=None, name="Open University of Nowhere", kind="foreign", country="NL",
+                         codes=[("issuer", "https://badges.example.org/issuer")])  # fmt: skip
+    code, _, err = run(cli, "org", "add", "974760673", "--name", "Badgeplattformen", "--kind", "course_provider",
+                         "--delivers-for", "issuer=https://badges.example.org/issuer")  # fmt: skip
+    assert code == 0, err
+    with get_engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM organisation_delivery")).scalar_one() == 1
+    code, _, err = run(
+        cli, "org", "add", "974760673", "--name", "X", "--delivers-for", "issuer=https://nowhere"
+    )
+    assert (code, "[organisation.unknown]" in err) == (2, True)
