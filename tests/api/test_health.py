@@ -1,0 +1,36 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from api.app import create_app
+from register.settings import Settings
+
+
+def test_live_and_ready(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health/ready").json() == {"status": "ready"}
+
+
+def test_not_ready_without_a_database(api_settings: Settings) -> None:
+    # A port nothing listens on: the readiness probe answers 503 instead of hanging or crashing.
+    gone = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 2})
+    with TestClient(create_app(api_settings, engine=gone)) as client:
+        response = client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["code"] == "health.database_unreachable"
+        assert client.get("/health").status_code == 200
+
+
+def test_not_ready_when_migrations_are_missing(client: TestClient, db: Engine) -> None:
+    with db.begin() as conn:
+        head = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    try:
+        response = client.get("/health/ready")
+        assert (response.status_code, response.json()["code"]) == (503, "health.migrations_pending")
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
