@@ -147,7 +147,7 @@ def _children(element: etree._Element, ns: str, name: str) -> list[etree._Elemen
 
 
 def _child(element: etree._Element, ns: str, name: str) -> etree._Element | None:
-    return element.find(f"{{{ns}}}{name}")
+    return next(element.iterchildren(f"{{{ns}}}{name}"), None)
 
 
 def _text(element: etree._Element | None) -> str | None:
@@ -480,6 +480,7 @@ class _LosMapper:
     issue_date: dt.date | None
     issuer_info: dict[str, Any]
     double_counted: int = 0
+    learner_key: str = ""
 
     def map(
         self,
