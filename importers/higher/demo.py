@@ -177,7 +177,7 @@ def _result_xml(result: Result, out: list[str], indent: str) -> None:
     out.append(
         f"<gradingSchemeLocalId>{scheme}</gradingSchemeLocalId><resultLabel>{escape(result.grade)}</resultLabel>"
     )
-    if result.credits:
+    if result.credits and result.status != "failed":
         out.append(f"<credit><scheme>ects</scheme><value>{c.credits}</value></credit>")
     out.append(f"<level><type>EQF</type><value>{c.eqf}</value></level>")
     if c.nkr:

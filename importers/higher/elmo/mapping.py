@@ -650,6 +650,16 @@ class _LosMapper:
             details["credits_as_delivered"] = str(credits)
             record_credits = None
             self.double_counted += 1
+        elif credits is not None and credits > 0 and _failed(grade, passed_by_status):
+            # ELMO credits are the credits the learner earned; a failed attempt earns none.
+            details["credits_as_delivered"] = str(credits)
+            record_credits = None
+            warnings.add(
+                "elmo.credits_on_fail",
+                f"{credits} credits on a failed result; kept as delivered in details, not counted",
+                ref,
+                "credit",
+            )
 
         details.update(
             {
@@ -803,6 +813,17 @@ def _code(identifiers: list[tuple[str, str]]) -> tuple[str | None, str | None]:
         kind, value = usable[0]
         return value, f"elmo-{kind.lower() or 'identifier'}"[:32]
     return None, None
+
+
+def _failed(grade: GradeIn | None, passed_by_status: bool | None) -> bool:
+    if passed_by_status is False:
+        return True
+    if grade is None or grade.scheme is GradeScheme.EXTERNAL:
+        return False
+    try:
+        return normalize_grade(grade.scheme, grade.value).passed is False
+    except UnknownGrade:
+        return False
 
 
 def _grade_scheme(value: str) -> GradeScheme:

@@ -237,3 +237,12 @@ def test_record_refs_and_messages_never_carry_the_national_id() -> None:
     result = extract(doc(issuer="<identifier type='national'>UMU</identifier><title>U</title>", los=course()))
     assert [e.code for e in result.errors] == ["elmo.issuer_unidentified"]
     assert "01010112345" not in result.errors[0].message + result.errors[0].record
+
+
+@pytest.mark.parametrize(("grade", "status"), [("F", None), ("Ikke bestått", None), ("7", "failed")])
+def test_a_failed_result_counts_no_credits(grade: str, status: str | None) -> None:
+    result = extract(doc(los=course(grade=grade, status=status, credits="10")))
+    record = result.records[0]
+    assert record.credits is None and record.specification.credits == 10
+    assert record.details is not None and record.details["credits_as_delivered"] == "10"
+    assert "elmo.credits_on_fail" in result.warning_codes()
