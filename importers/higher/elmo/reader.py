@@ -101,6 +101,14 @@ def namespace(element: etree._Element) -> str:
     return tag[1:].partition("}")[0]
 
 
+FEED_BYTES = 64 * 1024
+
+
+def _slices(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), FEED_BYTES):
+        yield data[start : start + FEED_BYTES]
+
+
 def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
     """Stream the XML and yield each finished direct child of every ``elmo`` element.
 
@@ -158,8 +166,10 @@ def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
         raise UnusableInput("elmo.empty", "the document is empty")
 
     def all_input() -> Iterator[bytes | None]:
-        yield head
-        yield from source
+        # Fed in slices, so that the depth and size checks run every FEED_BYTES, whatever the chunks.
+        yield from _slices(head)
+        for data in source:
+            yield from _slices(data)
         yield None  # end of input: close the parser
 
     for data in all_input():
