@@ -261,3 +261,34 @@ def test_document_memory_is_bounded_and_names_the_conflict() -> None:
     memory.check("d2", fields)
     memory.check("d3", fields)
     assert len(memory.seen) == 2 and "d1" not in memory.seen
+
+
+# --- fuzzing: any bytes give rows, row errors or one UnusableInput, never another exception -------
+
+_JSONISH = st.lists(
+    st.sampled_from([b"[", b"]", b"{", b"}", b",", b":", b'"', b"\\", b'"a"', b"1", b"-2.5e3", b"null", b"true",
+                     b" ", b"\n", b"\xc3\xa6", b"\xff", b"\x00", b"\xef\xbb\xbf"]),
+    max_size=60,
+).map(b"".join)  # fmt: skip
+
+
+def _drain(read, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    try:
+        for item in read(io.BytesIO(data), COLUMNS):
+            assert isinstance(item, Row | RecordError | BatchWarning)
+    except UnusableInput as exc:
+        assert exc.code and exc.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), _JSONISH))
+def test_hostile_bytes_never_crash_the_json_reader(data: bytes) -> None:
+    _drain(read_json, data)
+    _drain(read_json, b"[" + data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), _JSONISH))
+def test_hostile_bytes_never_crash_the_csv_reader(data: bytes) -> None:
+    _drain(read_csv, b"a;b\n" + data)
+    _drain(read_csv, data)
