@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from api import health
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
+from api.graphql import graphql_router
 from api.logs import RequestContextMiddleware, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.settings import Settings, get_settings
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     for module in (batches, achievements, persons, stats, admin, audit):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
     return app

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # size); both are checked before a query runs.
     graphql_introspection: bool | None = None
     graphql_max_depth: int = Field(default=12, ge=2)
-    graphql_max_cost: int = Field(default=20_000, ge=10)
+    graphql_max_cost: int = Field(default=50_000, ge=10)
     graphql_max_aliases: int = Field(default=15, ge=0)
     graphql_max_page_size: int = Field(default=500, ge=1)
 

@@ -1,0 +1,178 @@
+"""The per-request context: the caller, one database transaction, the DataLoaders and the audit ledger.
+
+Made fresh for every request by ``context_getter`` (so no loader cache outlives a request or crosses
+callers). The database work of a request runs in one transaction on one connection, opened at the
+first look-up; resolvers reach it through ``GraphContext.db``, which runs the synchronous SQL in a worker
+thread (the event loop is never blocked) and one statement batch at a time (a connection is not shared
+by two threads at once).
+
+The audit ledger notes every person a request resolved and every achievement it gave out;
+``GraphContext.finish`` writes one audit row per person and commits, before the response leaves — if
+the rows cannot be written, the response carries no person data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Connection, Engine
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from api.auth import Principal
+from api.graphql import queries
+from api.graphql.errors import missing_scope
+from register import audit
+from register.organisations import OrganisationView
+from register.queries import AchievementView, PersonView, SpecificationView, person_view
+from register.settings import Settings
+
+T = TypeVar("T")
+
+#: the key of one person's achievements under filters: (person id, sectors or None, passed only)
+ViewKey = tuple[uuid.UUID, tuple[str, ...] | None, bool]
+
+AUDIT_ACTION = "graphql.person"
+ENDPOINT = "POST /graphql"
+
+
+@dataclass(slots=True)
+class PersonAccess:
+    """What one request gave out about one person."""
+
+    achievement_ids: dict[uuid.UUID, None] = field(default_factory=dict)  # ordered set
+    filters: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AuditLedger:
+    def __init__(self) -> None:
+        self.persons: dict[uuid.UUID, PersonAccess] = {}
+
+    def person(self, person_id: uuid.UUID) -> None:
+        self.persons.setdefault(person_id, PersonAccess())
+
+    def gave(self, person_id: uuid.UUID, achievements: Sequence[AchievementView]) -> None:
+        access = self.persons.setdefault(person_id, PersonAccess())
+        for achievement in achievements:
+            access.achievement_ids[achievement.id] = None
+
+    def filtered(self, person_id: uuid.UUID, filters: dict[str, Any]) -> None:
+        access = self.persons.setdefault(person_id, PersonAccess())
+        if filters not in access.filters:
+            access.filters.append(filters)
+
+
+class Loaders:
+    """The request's DataLoaders: each collects the keys asked for in one tick and answers them at once."""
+
+    def __init__(self, context: GraphContext) -> None:
+        db = context.db
+
+        async def persons(keys: list[uuid.UUID]) -> list[queries.PersonRecord | None]:
+            found = await db(lambda conn: queries.persons_by_ids(conn, keys))
+            return [found.get(k) for k in keys]
+
+        async def identifiers(keys: list[uuid.UUID]) -> list[list[queries.IdentifierView]]:
+            found = await db(lambda conn: queries.identifiers_by_person(conn, keys))
+            return [found.get(k, []) for k in keys]
+
+        async def views(keys: list[ViewKey]) -> list[PersonView | None]:
+            # One nested read per person and filter, from the same code as REST's look-up (so both
+            # give out exactly the same achievements under the same filters).
+            def read(conn: Connection) -> list[PersonView | None]:
+                return [
+                    person_view(conn, pid, sectors=list(sectors) if sectors else None, passed_only=passed)
+                    for pid, sectors, passed in keys
+                ]
+
+            return await db(read)
+
+        async def organisations(keys: list[int]) -> list[OrganisationView | None]:
+            found = await db(lambda conn: queries.organisations_by_id(conn, keys))
+            return [found.get(k) for k in keys]
+
+        async def organisations_by_orgnr(keys: list[str]) -> list[OrganisationView | None]:
+            found = await db(lambda conn: queries.organisations_by_orgnr(conn, keys))
+            return [found.get(k) for k in keys]
+
+        async def specifications(keys: list[int]) -> list[SpecificationView | None]:
+            found = await db(lambda conn: queries.specifications_by_id(conn, keys))
+            return [found.get(k) for k in keys]
+
+        self.person = DataLoader(load_fn=persons)
+        self.identifiers = DataLoader(load_fn=identifiers)
+        self.person_view = DataLoader(load_fn=views)
+        self.organisation = DataLoader(load_fn=organisations)
+        self.organisation_by_orgnr = DataLoader(load_fn=organisations_by_orgnr)
+        self.specification = DataLoader(load_fn=specifications)
+        # achievement id → achievement, per person view already read (for partOf)
+        self.indexes: dict[ViewKey, dict[uuid.UUID, AchievementView]] = {}
+
+
+class GraphContext(BaseContext):
+    def __init__(
+        self, *, settings: Settings, engine: Engine, principal: Principal | None, request_id: str | None
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engine = engine
+        self.principal = principal
+        self.request_id = request_id
+        self.audit = AuditLedger()
+        self.loaders = Loaders(self)
+        self._conn: Connection | None = None
+        self._lock = asyncio.Lock()
+
+    def require(self, *any_of: str) -> Principal:
+        """The caller, who must hold one of ``any_of`` (else ``auth.missing_scope``, as REST's 403)."""
+        if self.principal is None or not self.principal.scopes & set(any_of):
+            raise missing_scope(*any_of)
+        return self.principal
+
+    async def db(self, work: Callable[[Connection], T]) -> T:
+        async with self._lock:
+            return await anyio.to_thread.run_sync(self._run, work)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+            self._conn.begin()
+        return work(self._conn)
+
+    async def finish(self) -> None:
+        """Write one audit row per person resolved, then commit (raises if either fails)."""
+        if self._conn is None and not self.audit.persons:
+            return
+        await self.db(self._write_audit_and_commit)
+
+    def _write_audit_and_commit(self, conn: Connection) -> None:
+        principal = self.principal
+        for person_id, access in self.audit.persons.items():
+            ids = [str(i) for i in access.achievement_ids]
+            audit.record_read(
+                conn,
+                person_id=person_id,
+                action=AUDIT_ACTION,
+                details={
+                    "endpoint": ENDPOINT,
+                    "count": len(ids),
+                    "achievement_ids": ids,
+                    "filters": access.filters,
+                },
+                client_id=principal.client_id if principal else None,
+                organisation=principal.orgnr if principal else None,
+                scope=principal.scope_text if principal else None,
+                request_id=self.request_id,
+            )
+        conn.commit()
+
+    async def close(self) -> None:
+        """Give the connection back; whatever was not committed by ``finish`` is rolled back."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await anyio.to_thread.run_sync(conn.close)

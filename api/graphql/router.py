@@ -1,0 +1,130 @@
+"""``/graphql`` on the FastAPI app: POST only, a bearer token on every request, problem+json when the
+request never reaches GraphQL, and the audit rows written before the response leaves.
+
+What is refused before a document is even parsed:
+- GET (no route: a query in a URL would put a national id in access logs and browser histories), and
+  a POST with a query string (``graphql.query_string``);
+- a missing or invalid token: 401 problem+json with REST's codes (``auth.missing_token``, ``token.*``);
+- a body over ``MAX_BODY_BYTES`` (413 ``graphql.body_too_large``), read in bounded memory;
+- what Strawberry's transport refuses (not JSON, a batch, no query): 400 ``graphql.bad_request``.
+No GraphiQL page and no subscriptions: the IDE would load scripts from a CDN, and nothing streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from cross_web import HTTPException as StrawberryHTTPException
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute, Route
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from api.auth import current_principal
+from api.errors import ApiError
+from api.graphql.context import GraphContext
+from api.graphql.errors import format_error
+from api.graphql.schema import build_schema
+from register.settings import Settings
+
+MAX_BODY_BYTES = 64 * 1024
+PATH = "/graphql"
+
+_bearer = HTTPBearer(auto_error=False, description="A Maskinporten access token (or `register token`)")
+
+
+async def _bounded_body(request: Request) -> None:
+    """Read the body once, refusing it past ``MAX_BODY_BYTES``; Strawberry then reads the cached copy."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(
+            413, "graphql.body_too_large", f"a GraphQL request body may be at most {MAX_BODY_BYTES} bytes"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(
+                413, "graphql.body_too_large", f"a GraphQL request body may be at most {MAX_BODY_BYTES} bytes"
+            )
+    request._body = bytes(body)  # Starlette's own cache of the body (what request.body() returns)
+
+
+async def context_getter(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> AsyncIterator[GraphContext]:
+    if request.url.query:
+        raise ApiError(
+            400,
+            "graphql.query_string",
+            "send the GraphQL request in a JSON body; this endpoint takes no query string",
+        )
+    principal = current_principal(request, credentials)  # 401 problem+json, as REST
+    await _bounded_body(request)
+    context = GraphContext(
+        settings=request.app.state.settings,
+        engine=request.app.state.engine,
+        principal=principal,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    request.state.graphql_context = context
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+class RegisterGraphQLRouter(GraphQLRouter[GraphContext, None]):
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except StrawberryHTTPException as exc:
+            raise ApiError(exc.status_code, "graphql.bad_request", exc.reason) from None
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        context: GraphContext = request.state.graphql_context
+        errors = list(result.errors or [])
+        data = result.data
+        try:
+            await context.finish()
+        except Exception:
+            data = None
+            errors = [_audit_failure()]
+            from api.graphql.errors import log
+
+            log.error("graphql audit or commit failed (request %s)", context.request_id)
+        response: dict[str, Any] = {"data": data}
+        if errors:
+            response["errors"] = [format_error(e, context.request_id) for e in errors]
+        return response  # type: ignore[return-value]
+
+
+def _audit_failure() -> Any:
+    from graphql import GraphQLError
+
+    return GraphQLError("an unexpected error occurred; quote the request id", original_error=RuntimeError())
+
+
+def graphql_router(settings: Settings) -> RegisterGraphQLRouter:
+    """The router to include in the app: ``app.include_router(graphql_router(settings))``."""
+    router = RegisterGraphQLRouter(
+        build_schema(settings),
+        path=PATH,
+        graphql_ide=None,
+        allow_queries_via_get=False,
+        context_getter=cast(Any, context_getter),  # an async-generator dependency, as FastAPI allows
+        subscription_protocols=(),
+        multipart_uploads_enabled=False,
+        tags=["graphql"],
+    )
+    # Strawberry registers GET (IDE and queries in the URL) and a websocket route on the same path;
+    # only POST is offered here.
+    router.routes[:] = [r for r in router.routes if _is_post(r)]
+    return router
+
+
+def _is_post(route: BaseRoute) -> bool:
+    return isinstance(route, Route) and "POST" in (route.methods or set())

@@ -1,0 +1,159 @@
+"""The query root and the schema: the same reads, scopes and suppression as REST.
+
+``person`` needs ``kompetanse:read``, ``stats`` needs ``kompetanse:stats`` (checked before any
+argument is looked at, so a caller without the scope learns nothing); ``organisation`` and
+``specification`` are reference data, open to any scope of the register. No mutations: providers
+upload through REST or the CLI.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.types import ExecutionContext
+
+from api.auth import ADMIN, READ, STATS, WRITE
+from api.errors import ApiError
+from api.graphql.context import GraphContext
+from api.graphql.errors import log_errors
+from api.graphql.limits import Limits, NoIntrospection, limits_extension
+from api.graphql.types import (
+    DEFAULT_PAGE,
+    Organisation,
+    Person,
+    PersonName,
+    Specification,
+    StatsCell,
+    StatsDimension,
+    StatsFilter,
+)
+from register import stats as register_stats
+from register.errors import NotFound
+from register.persons import person_id_by_nin
+from register.settings import Settings
+
+#: a document longer than this many tokens is not even parsed to the end
+MAX_TOKENS = 4000
+
+Info = strawberry.Info[GraphContext, None]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="A person by national identity number (fødselsnummer, D- or H-nummer). Scope "
+        "kompetanse:read. Send the number in the POST body (best as a variable), never in a URL."
+    )
+    async def person(self, info: Info, nin: str) -> Person | None:
+        context = info.context
+        context.require(READ)
+        allow = context.settings.synthetic_ids_allowed
+        person_id = await context.db(lambda conn: person_id_by_nin(conn, nin, allow_synthetic=allow))
+        record = await context.loaders.person.load(person_id)
+        if record is None:  # the identifier row outlived its person: as REST, treat as unknown
+            raise NotFound("person.not_found", "no person in the register has this national identity number")
+        context.audit.person(person_id)
+        return Person(
+            id=record.id,
+            name=PersonName(given=record.given_name, family=record.family_name),
+            birth_date=record.birth_date,
+        )
+
+    @strawberry.field(description="An organisation by organisasjonsnummer. Any register scope.")
+    async def organisation(self, info: Info, orgnr: str) -> Organisation | None:
+        info.context.require(READ, STATS, WRITE, ADMIN)
+        if not (len(orgnr) == 9 and orgnr.isdigit()):
+            raise ApiError(422, "request.invalid", "orgnr must be nine digits")
+        view = await info.context.loaders.organisation_by_orgnr.load(orgnr)
+        if view is None:
+            raise ApiError(404, "organisation.not_found", f"organisation {orgnr} is not registered")
+        return Organisation.of_view(view)
+
+    @strawberry.field(
+        description="A learning specification by its id (as given on achievements). Any register scope."
+    )
+    async def specification(self, info: Info, id: int) -> Specification | None:
+        info.context.require(READ, STATS, WRITE, ADMIN)
+        view = await info.context.loaders.specification.load(id)
+        if view is None:
+            raise ApiError(404, "specification.not_found", f"no learning specification has id {id}")
+        return Specification.of(view)
+
+    @strawberry.field(
+        description="Counts, distinct persons and credits per scheme, grouped, with suppression — the same "
+        "cells as GET /v1/stats/achievements. Scope kompetanse:stats."
+    )
+    async def stats(
+        self, info: Info, group_by: list[StatsDimension], filter: StatsFilter | None = None
+    ) -> list[StatsCell]:
+        context = info.context
+        context.require(STATS)
+        # The register's own parsing, so a repeated dimension is refused with REST's code.
+        dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
+        filters = _filters(filter)
+        threshold = context.settings.suppression_threshold
+        result = await context.db(
+            lambda conn: register_stats.achievement_stats(
+                conn, group_by=dimensions, filters=filters, threshold=threshold
+            )
+        )
+        return [StatsCell.of(cell) for cell in result.cells]
+
+
+def _filters(given: StatsFilter | None) -> dict[str, object]:
+    if given is None:
+        return {}
+    # The same bounds as REST's query parameters.
+    if given.year is not None and not 1900 <= given.year <= 2200:
+        raise ApiError(422, "request.invalid", "filter.year must be between 1900 and 2200")
+    if given.provider is not None and not (len(given.provider) == 9 and given.provider.isdigit()):
+        raise ApiError(422, "request.invalid", "filter.provider must be an orgnr (nine digits)")
+    for name, value, limit in (("level", given.level, 4), ("field", given.field, 16), ("nus", given.nus, 16)):
+        if value is not None and len(value) > limit:
+            raise ApiError(422, "request.invalid", f"filter.{name} is longer than {limit} characters")
+    grade = None
+    if given.grade is not None:
+        if len(given.grade.scheme) + len(given.grade.value) > 64:
+            raise ApiError(422, "request.invalid", "filter.grade is too long")
+        grade = f"{given.grade.scheme}:{given.grade.value}"
+    return {
+        "sector": given.sector.value if given.sector is not None else None,
+        "year": given.year,
+        "provider": given.provider,
+        "level": given.level,
+        "field": given.field,
+        "nus": given.nus,
+        "grade": grade,
+    }
+
+
+class RegisterSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry would log each error with its message and traceback; a message can quote the
+        # document, so only codes, paths and the request id are logged.
+        context = execution_context.context if execution_context is not None else None
+        log_errors(errors, getattr(context, "request_id", None))
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    limits = Limits(
+        max_depth=settings.graphql_max_depth,
+        max_cost=settings.graphql_max_cost,
+        max_aliases=settings.graphql_max_aliases,
+        default_page=DEFAULT_PAGE,
+        max_page=settings.graphql_max_page_size,
+    )
+    rules: list[type] = []
+    if not settings.graphql_introspection_enabled:
+        rules.append(NoIntrospection)
+    return RegisterSchema(
+        query=Query,
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: AddValidationRules(rules),
+            limits_extension(limits),
+        ],
+    )
