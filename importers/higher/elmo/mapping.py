@@ -11,6 +11,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -143,16 +144,29 @@ class ReportContext:
 
 
 def _children(element: etree._Element, ns: str, name: str) -> list[etree._Element]:
-    return list(element.iterchildren(f"{{{ns}}}{name}"))
+    return list(element.iterchildren(_tag(ns, name)))
 
 
 def _child(element: etree._Element, ns: str, name: str) -> etree._Element | None:
-    return next(element.iterchildren(f"{{{ns}}}{name}"), None)
+    return next(element.iterchildren(_tag(ns, name)), None)
+
+
+@functools.cache
+def _tag(ns: str, name: str) -> str:
+    return f"{{{ns}}}{name}"
 
 
 def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
+    if len(element) == 0:  # the common case: no child elements, no CDATA split to join
+        raw = element.text
+        if raw is None:
+            return None
+        value = raw.strip()
+        if "  " in value or "\n" in value or "\t" in value or "\r" in value:
+            value = " ".join(value.split())
+        return value or None
     value = " ".join("".join(element.itertext()).split())
     return value or None
 
@@ -677,7 +691,6 @@ class _LosMapper:
                     "loi_identifiers": dict(loi_ids) or None,
                     "other_credits": other_credits or None,
                     "learner_local_identifiers": self.learner.other_ids or None,
-                    "issuer": self.issuer_info,
                 }.items()
                 if v is not None
             }
