@@ -151,6 +151,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body" (not JSON, not UTF-8): one rule for every malformed
+            # request, 422 request.invalid, so clients handle one status for "fix what you send".
+            return problem_response(
+                request, ApiError(422, "request.invalid", "the request body cannot be parsed")
+            )
         code = {
             404: "route.not_found",
             405: "route.method_not_allowed",
