@@ -196,9 +196,41 @@ def _preferred(texts: dict[str, str], order: tuple[str, ...] = ("en", "nb", "nn"
     return next(iter(texts.values()), None)
 
 
+class _Kids:
+    """An element's children by local name, read in one pass (a result reads some twenty of them)."""
+
+    __slots__ = ("by_name",)
+
+    def __init__(self, element: etree._Element | None, ns: str) -> None:
+        self.by_name: dict[str, list[etree._Element]] = {}
+        if element is None:
+            return
+        prefix = _tag(ns, "")
+        cut = len(prefix)
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str) and tag.startswith(prefix):
+                self.by_name.setdefault(tag[cut:], []).append(child)
+
+    def one(self, name: str) -> etree._Element | None:
+        found = self.by_name.get(name)
+        return found[0] if found else None
+
+    def all(self, name: str) -> list[etree._Element]:
+        return self.by_name.get(name, [])
+
+
+def _raw(element: etree._Element | None) -> str | None:
+    return None if element is None else "".join(element.itertext())
+
+
 def _identifiers(element: etree._Element, ns: str) -> list[tuple[str, str]]:
+    return _identifier_pairs(_children(element, ns, "identifier"))
+
+
+def _identifier_pairs(elements: list[etree._Element]) -> list[tuple[str, str]]:
     out = []
-    for ident in _children(element, ns, "identifier"):
+    for ident in elements:
         value = _text(ident)
         if value:
             out.append(((ident.get("type") or "").strip(), value))
@@ -557,12 +589,13 @@ class _LosMapper:
         parts: list[etree._Element],
     ) -> tuple[AchievementRecord, list[str], bool]:
         ns, warnings = self.ctx.ns, self.ctx.warnings
-        identifiers = _identifiers(los, ns)
-        qualification = _child(los, ns, "qualification")
+        spec_kids, instance = _Kids(los, ns), _Kids(loi, ns)
+        identifiers = _identifier_pairs(spec_kids.all("identifier"))
+        qualification = spec_kids.one("qualification")
         if not identifiers and ns == LEGACY_NS and qualification is not None:
             identifiers = _identifiers(qualification, ns)  # legacy ELMO names a degree in its qualification
         by_type = {k.lower(): v for k, v in reversed(identifiers)}
-        titles = _texts_by_lang(_children(los, ns, "title"))
+        titles = _texts_by_lang(spec_kids.all("title"))
         code, code_scheme = _code(identifiers)
         if not titles:
             if code is None:
@@ -573,7 +606,7 @@ class _LosMapper:
                 )
             warnings.add("elmo.los_title_missing", f"no title; the code {code!r} stands for it", ref, "title")
             titles = {"und": code}
-        los_type = _text(_child(los, ns, "type"))
+        los_type = _text(spec_kids.one("type"))
         kind, spec_kind = _LOS_KINDS.get(
             (los_type or "").lower(),
             (AchievementKind.MODULE, SpecificationKind.MODULE)
@@ -582,7 +615,7 @@ class _LosMapper:
         )
         where = ref
         # --- the instance: dates, term, grade, credits, levels
-        loi_ids: list[tuple[str, str]] = _identifiers(loi, ns) if loi is not None else []
+        loi_ids = _identifier_pairs(instance.all("identifier"))
         start = completed = None
         term: str | None = None
         term_info: dict[str, Any] | None = None
@@ -593,22 +626,22 @@ class _LosMapper:
         credit_elements: list[etree._Element] = []
         level_elements: list[etree._Element] = []
         if loi is not None:
-            raw_start = loi.findtext(f"{{{ns}}}start")
+            raw_start = _raw(instance.one("start"))
             if raw_start is not None and ns == LEGACY_NS and not _DATE.search(raw_start):
                 term = " ".join(raw_start.split())  # legacy: start holds the term, "2012 Høst"
             else:
                 start = parse_date(raw_start, warnings, where, "learningOpportunityInstance/start")
             completed = parse_date(
-                loi.findtext(f"{{{ns}}}date"), warnings, where, "learningOpportunityInstance/date"
+                _raw(instance.one("date")), warnings, where, "learningOpportunityInstance/date"
             )
-            term_element = _child(loi, ns, "academicTerm")
+            term_element = instance.one("academicTerm")
             if term_element is not None:
                 term_titles = _texts_by_lang(_children(term_element, ns, "title"))
                 term_start = parse_date(
-                    term_element.findtext(f"{{{ns}}}start"), warnings, where, "academicTerm/start"
+                    _raw(_child(term_element, ns, "start")), warnings, where, "academicTerm/start"
                 )
                 term_end = parse_date(
-                    term_element.findtext(f"{{{ns}}}end"), warnings, where, "academicTerm/end"
+                    _raw(_child(term_element, ns, "end")), warnings, where, "academicTerm/end"
                 )
                 term = _preferred(term_titles, ("nb", "nn", "en")) or term
                 term_info = {
@@ -617,22 +650,22 @@ class _LosMapper:
                     "end": term_end.isoformat() if term_end else None,
                 }
                 completed = completed or term_end
-            status = _text(_child(loi, ns, "status"))
-            scheme_id = _text(_child(loi, ns, "gradingSchemeLocalId"))
-            grade_raw = _text(_child(loi, ns, "resultLabel"))
-            legacy_result = _child(loi, ns, "result")
+            status = _text(instance.one("status"))
+            scheme_id = _text(instance.one("gradingSchemeLocalId"))
+            grade_raw = _text(instance.one("resultLabel"))
+            legacy_result = instance.one("result")
             if grade_raw is None and legacy_result is not None:
                 grade_raw = _text(legacy_result)
                 scheme_id = scheme_id or legacy_result.get("scheme")
-            engagement = _text(_child(loi, ns, "engagementHours"))
-            language = _text(_child(loi, ns, "languageOfInstruction"))
-            attachments = _child(loi, ns, "attachments")
+            engagement = _text(instance.one("engagementHours"))
+            language = _text(instance.one("languageOfInstruction"))
+            attachments = instance.one("attachments")
             if attachments is not None:
                 refs = [r for r in (_text(x) for x in _children(attachments, ns, "ref")) if r]
-            credit_elements = _children(loi, ns, "credit")
-            level_elements = _children(loi, ns, "level")
+            credit_elements = instance.all("credit")
+            level_elements = instance.all("level")
         if not credit_elements:
-            credit_elements = _children(los, ns, "credit")  # legacy ELMO puts credits on the specification
+            credit_elements = spec_kids.all("credit")  # legacy ELMO puts credits on the specification
         credits, credit_scheme, other_credits = self._credits(credit_elements, ref)
         eqf, nkr = self._levels(level_elements, ref)
 
@@ -702,20 +735,20 @@ class _LosMapper:
             code=code,
             code_scheme=code_scheme,
             owner=self.org,
-            description=_texts_by_lang(_children(los, ns, "description"), multiline=True) or None,
+            description=_texts_by_lang(spec_kids.all("description"), multiline=True) or None,
             credits=credits,
             credit_scheme=credit_scheme if credits is not None else None,
             nkr_level=nkr,
             eqf_level=eqf,
             nus_code=nus,
-            iscedf_code=_text(_child(los, ns, "iscedCode")),
+            iscedf_code=_text(spec_kids.one("iscedCode")),
             details={
                 k: v
                 for k, v in {
                     "elmo_type": los_type,
                     "identifiers": dict(identifiers) or None,
-                    "subject_area": _text(_child(los, ns, "subjectArea")),
-                    "url": _text(_child(los, ns, "url")),
+                    "subject_area": _text(spec_kids.one("subjectArea")),
+                    "url": _text(spec_kids.one("url")),
                 }.items()
                 if v is not None
             }
