@@ -316,6 +316,29 @@ def audit_verify(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
 
 
+# --- token ----------------------------------------------------------------------------------------
+
+
+@app.command()
+@clear_errors
+def token(
+    scope: list[str] = typer.Option(
+        ..., "--scope", help="kompetanse:read, :write, :stats or :admin; repeat or separate with spaces."
+    ),
+    org: str = typer.Option(..., "--org", help="The caller's organisasjonsnummer (consumer 0192:ORGNR)."),
+    expires_in: int = typer.Option(3600, "--expires-in", help="Lifetime in seconds."),
+) -> None:
+    """Print a development access token (trusted by the API in development mode only)."""
+    from register.settings import get_settings
+    from register.tokens import TokenRequestError, issue_dev_token
+
+    scopes = [part for value in scope for part in value.split()]
+    try:
+        typer.echo(issue_dev_token(get_settings(), scopes=scopes, orgnr=org, expires_in=expires_in))
+    except TokenRequestError as exc:
+        raise _fail(f"{exc} [token.request_invalid]") from None
+
+
 # --- demo -----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,43 @@
+"""``register token`` prints only a token, which the API trusts in development."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.auth import TokenVerifier
+from register.cli import app
+from register.settings import Settings, get_settings
+
+ORG = "910000004"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("REGISTER_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_token_prints_only_a_verifiable_token(data_dir: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["token", "--scope", "kompetanse:read kompetanse:stats", "--scope", "kompetanse:write", "--org", ORG],
+    )
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.splitlines()
+    principal = TokenVerifier.from_settings(Settings(data_dir=data_dir)).verify(line)
+    assert principal.orgnr == ORG
+    assert principal.scopes == {"kompetanse:read", "kompetanse:stats", "kompetanse:write"}
+
+
+def test_token_refuses_bad_requests(data_dir: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["token", "--scope", "kompetanse:read", "--org", ORG, "--expires-in", "0"]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == "" and "token.request_invalid" in result.stderr
