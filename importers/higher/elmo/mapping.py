@@ -713,6 +713,8 @@ class _LosMapper:
                 k: v
                 for k, v in {
                     "elmo_status": status,
+                    # ELMO: an absent status means passed; kept for results that carry no grade
+                    "passed": passed_by_status,
                     "elmo_type": los_type,
                     "elmo_version": self.learner.version,
                     "grading_scheme_id": scheme_id,

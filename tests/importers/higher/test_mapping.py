@@ -246,3 +246,9 @@ def test_a_failed_result_counts_no_credits(grade: str, status: str | None) -> No
     assert record.credits is None and record.specification.credits == 10
     assert record.details is not None and record.details["credits_as_delivered"] == "10"
     assert "elmo.credits_on_fail" in result.warning_codes()
+
+
+def test_a_result_without_a_grade_keeps_its_pass_from_status() -> None:
+    assert one(doc(los=course(grade=None))).details["passed"] is True  # absent status: passed
+    assert one(doc(los=course(grade=None, status="failed"))).details["passed"] is False
+    assert "passed" not in one(doc(los=course(grade=None, status="in-progress"))).details
