@@ -182,7 +182,6 @@ class _Lines:
     def __init__(self, source: _LineSource) -> None:
         self.source = source
         self.number = 0  # physical lines read so far
-        self.offset = 0
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -205,7 +204,6 @@ class _Lines:
             raw = _strip_bom(raw)
         if b"\x00" in raw:
             raise encoding_problem(raw, line=self.number) or UnusableInput("input.nul_byte", "NUL byte")
-        self.offset += len(raw)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -266,9 +264,15 @@ def read_csv(source: BinaryIO, columns: Sequence[Column]) -> Iterator[TableItem]
         except StopIteration:
             return
         except csv.Error as exc:
-            raise UnusableInput(
-                "csv.malformed", f"line {lines.number} cannot be read as CSV: {exc}"
-            ) from None
+            # The reader starts afresh on the next line, so only this row is lost.
+            number += 1
+            yield RecordError(
+                record=f"row {number}",
+                code="csv.malformed_row",
+                message=f"line {lines.number} cannot be read as CSV: {exc} (a value with '\"' in it is quoted,"
+                " and its own quotes doubled)",
+            )
+            continue
         if not any(f.strip() for f in fields):
             continue  # blank lines (often at the end of a spreadsheet export) are not rows
         number += 1
@@ -537,9 +541,11 @@ def _json_array_texts(source: BinaryIO, first: bytes) -> Iterator[str]:
             raise encoding_problem(chunk, offset=offset) or UnusableInput("input.nul_byte", "NUL byte")
         try:
             text = decoder.decode(chunk)
-        except UnicodeDecodeError:
-            raise encoding_problem(chunk, offset=offset) or UnusableInput(
-                "encoding.not_utf8", "the file is not valid UTF-8"
+        except UnicodeDecodeError as exc:
+            # exc.object is what the decoder held: the end of the previous chunk and this one.
+            at = offset - (len(exc.object) - len(chunk)) + exc.start
+            raise encoding_problem(exc.object[exc.start : exc.start + 4], offset=at) or UnusableInput(
+                "encoding.not_utf8", f"the file is not valid UTF-8 at byte offset {at}"
             ) from None
         yield from splitter.feed(text)
         offset += len(chunk)

@@ -135,8 +135,20 @@ def test_a_ten_megabyte_line_stops_with_bounded_memory() -> None:
 
 def test_an_unclosed_quote_cannot_swallow_the_file() -> None:
     line = b"y" * 1000 + b"\n"
-    error = unusable(csv_items, b'a;b\n"open;1\n' + line * (2 * MAX_RECORD_BYTES // len(line)))
-    assert error.code in ("csv.record_too_large", "csv.malformed")
+    data = b'a;b\n"open;1\n' + line * (2 * MAX_RECORD_BYTES // len(line))
+    try:
+        items = csv_items(data)
+    except UnusableInput as exc:  # the record bound, if the csv module's field limit is raised
+        assert exc.code == "csv.record_too_large"
+    else:
+        assert isinstance(items[0], RecordError) and items[0].record == "row 1"
+
+
+def test_a_malformed_row_is_rejected_and_the_next_read() -> None:
+    items = csv_items(b'a;b\n"x"y;1\n2;3\n')
+    assert isinstance(items[0], RecordError)
+    assert (items[0].record, items[0].code) == ("row 1", "csv.malformed_row")
+    assert items[1] == Row(2, {"a": "2", "b": "3"})
 
 
 @settings(max_examples=60, deadline=None)
@@ -292,3 +304,14 @@ def test_hostile_bytes_never_crash_the_json_reader(data: bytes) -> None:
 def test_hostile_bytes_never_crash_the_csv_reader(data: bytes) -> None:
     _drain(read_csv, b"a;b\n" + data)
     _drain(read_csv, data)
+
+
+def test_a_wrong_encoding_deep_in_a_json_array_names_the_byte_and_its_offset() -> None:
+    data = b"[" + b'{"a": "x"},' * 20_000 + '{"a": "Ålesund"}]'.encode("latin-1")
+    error = unusable(json_items, data)
+    assert error.code == "encoding.not_utf8"
+    assert (
+        "0xC5" in error.message
+        and f"offset {len(data) - 10}" in error.message
+        and "ISO-8859-1" in error.message
+    )
