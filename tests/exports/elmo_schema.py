@@ -18,11 +18,11 @@ class CatalogResolver(etree.Resolver):
         super().__init__()
         root = etree.parse(str(catalog), etree.XMLParser(no_network=True, resolve_entities=False)).getroot()
         self.mapping = {
-            entry.get("name"): (catalog.parent / entry.get("uri")).resolve()
+            entry.get("name", ""): (catalog.parent / entry.get("uri", "")).resolve()
             for entry in root.iter(f"{{{CATALOG_NS}}}uri")
         }
 
-    def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def]
+    def resolve(self, url, pubid, context):
         local = self.mapping.get(url)
         if local is not None:
             return self.resolve_filename(str(local), context)

@@ -15,7 +15,7 @@ from register.synthetic import synthetic_person
 from tests.factories import create_organisation
 
 
-def _setup(db: Engine, seed: int = 11):  # type: ignore[no-untyped-def]
+def _setup(db: Engine, seed: int = 11):
     rng = random.Random(seed)
     nordvik = institutions(rng)[0]
     provider = create_organisation(

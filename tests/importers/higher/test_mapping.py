@@ -42,7 +42,7 @@ def course(code: str = "INF1000", grade: str | None = "B", status: str | None = 
     )
 
 
-def one(data: bytes, sector: Sector = Sector.HIGHER):  # type: ignore[no-untyped-def]
+def one(data: bytes, sector: Sector = Sector.HIGHER):
     result = extract(data, sector=sector)
     assert result.errors == [] and len(result.records) == 1, result.items
     return result.records[0]
