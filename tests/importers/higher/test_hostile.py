@@ -174,3 +174,23 @@ def test_nothing_is_written_for_hostile_input(db: Engine, settings: Settings) ->
         assert conn.execute(text("SELECT count(*) FROM person")).scalar_one() == 0
         status = conn.execute(text("SELECT status FROM import_batch")).scalar_one()
     assert status == "failed"
+
+
+def test_the_tree_holds_one_learner_at_a_time() -> None:
+    """Memory is bounded by one report, not the file: earlier learners are dropped from the tree."""
+    import random
+
+    from importers.higher.demo import batch_document, institutions, random_transcript
+    from importers.higher.elmo.reader import iter_events
+    from register.synthetic import synthetic_person
+
+    rng = random.Random(9)
+    nordvik = institutions(rng)[0]
+    batch = batch_document([random_transcript(rng, nordvik, synthetic_person(rng, 1990)) for _ in range(200)])
+    sizes = []
+    for event in iter_events(iter([batch[i : i + 4096] for i in range(0, len(batch), 4096)]), max_depth=64):
+        if event.kind == "report":
+            sizes.append(sum(1 for _ in event.element.getroottree().getroot().iter()))
+    assert len(sizes) == 200
+    # The whole file has about 200 times the elements of one learner; the tree never holds two.
+    assert max(sizes) < 2 * min(sizes) + 50
