@@ -52,3 +52,18 @@ def test_the_schema_refuses_what_the_importer_refuses(bad: dict[str, object]) ->
     good = json.loads((DOCS / "examples" / "vocational.jsonl").read_text().splitlines()[0])
     assert VALIDATOR.is_valid([good])
     assert not VALIDATOR.is_valid([{**good, **bad}])
+
+
+@pytest.mark.parametrize("example", ["vocational.csv", "vocational.jsonl"])
+def test_example_output_is_as_expected(example: str) -> None:
+    import io
+
+    from importers.base import ImportContext
+    from importers.registry import choose
+    from register.grading import Sector
+    from tests.importers.golden import check_expected
+
+    data = (DOCS / "examples" / example).read_bytes()
+    importer = choose(Sector.VOCATIONAL, data[:65536], example, None)
+    items = importer.extract(io.BytesIO(data), ImportContext(Sector.VOCATIONAL, "941086039"))
+    check_expected(items, DOCS / "examples" / f"{example}.expected.json")
