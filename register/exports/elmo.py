@@ -274,8 +274,11 @@ def _los(
     los = _sub(parent, "learningOpportunitySpecification")
     if row.code:
         _sub(los, "identifier", row.code, type="local")
-        if row.code_scheme and row.code_scheme not in ("elmo-local", "fs"):
-            _sub(los, "identifier", row.code, type=row.code_scheme)
+        # The code's own scheme as a second identifier: "ewp-los-id" for a code read from ELMO as
+        # elmo-ewp-los-id, "udir" for a fagkode, "courseCode" for an FS emnekode.
+        scheme = (row.code_scheme or "").removeprefix("elmo-")
+        if scheme and scheme not in ("local", "fs"):
+            _sub(los, "identifier", row.code, type=scheme)
         if row.code_scheme == "fs":
             _sub(los, "identifier", row.code, type="courseCode")
     if row.nus_code:
