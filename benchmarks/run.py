@@ -1,0 +1,726 @@
+"""``python -m benchmarks.run`` (``make bench``): build a synthetic Norway through the real import path
+and hold the register to the ceilings PostgreSQL and the server set, in the same run.
+
+1. **Import** — achievements/s of a primary CSV, an ELMO and a micro (ELM) batch, each through
+   ``run_import`` into a register already holding the population, against the raw ``COPY`` of the same
+   rows into the same ``achievement`` table with all its indexes and constraints (done in a transaction
+   that is rolled back). Also the re-send of the same records (a re-export: other bytes, same
+   content) and of the byte-identical file.
+2. **Look-up under load** — ``POST /v1/persons/lookup`` for random persons at ``BENCH_CONCURRENCY``
+   connections against ``POST /bench/constant/{size}`` on the same server (a constant JSON body of the
+   look-up's median size; see benchmarks/app.py).
+3. **Aggregates** — ``GET /v1/stats/achievements?group_by=sector,year,field`` p99, idle and while an
+   import runs.
+4. **Memory** — peak RSS of the process importing an ELMO file of ``BENCH_ELMO_BYTES`` (1 GiB by
+   default), measured by ``wait4`` on that subprocess. Benchmark 3 runs during this import.
+
+Scale and knobs come from the environment (see ``BenchConfig.from_env``). The database is a fresh one
+on ``BENCH_ADMIN_URL`` (a server you run) or on the embedded development server, dropped at the end
+unless ``BENCH_KEEP_DATABASE=1``. Results go to ``benchmarks/results.json`` and stdout as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, text
+
+from benchmarks.loadgen import Request, generator_name, percentile, run_load
+from benchmarks.population import KINDS, DeliveryFile, Population, write_elmo_of_size
+from register.database import make_engine, to_libpq
+from register.imports import run_import
+from register.organisations import add_organisation
+from register.settings import Settings
+from register.tokens import issue_dev_token
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+STATS_QUERY = "/v1/stats/achievements?group_by=sector,year,field"
+MEASURED_KINDS = ("primary-csv", "elmo", "micro-elm")
+#: a re-export of the same records: bytes that differ, content that does not
+RESEND_SUFFIX = {
+    "primary-csv": b"\n",
+    "vocational-csv": b"\n",
+    "elmo": b"<!-- re-export -->\n",
+    "micro-elm": b"\n",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    persons: int = 1_000_000
+    seed: int = 2026
+    work_dir: Path = PROJECT_ROOT / ".register" / "bench"
+    results_path: Path = PROJECT_ROOT / "benchmarks" / "results.json"
+    file_records: int = 200_000
+    elmo_bytes: int = 1024**3
+    load_seconds: float = 15.0
+    warmup_seconds: float = 2.0
+    concurrency: int = 32
+    server_workers: int = 1
+    lookup_sample: int = 5000
+    stats_idle_requests: int = 200
+    load_generator: str = "auto"  # auto (wrk when on PATH), wrk, python
+    admin_url: str | None = None
+    keep_database: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> BenchConfig:
+        env = dict(os.environ if env is None else env)
+        default = cls()
+
+        def get(name: str, cast: Any, fallback: Any) -> Any:
+            raw = env.get(name)
+            return fallback if raw in (None, "") else cast(raw)
+
+        return cls(
+            persons=get("BENCH_PERSONS", int, default.persons),
+            seed=get("BENCH_SEED", int, default.seed),
+            work_dir=get("BENCH_WORK_DIR", Path, default.work_dir),
+            results_path=get("BENCH_RESULTS", Path, default.results_path),
+            file_records=get("BENCH_FILE_RECORDS", int, default.file_records),
+            elmo_bytes=get("BENCH_ELMO_BYTES", int, default.elmo_bytes),
+            load_seconds=get("BENCH_LOAD_SECONDS", float, default.load_seconds),
+            warmup_seconds=get("BENCH_WARMUP_SECONDS", float, default.warmup_seconds),
+            concurrency=get("BENCH_CONCURRENCY", int, default.concurrency),
+            server_workers=get("BENCH_SERVER_WORKERS", int, default.server_workers),
+            lookup_sample=get("BENCH_LOOKUP_SAMPLE", int, default.lookup_sample),
+            stats_idle_requests=get("BENCH_STATS_IDLE_REQUESTS", int, default.stats_idle_requests),
+            load_generator=get("BENCH_LOAD_GENERATOR", str, default.load_generator),
+            admin_url=env.get("BENCH_ADMIN_URL") or None,
+            keep_database=env.get("BENCH_KEEP_DATABASE", "") in ("1", "true", "yes"),
+        )
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- database ---------------------------------------------------------------------------------------
+
+
+def _admin_url(config: BenchConfig) -> str:
+    if config.admin_url:
+        return to_libpq(config.admin_url)
+    from register import embedded
+
+    return embedded.start(config.work_dir / "server")
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+def create_database(admin: str) -> str:
+    from alembic import command
+
+    from register.migrations import alembic_config
+
+    name = f"register_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _with_database(admin, name)
+    command.upgrade(alembic_config(url), "heads")
+    return url
+
+
+def drop_database(admin: str, url: str) -> None:
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def register_organisations(engine: Engine, population: Population) -> None:
+    orgs = population.organisations()
+    with engine.begin() as conn:
+        for org in orgs:
+            add_organisation(
+                conn, orgnr=org.orgnr, name=org.name, kind=org.kind, codes=list(org.codes.items()),
+                name_en=org.name_en, country=org.country,
+            )  # fmt: skip
+        for org in orgs:
+            if org.delivers_for:
+                add_organisation(
+                    conn, orgnr=org.orgnr, name=org.name, kind=org.kind, delivers_for=list(org.delivers_for)
+                )
+
+
+# --- benchmark 1: import vs COPY ----------------------------------------------------------------------
+
+
+def import_bytes(
+    engine: Engine, settings: Settings, delivery: DeliveryFile, content: bytes
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    report = run_import(
+        engine,
+        io.BytesIO(content),
+        sector=delivery.sector,
+        provider_orgnr=delivery.provider_orgnr,
+        filename=delivery.path.name,
+        content_type=delivery.content_type,
+        submitted_by="benchmark",
+        settings=settings,
+    )
+    seconds = time.perf_counter() - started
+    return {
+        "batch_id": str(report.batch_id),
+        "status": report.status,
+        "accepted": report.accepted,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+        "first_errors": [f"{e.code}: {e.message}" for e in report.errors[:3]],
+        "seconds": seconds,
+    }
+
+
+def import_file(engine: Engine, settings: Settings, delivery: DeliveryFile) -> dict[str, Any]:
+    return import_bytes(engine, settings, delivery, delivery.path.read_bytes())
+
+
+def copy_ceiling(url: str, batch_id: str) -> tuple[int, float]:
+    """COPY the achievement rows a batch wrote into ``achievement`` again, timed, and roll back.
+
+    The rows are exported first (to memory, COPY text format) with fresh ids and source keys moved to
+    a namespace of their own, so the COPY meets the same table, indexes, unique constraint, foreign
+    keys and checks as the import did, with no conflict. Returns (rows, seconds).
+    """
+    with psycopg.connect(url) as conn:
+        columns = [
+            row[0]
+            for row in conn.execute(
+                """SELECT column_name FROM information_schema.columns
+                   WHERE table_schema = 'public' AND table_name = 'achievement' ORDER BY ordinal_position"""
+            )
+        ]
+        select = ", ".join(
+            "gen_random_uuid()" if c == "id" else "'ceiling:' || source_key" if c == "source_key" else c
+            for c in columns
+        )
+        buffer = io.BytesIO()
+        with conn.cursor() as cur:
+            with cur.copy(
+                f"COPY (SELECT {select} FROM achievement WHERE batch_id = %s) TO STDOUT", (batch_id,)
+            ) as copy:
+                for data in copy:
+                    buffer.write(data)
+            rows = conn.execute(
+                "SELECT count(*) FROM achievement WHERE batch_id = %s", (batch_id,)
+            ).fetchone()
+            conn.commit()
+            payload = buffer.getvalue()
+            started = time.perf_counter()
+            with cur.copy(f"COPY achievement ({', '.join(columns)}) FROM STDIN") as copy:
+                for offset in range(0, len(payload), 1 << 20):
+                    copy.write(payload[offset : offset + (1 << 20)])
+            # The import's figure includes its commit; so does this one's work (constraints are
+            # checked per row; nothing is deferred), and then it is undone.
+            seconds = time.perf_counter() - started
+            conn.rollback()
+    return (int(rows[0]) if rows else 0), seconds
+
+
+def benchmark_import(
+    engine: Engine, settings: Settings, url: str, measured: dict[str, DeliveryFile]
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for kind, delivery in measured.items():
+        content = delivery.path.read_bytes()
+        first = import_bytes(engine, settings, delivery, content)
+        rows, copy_seconds = copy_ceiling(url, first["batch_id"])
+        resend = import_bytes(engine, settings, delivery, content + RESEND_SUFFIX[kind])
+        duplicate = import_bytes(engine, settings, delivery, content)
+        import_rate = first["accepted"] / first["seconds"] if first["seconds"] else 0.0
+        copy_rate = rows / copy_seconds if copy_seconds else 0.0
+        results[kind] = {
+            "file_bytes": len(content),
+            "import": {k: v for k, v in first.items() if k != "batch_id"},
+            "import_achievements_per_s": round(import_rate, 1),
+            "copy_rows": rows,
+            "copy_seconds": round(copy_seconds, 3),
+            "copy_rows_per_s": round(copy_rate, 1),
+            "ratio": round(import_rate / copy_rate, 4) if copy_rate else None,
+            "resend": {k: v for k, v in resend.items() if k != "batch_id"},
+            "resend_speedup": round(first["seconds"] / resend["seconds"], 2) if resend["seconds"] else None,
+            "duplicate": {k: v for k, v in duplicate.items() if k != "batch_id"},
+            "duplicate_speedup": round(first["seconds"] / duplicate["seconds"], 2)
+            if duplicate["seconds"]
+            else None,
+        }
+        log(
+            f"import {kind}: {first['accepted']} in {first['seconds']:.2f}s ({import_rate:.0f}/s) vs COPY "
+            f"{copy_rate:.0f}/s → {results[kind]['ratio']}; re-send {resend['status']} {resend['seconds']:.2f}s"
+        )
+    return results
+
+
+# --- the server ----------------------------------------------------------------------------------------
+
+
+class Server:
+    """``benchmarks.app:create_bench_app`` under uvicorn in a subprocess, on a free local port."""
+
+    def __init__(self, url: str, settings_env: dict[str, str], workers: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.host = "127.0.0.1"
+        env = {**os.environ, **settings_env, "REGISTER_DATABASE_URL": url, "REGISTER_LOG_LEVEL": "WARNING"}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks.app:create_bench_app",
+                "--factory",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the benchmark server exited at start")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the benchmark server did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _post_json(host: str, port: int, path: str, body: dict[str, Any], token: str) -> tuple[int, bytes]:
+    import http.client
+
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            path,
+            json.dumps(body),
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def sample_nins(engine: Engine, n: int, seed: int) -> list[str]:
+    with engine.connect() as conn:
+        values = [
+            row[0]
+            for row in conn.execute(
+                text(
+                    "SELECT value FROM person_identifier WHERE kind IN ('fnr', 'dnr', 'synthetic') ORDER BY value"
+                )
+            )
+        ]
+    rng = random.Random(seed)
+    return rng.sample(values, min(n, len(values)))
+
+
+def benchmark_lookup(
+    server: Server, token: str, nins: list[str], config: BenchConfig, url: str
+) -> dict[str, Any]:
+    sizes = []
+    for nin in nins[:50]:
+        status, body = _post_json(server.host, server.port, "/v1/persons/lookup", {"nin": nin}, token)
+        if status != 200:
+            raise RuntimeError(f"look-up answered {status}: {body[:300]!r}")
+        sizes.append(len(body))
+    size = int(statistics.median(sizes))
+    headers = (("Authorization", f"Bearer {token}"), ("Content-Type", "application/json"))
+    lookups = [
+        Request("POST", "/v1/persons/lookup", json.dumps({"nin": nin}).encode(), headers) for nin in nins
+    ]
+    constant = [Request("POST", f"/bench/constant/{size}", r.body, headers) for r in lookups]
+    ceiling = run_load(
+        server.host, server.port, constant, connections=config.concurrency, seconds=config.load_seconds,
+        warmup=config.warmup_seconds, generator=config.load_generator,
+    )  # fmt: skip
+    log(f"ceiling: {ceiling.rps:.0f} req/s, p99 {ceiling.p99_ms:.1f} ms")
+    # One connection first: the look-up's own latency, without queueing behind others.
+    single = run_load(
+        server.host, server.port, lookups, connections=1, seconds=max(1.0, config.load_seconds / 3),
+        warmup=min(1.0, config.warmup_seconds), generator=config.load_generator,
+    )  # fmt: skip
+    log(f"look-up, 1 connection: {single.rps:.0f} req/s, p50 {single.p50_ms:.1f} ms")
+    with WaitSampler(url) as waits:
+        lookup = run_load(
+            server.host, server.port, lookups, connections=config.concurrency, seconds=config.load_seconds,
+            warmup=config.warmup_seconds, generator=config.load_generator,
+        )  # fmt: skip
+    log(
+        f"look-up: {lookup.rps:.0f} req/s, p99 {lookup.p99_ms:.1f} ms, errors {lookup.errors}; waits {waits.summary()}"
+    )
+    return {
+        "response_bytes_median": size,
+        "response_bytes_range": [min(sizes), max(sizes)],
+        "ceiling": ceiling.as_dict(),
+        "lookup": lookup.as_dict(),
+        "lookup_one_connection": single.as_dict(),
+        "ratio": round(lookup.rps / ceiling.rps, 4) if ceiling.rps else None,
+        "database_waits": waits.summary(),
+    }
+
+
+class WaitSampler:
+    """Samples what the database's active sessions wait on (pg_stat_activity), ten times a second.
+
+    The share of samples per wait event shows where concurrent requests queue: ``Lock/advisory`` is a
+    serialization point in the application, ``IO/WALSync`` the commit's flush, ``CPU`` (no wait) work.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.counts: dict[str, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.1):
+                rows = conn.execute(
+                    """SELECT coalesce(wait_event_type || '/' || wait_event, 'CPU'), count(*)
+                       FROM pg_stat_activity
+                       WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+                       GROUP BY 1"""
+                ).fetchall()
+                self.samples += 1
+                for event, count in rows:
+                    self.counts[event] = self.counts.get(event, 0) + int(count)
+
+    def summary(self) -> dict[str, float]:
+        """Average number of active sessions in each wait state."""
+        if not self.samples:
+            return {}
+        return {
+            event: round(count / self.samples, 2)
+            for event, count in sorted(self.counts.items(), key=lambda item: -item[1])
+        }
+
+
+# --- benchmarks 3 and 4: stats during a big import, and its memory ---------------------------------------
+
+
+class _Child:
+    """A subprocess reaped with ``wait4``, so that its own resource usage (peak RSS) is known."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE)
+        self.usage: Any = None
+        self.exit_code: int | None = None
+
+    def running(self) -> bool:
+        if self.exit_code is not None:
+            return False
+        pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+        if pid == 0:
+            return True
+        self.exit_code, self.usage = os.waitstatus_to_exitcode(status), usage
+        return False
+
+    def wait(self) -> bytes:
+        assert self.process.stdout is not None
+        output = self.process.stdout.read()  # until the child closes it, at exit
+        if self.exit_code is None:
+            _, status, self.usage = os.wait4(self.process.pid, 0)
+            self.exit_code = os.waitstatus_to_exitcode(status)
+        self.process.returncode = self.exit_code
+        return output
+
+
+def _stats_latencies(server: Server, token: str, *, until: _Child | None, count: int) -> list[float]:
+    """Sequential GETs of the national totals: ``count`` of them, or as many as fit while ``until`` runs."""
+    import http.client
+
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    latencies: list[float] = []
+    try:
+        while True:
+            if until is not None and not until.running():
+                break
+            if until is None and len(latencies) >= count:
+                break
+            started = time.perf_counter()
+            connection.request("GET", STATS_QUERY, headers={"Authorization": f"Bearer {token}"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"stats answered {response.status}")
+            latencies.append(time.perf_counter() - started)
+            if until is not None:
+                time.sleep(0.02)  # an analyst's dashboard, not a load test: ~50 requests/s at most
+    finally:
+        connection.close()
+    return latencies
+
+
+def benchmark_stats_and_memory(
+    server: Server,
+    token: str,
+    population: Population,
+    config: BenchConfig,
+    url: str,
+    settings_env: dict[str, str],
+) -> dict[str, Any]:
+    idle = sorted(_stats_latencies(server, token, until=None, count=config.stats_idle_requests))
+    big = config.work_dir / "big-elmo.xml"
+    records = write_elmo_of_size(population, big, config.elmo_bytes, first=population.persons + 10_000_000)
+    size = big.stat().st_size
+    log(f"big ELMO file: {size / 1e6:.0f} MB, {records} records; importing in a subprocess")
+    env = {**os.environ, **settings_env, "REGISTER_DATABASE_URL": url}
+    university = population.universities[0]
+    started = time.perf_counter()
+    child = _Child(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.importfile",
+            str(big),
+            "higher",
+            university.orgnr,
+            "application/xml",
+        ],
+        env,
+    )
+    during = sorted(_stats_latencies(server, token, until=child, count=0))
+    output = child.wait()
+    usage = child.usage
+    seconds = time.perf_counter() - started
+    report = json.loads(output.decode().strip().splitlines()[-1]) if output.strip() else {}
+    big.unlink()
+    log(
+        f"big import: {report} peak RSS {usage.ru_maxrss / 1024:.0f} MB; stats p99 during {percentile(during, 0.99) * 1000:.1f} ms"
+    )
+    return {
+        "stats": {
+            "query": STATS_QUERY,
+            "idle": _summary(idle),
+            "during_import": _summary(during),
+        },
+        "memory": {
+            "file_bytes": size,
+            "records": records,
+            "import": report,
+            "seconds": round(seconds, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        },
+    }
+
+
+def _summary(sorted_latencies: list[float]) -> dict[str, Any]:
+    return {
+        "requests": len(sorted_latencies),
+        "p50_ms": round(percentile(sorted_latencies, 0.5) * 1000, 2) if sorted_latencies else None,
+        "p99_ms": round(percentile(sorted_latencies, 0.99) * 1000, 2) if sorted_latencies else None,
+        "max_ms": round(sorted_latencies[-1] * 1000, 2) if sorted_latencies else None,
+    }
+
+
+# --- the whole run ------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    with contextlib.suppress(ValueError, OSError):
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "cpu": model,
+        "python": platform.python_version(),
+    }
+
+
+def run(config: BenchConfig) -> dict[str, Any]:
+    started = time.perf_counter()
+    config.work_dir.mkdir(parents=True, exist_ok=True)
+    files_dir = config.work_dir / "files"
+    shutil.rmtree(files_dir, ignore_errors=True)
+    admin = _admin_url(config)
+    url = create_database(admin)
+    settings_env = {
+        "REGISTER_ALLOW_SYNTHETIC_IDS": "true",
+        "REGISTER_ENVIRONMENT": "development",
+        "REGISTER_DATA_DIR": str(config.work_dir),
+    }
+    settings = Settings(database_url=url, allow_synthetic_ids=True, data_dir=config.work_dir)
+    engine = make_engine(url, pool_size=4)
+    server: Server | None = None
+    try:
+        with psycopg.connect(url) as conn:
+            server_version = conn.execute("SHOW server_version").fetchone()
+        population = Population(config.persons, config.seed)
+        register_organisations(engine, population)
+        log(f"writing the delivery files of {config.persons} persons")
+        t0 = time.perf_counter()
+        files, counts = population.write_deliveries(files_dir, file_records=config.file_records)
+        generate_seconds = time.perf_counter() - t0
+        log(f"{len(files)} files, {counts.achievements} achievements in {generate_seconds:.1f}s")
+
+        # Hold back the largest file of each measured kind: measured once the register holds the rest.
+        measured: dict[str, DeliveryFile] = {}
+        for kind in MEASURED_KINDS:
+            candidates = [f for f in files if f.kind == kind]
+            if candidates:
+                measured[kind] = max(candidates, key=lambda f: f.achievements)
+        bulk = [f for f in files if f not in measured.values()]
+        t0 = time.perf_counter()
+        loaded = {"accepted": 0, "rejected": 0}
+        rejections: dict[str, int] = {}
+        for n, delivery in enumerate(bulk, 1):
+            outcome = import_file(engine, settings, delivery)
+            loaded["accepted"] += outcome["accepted"]
+            loaded["rejected"] += outcome["rejected"]
+            if outcome["rejected"]:
+                rejections[delivery.kind] = rejections.get(delivery.kind, 0) + outcome["rejected"]
+                log(f"{delivery.path.name}: {outcome['rejected']} rejected, e.g. {outcome['first_errors']}")
+            if n % 10 == 0 or n == len(bulk):
+                rate = loaded["accepted"] / (time.perf_counter() - t0)
+                log(
+                    f"population load: {n}/{len(bulk)} files, {loaded['accepted']} achievements, {rate:.0f}/s"
+                )
+        load_seconds = time.perf_counter() - t0
+
+        import_results = benchmark_import(engine, settings, url, measured)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            persons, achievements = conn.execute(
+                "SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM achievement)"
+            ).fetchone() or (0, 0)
+            database_bytes = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+
+        server = Server(url, settings_env, config.server_workers)
+        token = issue_dev_token(
+            settings, scopes=["kompetanse:read", "kompetanse:stats"], orgnr=population.universities[0].orgnr
+        )
+        nins = sample_nins(engine, config.lookup_sample, config.seed)
+        lookup = benchmark_lookup(server, token, nins, config, url)
+        stats_memory = benchmark_stats_and_memory(server, token, population, config, url, settings_env)
+    finally:
+        if server is not None:
+            server.stop()
+        engine.dispose()
+        if not config.keep_database:
+            drop_database(admin, url)
+        shutil.rmtree(files_dir, ignore_errors=True)
+
+    def ratio(kind: str) -> float | None:
+        return import_results.get(kind, {}).get("ratio")
+
+    speedups = [r["resend_speedup"] for r in import_results.values() if r.get("resend_speedup")]
+    results: dict[str, Any] = {
+        "persons": int(persons),
+        "achievements": int(achievements),
+        "import_csv_ratio": ratio("primary-csv"),
+        "import_elmo_ratio": ratio("elmo"),
+        "import_micro_ratio": ratio("micro-elm"),
+        "resend_speedup": min(speedups) if speedups else None,
+        "lookup_ratio": lookup["ratio"],
+        "lookup_p99_ms": lookup["lookup"]["p99_ms"],
+        "stats_p99_ms": stats_memory["stats"]["during_import"]["p99_ms"],
+        "import_peak_rss_mb": stats_memory["memory"]["peak_rss_mb"],
+        "goals": {
+            "import_csv_ratio": ">= 0.5",
+            "import_elmo_ratio": ">= 0.25",
+            "resend_speedup": ">= 5",
+            "lookup_ratio": ">= 0.35",
+            "lookup_p99_ms": "<= 25",
+            "stats_p99_ms": "<= 50",
+            "import_peak_rss_mb": "<= 300",
+        },
+        "scale": {
+            "bench_persons": config.persons,
+            "seed": config.seed,
+            "generated_achievements": counts.achievements,
+            "generated_by_kind": counts.by_kind,
+            "files": len(files),
+            "file_records": config.file_records,
+            "generate_seconds": round(generate_seconds, 1),
+            "population_load_seconds": round(load_seconds, 1),
+            "population_load_achievements_per_s": round(loaded["accepted"] / load_seconds, 1)
+            if load_seconds
+            else None,
+            "population_rejected": rejections,
+            "database_bytes": int(database_bytes[0]) if database_bytes else None,
+        },
+        "import": import_results,
+        "lookup": lookup,
+        "load_generator": generator_name(config.load_generator),
+        "concurrency": config.concurrency,
+        "server_workers": config.server_workers,
+        **stats_memory,
+        "machine": {**machine(), "postgresql": server_version[0] if server_version else None},
+        "seconds": round(time.perf_counter() - started, 1),
+        "kinds": list(KINDS),
+    }
+    return results
+
+
+def main() -> int:
+    config = BenchConfig.from_env()
+    results = run(config)
+    config.results_path.parent.mkdir(parents=True, exist_ok=True)
+    config.results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
