@@ -28,7 +28,9 @@ from api.auth import Principal
 from api.graphql import queries
 from api.graphql.errors import missing_scope
 from register import audit
+from register.errors import RegisterError
 from register.organisations import OrganisationView
+from register.persons import person_id_by_nin
 from register.queries import AchievementView, PersonView, SpecificationView, person_view
 from register.settings import Settings
 
@@ -73,6 +75,22 @@ class Loaders:
     def __init__(self, context: GraphContext) -> None:
         db = context.db
 
+        allow_synthetic = context.settings.synthetic_ids_allowed
+
+        async def person_ids(keys: list[str]) -> list[uuid.UUID | BaseException]:
+            # One worker-thread hop for every number of the request, so the persons found go on to
+            # their next loads together (one statement for all their identifiers, and so on).
+            def read(conn: Connection) -> list[uuid.UUID | BaseException]:
+                found: list[uuid.UUID | BaseException] = []
+                for nin in keys:
+                    try:
+                        found.append(person_id_by_nin(conn, nin, allow_synthetic=allow_synthetic))
+                    except RegisterError as exc:
+                        found.append(exc)
+                return found
+
+            return await db(read)
+
         async def persons(keys: list[uuid.UUID]) -> list[queries.PersonRecord | None]:
             found = await db(lambda conn: queries.persons_by_ids(conn, keys))
             return [found.get(k) for k in keys]
@@ -104,6 +122,7 @@ class Loaders:
             found = await db(lambda conn: queries.specifications_by_id(conn, keys))
             return [found.get(k) for k in keys]
 
+        self.person_id = DataLoader(load_fn=person_ids)
         self.person = DataLoader(load_fn=persons)
         self.identifiers = DataLoader(load_fn=identifiers)
         self.person_view = DataLoader(load_fn=views)

@@ -43,10 +43,10 @@ def classify(error: GraphQLError) -> tuple[str, int, str]:
     given = (error.extensions or {}).get("code")
     if isinstance(given, str):
         return given, 400, redact(error.message)
+    if "Document contains more than" in error.message:  # graphql-core's parser token limit
+        return "query.too_many_tokens", 400, redact(error.message)
     if error.message.startswith("Syntax Error"):
         return "graphql.syntax", 400, redact(error.message)
-    if error.message.startswith("Document contains more than"):
-        return "query.too_many_tokens", 400, redact(error.message)
     # The standard validation rules and variable coercion: the document does not fit the schema.
     # Their messages may quote a literal of the document, so eleven-digit runs are redacted.
     return "graphql.invalid", 400, redact(error.message)

@@ -42,6 +42,7 @@ from graphql import (
     is_list_type,
 )
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
+from graphql.language import BREAK
 from strawberry.extensions import SchemaExtension
 
 #: lists of objects other than connections: field name → the number of items assumed
@@ -83,9 +84,10 @@ class Measure:
 class NoIntrospection(ValidationRule):
     """Introspection switched off: any field that returns an introspection type is refused."""
 
-    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+    def enter_field(self, node: FieldNode, *_args: Any) -> Any:
         found = get_named_type(self.context.get_type())
         if found is not None and is_introspection_type(found):
+            # One error says it; the rest of the document is not walked for more.
             self.report_error(
                 GraphQLError(
                     f"introspection is switched off on this server (field {node.name.value!r})",
@@ -93,6 +95,8 @@ class NoIntrospection(ValidationRule):
                     extensions={"code": "query.introspection_disabled"},
                 )
             )
+            return BREAK
+        return None
 
 
 def limits_extension(limits: Limits) -> type[SchemaExtension]:

@@ -30,7 +30,6 @@ from api.graphql.types import (
 )
 from register import stats as register_stats
 from register.errors import NotFound
-from register.persons import person_id_by_nin
 from register.settings import Settings
 
 #: a document longer than this many tokens is not even parsed to the end
@@ -48,8 +47,7 @@ class Query:
     async def person(self, info: Info, nin: str) -> Person | None:
         context = info.context
         context.require(READ)
-        allow = context.settings.synthetic_ids_allowed
-        person_id = await context.db(lambda conn: person_id_by_nin(conn, nin, allow_synthetic=allow))
+        person_id = await context.loaders.person_id.load(nin)
         record = await context.loaders.person.load(person_id)
         if record is None:  # the identifier row outlived its person: as REST, treat as unknown
             raise NotFound("person.not_found", "no person in the register has this national identity number")
