@@ -207,3 +207,21 @@ def test_an_unreadable_file_fails_whole_and_leaves_nothing(
     assert report.failure is not None and report.failure.code == "encoding.not_utf8"
     assert "ISO-8859-1" in report.failure.message
     assert query(db, "SELECT count(*) FROM achievement")[0][0] == 0
+
+
+def test_the_same_row_twice_in_one_file_keeps_the_first(
+    db: Engine, settings: Settings, county_and_school: tuple[str, str]
+) -> None:
+    report = deliver(db, settings, COUNTY, rows(subject("5"), subject("4")))
+    assert (report.accepted, report.rejected) == (2, 1)
+    [error] = report.errors
+    assert (error.record, error.code) == ("row 2", "source_key.duplicate")
+    assert query(db, "SELECT grade_value FROM achievement WHERE kind = 'subject_grade'") == [("5",)]
+
+
+def test_a_pupil_is_one_person_across_documents_and_deliveries(
+    db: Engine, settings: Settings, county_and_school: tuple[str, str]
+) -> None:
+    deliver(db, settings, COUNTY, rows(subject("5", doc="VM-1")))
+    deliver(db, settings, SCHOOL, rows(subject("4", doc="KB-7")))
+    assert query(db, "SELECT count(DISTINCT person_id), count(*) FROM achievement") == [(1, 4)]
