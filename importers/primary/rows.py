@@ -188,11 +188,7 @@ def school_grade(assessment: Assessment, raw: str) -> GradeIn:
     else:
         reason = f"{raw!r} is on no grade scale of grunnopplæring"
     code = "grade.invalid" if other is None else "grade.wrong_scale"
-    return _reject_grade(code, f"{reason}; {assessment.code} is graded {allowed}")
-
-
-def _reject_grade(code: str, message: str) -> GradeIn:
-    raise RowRejected(code, message, KARAKTER)
+    raise RowRejected(code, f"{reason}; {assessment.code} is graded {allowed}", KARAKTER)
 
 
 def _scale_of(raw: str) -> GradeScheme | None:
