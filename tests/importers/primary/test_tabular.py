@@ -315,3 +315,29 @@ def test_a_wrong_encoding_deep_in_a_json_array_names_the_byte_and_its_offset() -
         and f"offset {len(data) - 10}" in error.message
         and "ISO-8859-1" in error.message
     )
+
+
+_VALUES = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",))),
+    st.integers(-(10**20), 10**20),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(float),
+    st.none(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.fixed_dictionaries({"a": _VALUES}, optional={"b": _VALUES}), max_size=6),
+    st.integers(1, 64),
+    st.booleans(),
+)
+def test_the_array_splitter_agrees_with_the_json_module(objects: list[dict], step: int, pretty: bool) -> None:
+    data = json.dumps(objects, indent=2 if pretty else None, ensure_ascii=step % 2 == 0).encode()
+    rows = list(read_json(io.BufferedReader(_Trickle(data, step)), COLUMNS))  # type: ignore[arg-type]
+    expected = []
+    for number, obj in enumerate(json.loads(data), start=1):
+        values = {
+            k: (v if isinstance(v, str) else json.dumps(v)).strip() for k, v in obj.items() if v is not None
+        }
+        expected.append(Row(number, {k: v for k, v in values.items() if v}))
+    assert rows == expected
