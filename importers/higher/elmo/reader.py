@@ -84,6 +84,11 @@ def syntax_error(exc: etree.XMLSyntaxError) -> UnusableInput:
     message = str(exc.msg or exc)
     if "depth" in message.lower():
         return UnusableInput("xml.too_deep", f"the XML nests too deeply ({message})")
+    if "resource limit" in message.lower():
+        return UnusableInput(
+            "xml.node_too_large",
+            f"a text node (an attachment?) is over the parser's 10 MB limit: {message}",
+        )
     return UnusableInput("xml.syntax", f"the document is not well-formed XML: {message}")
 
 

@@ -194,3 +194,8 @@ def test_the_tree_holds_one_learner_at_a_time() -> None:
     assert len(sizes) == 200
     # The whole file has about 200 times the elements of one learner; the tree never holds two.
     assert max(sizes) < 2 * min(sizes) + 50
+
+
+def test_a_text_node_over_the_parser_limit_is_refused() -> None:
+    document = ELMO_OPEN + b"<learner><givenNames>" + b"A" * 11_000_000 + b"</givenNames></learner></elmo>"
+    assert refusal(document).code == "xml.node_too_large"
