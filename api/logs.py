@@ -32,11 +32,15 @@ class _RedactDigits(logging.Filter):
             args = record.args if isinstance(record.args, tuple) else (record.args,)
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
         record.msg = redact(str(record.msg))
+        if record.exc_info:
+            # A driver error quotes the statement's parameters; the traceback is kept, redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return True
 
 
 def install_access_log_redaction() -> None:
-    for name in ("uvicorn.access", "uvicorn.error"):
+    for name in ("uvicorn.access", "uvicorn.error", "api.errors", "api.rest.batches"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactDigits) for f in logger.filters):
             logger.addFilter(_RedactDigits())

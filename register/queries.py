@@ -139,6 +139,16 @@ def person_view(
     )
 
 
+def valid_achievement_ids(conn: Connection, person_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of a person's valid achievements (what an export gives out), in a stable order."""
+    return list(
+        conn.execute(
+            text("SELECT id FROM achievement WHERE person_id = :p AND status = 'valid' ORDER BY id"),
+            {"p": person_id},
+        ).scalars()
+    )
+
+
 def _achievement(r: Any) -> AchievementView:
     return AchievementView(
         id=r.id,

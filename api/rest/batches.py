@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
@@ -42,6 +43,7 @@ from importers.base import UnusableInput
 from register.grading import Sector
 from register.imports import ReceivedBatch, process, receive, run_import
 from register.queries import BatchView, batch_rejections, batch_view, list_batches
+from register.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +210,7 @@ async def _spool_form(
 
 
 def _process_in_background(
-    engine: Any, received: ReceivedBatch, settings: Any, kwargs: dict[str, Any]
+    engine: Engine, received: ReceivedBatch, settings: Settings, kwargs: dict[str, Any]
 ) -> None:
     try:
         with received.spool:

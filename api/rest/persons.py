@@ -19,7 +19,7 @@ from register import audit
 from register.errors import NotFound
 from register.grading import Sector
 from register.persons import person_id_by_nin
-from register.queries import person_view
+from register.queries import person_view, valid_achievement_ids
 
 router = APIRouter(tags=["persons"])
 
@@ -80,11 +80,18 @@ def elmo(body: NinBody, request: Request, principal: Principal = Depends(require
     with engine_of(request).begin() as conn:
         person_id = person_id_by_nin(conn, body.nin, allow_synthetic=settings.synthetic_ids_allowed)
         document = export_person_elmo(conn, person_id, sign=False)
+        # The export gives out the person's valid achievements; the audit row names them.
+        ids = [str(i) for i in valid_achievement_ids(conn, person_id)]
         audit.record_read(
             conn,
             person_id=person_id,
             action="persons.elmo",
-            details={"endpoint": "POST /v1/persons/elmo", "bytes": len(document)},
+            details={
+                "endpoint": "POST /v1/persons/elmo",
+                "count": len(ids),
+                "achievement_ids": ids,
+                "bytes": len(document),
+            },
             **audit_identity(request, principal),
         )
     return Response(content=document, media_type="application/xml")

@@ -76,5 +76,5 @@ def test_upload_then_elmo(client: TestClient, token: Token, orgs: dict[str, str]
     assert elmo.headers["content-type"].startswith("application/xml")
     assert b"EL-101" in elmo.content and b"elmo" in elmo.content[:2000].lower()
     with db.connect() as conn:
-        actions = conn.execute(text("SELECT action FROM audit_event")).scalars().all()
-    assert actions == ["persons.elmo"]
+        [row] = conn.execute(text("SELECT action, details FROM audit_event")).all()
+    assert row.action == "persons.elmo" and row.details["count"] == 4 == len(row.details["achievement_ids"])

@@ -182,3 +182,17 @@ def test_validation_errors_do_not_echo_the_body(
         ("body", "passed_only"),
         ("body", "extra"),
     }
+
+
+def test_server_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    from api.logs import install_access_log_redaction
+
+    install_access_log_redaction()
+    log = logging.getLogger("uvicorn.error")
+    nin = new_nin(31)
+    try:
+        raise RuntimeError(f"[parameters: {{'v': '{nin}'}}]")
+    except RuntimeError:
+        log.exception("Exception in ASGI application %s", nin)
+    assert caplog.records and nin not in caplog.text
+    assert "[redacted]" in caplog.text and "RuntimeError" in caplog.text
