@@ -783,3 +783,12 @@ def orgnr_field(row: Row, column: str) -> str | None:
             column,
         )
     return value
+
+
+WITHDRAWAL_COLUMN = "trukket_arsak"
+
+
+def withdrawal(row: Row) -> tuple[str, str | None]:
+    """(status, reason): a reason in ``trukket_arsak`` withdraws the row's result (a new version, kept)."""
+    reason = row.get(WITHDRAWAL_COLUMN)
+    return ("withdrawn", reason) if reason is not None else ("valid", None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from importers.tabular import (
+    WITHDRAWAL_COLUMN,
     Column,
     DocumentMemory,
     Row,
@@ -28,6 +29,7 @@ from importers.tabular import (
     nin_field,
     orgnr_field,
     required,
+    withdrawal,
 )
 from register.grading import (
     AchievementKind,
@@ -58,6 +60,7 @@ VURDERINGSDATO = "vurderingsdato"
 LAREFAG_KODE = "larefag_kode"
 LAREFAG_NAVN = "larefag_navn"
 PROVEFYLKE = "provefylke"
+TRUKKET_ARSAK = WITHDRAWAL_COLUMN
 
 COLUMNS: tuple[Column, ...] = (
     Column(FODSELSNUMMER, required=True),
@@ -78,6 +81,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(LAREFAG_KODE),
     Column(LAREFAG_NAVN),
     Column(PROVEFYLKE),
+    Column(TRUKKET_ARSAK),
 )
 
 _NO_CREDITS = (
@@ -270,6 +274,7 @@ class PrimaryRows(RowImporter):
                 code_scheme="udir-fagkode",
             )
             key = f"{parent}/{fagkode}/{assessment.code}"
+        status, reason = withdrawal(row)
         yield AchievementRecord(
             ref=row.ref,
             source_key=key,
@@ -283,6 +288,8 @@ class PrimaryRows(RowImporter):
             year=year,
             term=school_year,
             parent_key=parent,
+            status=status,
+            withdrawal_reason=reason,
             details={"vurderingstype": assessment.code},
         )
 
@@ -416,6 +423,7 @@ class PrimaryRows(RowImporter):
             "dokument_id": document.dokument_id,
             "provefylke": county,
         }
+        status, reason = withdrawal(row)
         key = _document_key(document.dokument_id)
         if parent_key is not None:
             key = f"{parent_key}/{code}/{assessment.code}"
@@ -439,6 +447,8 @@ class PrimaryRows(RowImporter):
             year=year,
             term=school_year,
             parent_key=parent_key,
+            status=status,
+            withdrawal_reason=reason,
             details=details,
         )
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from importers.tabular import (
+    WITHDRAWAL_COLUMN,
     Column,
     DocumentMemory,
     Row,
@@ -24,6 +25,7 @@ from importers.tabular import (
     nin_field,
     orgnr_field,
     required,
+    withdrawal,
 )
 from register.grading import (
     NKR_TO_EQF,
@@ -55,6 +57,7 @@ SEMESTER = "semester"
 RESULTAT_ID = "resultat_id"
 VITNEMAL_ID = "vitnemal_id"
 VITNEMAL_DATO = "vitnemal_dato"
+TRUKKET_ARSAK = WITHDRAWAL_COLUMN
 
 COLUMNS: tuple[Column, ...] = (
     Column(FODSELSNUMMER, required=True),
@@ -74,6 +77,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(RESULTAT_ID),
     Column(VITNEMAL_ID),
     Column(VITNEMAL_DATO),
+    Column(TRUKKET_ARSAK),
 )
 
 _NOT_ECTS = (
@@ -263,6 +267,7 @@ class VocationalRows(RowImporter):
                 RESULTAT_ID,
             )
         passed = normalize_grade(grade.scheme, grade.value).passed
+        status, reason = withdrawal(row)
         yield AchievementRecord(
             ref=row.ref,
             source_key=key,
@@ -289,6 +294,8 @@ class VocationalRows(RowImporter):
             year=completed.year,
             term=term,
             parent_key=parent_key,
+            status=status,
+            withdrawal_reason=reason,
             details={"utdanning_kode": utdanning_kode},
         )
 

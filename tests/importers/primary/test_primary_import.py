@@ -225,3 +225,22 @@ def test_a_pupil_is_one_person_across_documents_and_deliveries(
     deliver(db, settings, COUNTY, rows(subject("5", doc="VM-1")))
     deliver(db, settings, SCHOOL, rows(subject("4", doc="KB-7")))
     assert query(db, "SELECT count(DISTINCT person_id), count(*) FROM achievement") == [(1, 4)]
+
+
+def test_a_row_with_a_reason_withdraws_its_result_and_a_later_row_restores_it(
+    db: Engine, settings: Settings, county_and_school: tuple[str, str]
+) -> None:
+    header = HEADER.rstrip("\n") + ";trukket_arsak\n"
+    deliver(db, settings, COUNTY, rows(subject("5"), subject("4", fagkode="MAT1019")))
+    withdrawn = deliver(
+        db, settings, COUNTY, (header + subject("5") + ";Karakter satt på feil elev\n").encode()
+    )
+    assert (withdrawn.accepted, withdrawn.unchanged, withdrawn.rejected) == (1, 1, 0)
+    state = "SELECT status, withdrawal_reason, version FROM achievement WHERE source_key = 'primary/VM-1/NOR1211/standpunkt'"
+    assert query(db, state) == [("withdrawn", "Karakter satt på feil elev", 2)]
+    assert query(
+        db, "SELECT status FROM achievement WHERE source_key = 'primary/VM-1/MAT1019/standpunkt'"
+    ) == [("valid",)]
+    restored = deliver(db, settings, COUNTY, rows(subject("5")))
+    assert restored.accepted == 1
+    assert query(db, state) == [("valid", None, 3)]

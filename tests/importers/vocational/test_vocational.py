@@ -243,3 +243,12 @@ def test_an_unknown_fagskole_is_rejected(db: Engine, settings: Settings, fagskol
     report = deliver(db, settings, FAGSKOLE, csv_of(row(fagskole_orgnr="923410570")))
     assert report.accepted == 0
     assert {e.code for e in report.errors} == {"organisation.unknown"}
+
+
+def test_a_reason_withdraws_the_course_result_only() -> None:
+    diploma, course = records(extract(csv_of(row(trukket_arsak="Eksamen annullert"))))
+    assert (diploma.status, course.status, course.withdrawal_reason) == (
+        "valid",
+        "withdrawn",
+        "Eksamen annullert",
+    )
