@@ -13,7 +13,7 @@ from api import health
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
-from api.logs import RequestContextMiddleware, install_access_log_redaction
+from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.settings import Settings, get_settings
 
@@ -46,10 +46,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.verifier = TokenVerifier.from_settings(settings)
     install_error_handlers(app)
+    configure_api_logging(settings.log_level)
     install_access_log_redaction()
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     for module in (batches, achievements, persons, stats, admin, audit):
-        app.include_router(module.router, prefix="/v1")
+        app.include_router(module.router)
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
     return app

@@ -39,6 +39,17 @@ class _RedactDigits(logging.Filter):
         return True
 
 
+def configure_api_logging(level: str) -> None:
+    """Give the ``api`` loggers a level and, when nothing else logs (uvicorn sets up only its own
+    loggers), a handler on standard error — so the access lines reach the operator."""
+    logger = logging.getLogger("api")
+    logger.setLevel(level.upper())
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
 def install_access_log_redaction() -> None:
     for name in ("uvicorn.access", "uvicorn.error", "api.errors", "api.rest.batches"):
         logger = logging.getLogger(name)

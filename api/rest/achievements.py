@@ -12,7 +12,7 @@ from api.rest.common import engine_of
 from api.rest.schemas import WithdrawalIn, WithdrawalOut
 from register.withdrawals import withdraw_achievement
 
-router = APIRouter(tags=["providers"])
+router = APIRouter(prefix="/v1", tags=["providers"])
 
 
 @router.post(

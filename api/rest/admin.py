@@ -12,7 +12,7 @@ from api.rest.common import engine_of
 from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
 from register.organisations import OrganisationView, add_organisation, list_organisations
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["admin"])
 
 _ORGNR = Path(pattern=r"^\d{9}$", description="organisasjonsnummer")
 

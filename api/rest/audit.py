@@ -16,7 +16,7 @@ from api.rest.schemas import NinBody
 from register import audit
 from register.persons import person_id_by_nin
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["admin"])
 
 
 class AuditEventOut(BaseModel):

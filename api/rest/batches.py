@@ -47,7 +47,7 @@ from register.settings import Settings
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["providers"])
+router = APIRouter(prefix="/v1", tags=["providers"])
 
 #: deliveries up to this size are imported while the client waits
 SYNCHRONOUS_BYTES = 4 * 1024 * 1024

@@ -21,7 +21,7 @@ from register.grading import Sector
 from register.persons import person_id_by_nin
 from register.queries import person_view, valid_achievement_ids
 
-router = APIRouter(tags=["persons"])
+router = APIRouter(prefix="/v1", tags=["persons"])
 
 _PROBLEMS = problem_responses(401, 403, 404, 422)
 

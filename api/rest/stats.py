@@ -13,7 +13,7 @@ from api.rest.common import engine_of, settings_of
 from register import stats
 from register.grading import Sector
 
-router = APIRouter(tags=["stats"])
+router = APIRouter(prefix="/v1", tags=["stats"])
 
 
 class ProviderOut(BaseModel):
