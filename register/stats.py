@@ -107,7 +107,9 @@ def rebuild(connection: Connection) -> None:
 _PERSON_CELLS_INSERT = """
     INSERT INTO stats_person_cell (person_id, sector, year, provider_id, level, field, nus, grade_scheme,
                                    grade_value, achievements, credits_ects, credits_fagskolepoeng, credits_hours)
-    SELECT a.person_id, a.sector, a.year, a.awarding_org_id, s.nkr_level, s.iscedf_code, s.nus_code,
+    SELECT a.person_id, a.sector, a.year, a.awarding_org_id,
+           -- the level: NKR where known (5.1 and 5.2 differ), else the EQF level the specification gives
+           coalesce(s.nkr_level, 'EQF ' || s.eqf_level), s.iscedf_code, s.nus_code,
            a.grade_scheme, a.grade_value, count(*),
            -- credits earned: a result explicitly not passed earns none, whatever it carries
            coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'ects' AND a.grade_passed IS NOT FALSE), 0),
@@ -116,7 +118,7 @@ _PERSON_CELLS_INSERT = """
            coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'hours' AND a.grade_passed IS NOT FALSE), 0)
     FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
     WHERE a.status = 'valid' AND a.person_id IN ({persons})
-    GROUP BY a.person_id, a.sector, a.year, a.awarding_org_id, s.nkr_level, s.iscedf_code, s.nus_code,
+    GROUP BY a.person_id, a.sector, a.year, a.awarding_org_id, 5, s.iscedf_code, s.nus_code,
              a.grade_scheme, a.grade_value
 """
 

@@ -30,7 +30,7 @@ class StatsCellOut(BaseModel):
     sector: str | None = None
     year: int | None = None
     provider: ProviderOut | None = None
-    level: str | None = Field(default=None, description="NKR level")
+    level: str | None = Field(default=None, description='NKR level, or "EQF n" where only EQF is known')
     field: str | None = Field(default=None, description="ISCED-F field code")
     nus: str | None = Field(default=None, description="NUS code")
     grade: GradeKeyOut | None = None
@@ -66,7 +66,9 @@ def achievements(
     provider: str | None = Query(
         default=None, pattern=r"^\d{9}$", description="orgnr of the awarding organisation"
     ),
-    level: str | None = Query(default=None, max_length=4, description="NKR level"),
+    level: str | None = Query(
+        default=None, max_length=8, description='NKR level ("5.1"), or "EQF n" where only EQF is known'
+    ),
     field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
     nus: str | None = Query(default=None, max_length=16, description="NUS code"),
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),

@@ -22,14 +22,15 @@ _DIMENSIONS = ("sector", "year", "provider_id", "level", "field", "nus", "grade_
 _BACKFILL = """
 INSERT INTO stats_person_cell (person_id, sector, year, provider_id, level, field, nus, grade_scheme,
                                grade_value, achievements, credits_ects, credits_fagskolepoeng, credits_hours)
-SELECT a.person_id, a.sector, a.year, a.awarding_org_id, s.nkr_level, s.iscedf_code, s.nus_code,
+SELECT a.person_id, a.sector, a.year, a.awarding_org_id,
+       coalesce(s.nkr_level, 'EQF ' || s.eqf_level), s.iscedf_code, s.nus_code,
        a.grade_scheme, a.grade_value, count(*),
        coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'ects' AND a.grade_passed IS NOT FALSE), 0),
        coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'fagskolepoeng' AND a.grade_passed IS NOT FALSE), 0),
        coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'hours' AND a.grade_passed IS NOT FALSE), 0)
 FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
 WHERE a.status = 'valid'
-GROUP BY a.person_id, a.sector, a.year, a.awarding_org_id, s.nkr_level, s.iscedf_code, s.nus_code,
+GROUP BY a.person_id, a.sector, a.year, a.awarding_org_id, 5, s.iscedf_code, s.nus_code,
          a.grade_scheme, a.grade_value;
 
 INSERT INTO stats_cell (rolled, sector, year, provider_id, level, field, nus, grade_scheme, grade_value,
@@ -48,7 +49,7 @@ def _dimension_columns() -> list[sa.Column]:
     return [
         sa.Column("year", sa.SmallInteger(), nullable=True),
         sa.Column("provider_id", sa.Integer(), nullable=True),
-        sa.Column("level", sa.String(length=4), nullable=True),
+        sa.Column("level", sa.String(length=8), nullable=True),
         sa.Column("field", sa.String(length=16), nullable=True),
         sa.Column("nus", sa.String(length=16), nullable=True),
         sa.Column("grade_scheme", sa.String(length=16), nullable=True),

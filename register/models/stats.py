@@ -33,7 +33,7 @@ class StatsPersonCell(Base):
     sector: Mapped[str] = mapped_column(String(16))
     year: Mapped[int | None] = mapped_column(SmallInteger)
     provider_id: Mapped[int | None] = mapped_column(Integer)  # the awarding organisation
-    level: Mapped[str | None] = mapped_column(String(4))  # NKR level
+    level: Mapped[str | None] = mapped_column(String(8))  # NKR level, or "EQF n" where only EQF is known
     field: Mapped[str | None] = mapped_column(String(16))  # ISCED-F code
     nus: Mapped[str | None] = mapped_column(String(16))  # NUS code
     grade_scheme: Mapped[str | None] = mapped_column(String(16))
@@ -62,7 +62,7 @@ class StatsCell(Base):
     sector: Mapped[str | None] = mapped_column(String(16))
     year: Mapped[int | None] = mapped_column(SmallInteger)
     provider_id: Mapped[int | None] = mapped_column(Integer)
-    level: Mapped[str | None] = mapped_column(String(4))
+    level: Mapped[str | None] = mapped_column(String(8))
     field: Mapped[str | None] = mapped_column(String(16))
     nus: Mapped[str | None] = mapped_column(String(16))
     grade_scheme: Mapped[str | None] = mapped_column(String(16))

@@ -22,6 +22,7 @@ class Spec:
     code: str
     kind: str = "course"
     nkr_level: str | None = "6"
+    eqf_level: int | None = None
     iscedf_code: str | None = "0613"
     nus_code: str | None = None
     credits: Decimal | None = None
@@ -68,8 +69,8 @@ def spec_id(conn: Connection, spec: Spec) -> int:
         conn.execute(
             text(
                 """INSERT INTO learning_specification (content_key, kind, code, code_scheme, title, credits,
-                       credit_scheme, nkr_level, iscedf_code, nus_code)
-                   VALUES (:k, :kind, :code, 'fs', CAST(:title AS jsonb), :credits, :cs, :nkr, :isced, :nus)
+                       credit_scheme, nkr_level, eqf_level, iscedf_code, nus_code)
+                   VALUES (:k, :kind, :code, 'fs', CAST(:title AS jsonb), :credits, :cs, :nkr, :eqf, :isced, :nus)
                    RETURNING id"""
             ),
             {
@@ -80,6 +81,7 @@ def spec_id(conn: Connection, spec: Spec) -> int:
                 "credits": spec.credits,
                 "cs": spec.credit_scheme,
                 "nkr": spec.nkr_level,
+                "eqf": spec.eqf_level,
                 "isced": spec.iscedf_code,
                 "nus": spec.nus_code,
             },

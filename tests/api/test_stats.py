@@ -227,7 +227,10 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
             sector="vocational",
             grade=("pass-fail", "bestått", True),
         )
+        # A micro-credential knows only its EQF level: it is grouped as "EQF 6", not as unknown.
+        _people_with(conn, batch, fagskole, 5, spec=Spec("M1", nkr_level=None, eqf_level=6), sector="micro")
         finish_batch(conn, batch)
+        levels = stats.achievement_stats(conn, group_by=["level"], filters={}, threshold=5)
         by_provider = stats.achievement_stats(
             conn, group_by=["provider", "level"], filters={"grade": "pass-fail:bestått"}, threshold=5
         )
@@ -236,6 +239,7 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
             stats.parse_group_by("sector,person")
         with pytest.raises(InvalidInput) as bad_grade:
             stats.achievement_stats(conn, group_by=[], filters={"grade": "A"}, threshold=5)
+    assert [(c.key["level"], c.persons) for c in levels.cells] == [("5.1", 6), ("EQF 6", 5)]
     [cell] = by_provider.cells
     assert cell.key["provider"].orgnr == fagskole and cell.key["level"] == "5.1" and cell.persons == 6
     assert none.cells == []
