@@ -90,7 +90,7 @@ class OrganisationIndex:
         for org_id, scheme, value in conn.execute(
             text("SELECT organisation_id, scheme, value FROM organisation_code")
         ):
-            by_code[(scheme, value)] = org_id
+            by_code[(scheme, normalize_code(scheme, value))] = org_id
         allowed = {provider_id}
         allowed.update(
             row[0]
@@ -102,10 +102,24 @@ class OrganisationIndex:
         return cls(by_code=by_code, may_deliver_for=frozenset(allowed))
 
     def resolve(self, ref: OrgRef) -> int | None:
-        value = ref.value.strip()
-        if ref.scheme == "orgnr":
-            value = value.replace(" ", "")
-        return self.by_code.get((ref.scheme, value))
+        for candidate in (ref, *ref.alternatives):
+            found = self.by_code.get((candidate.scheme, normalize_code(candidate.scheme, candidate.value)))
+            if found is not None:
+                return found
+        return None
+
+
+def normalize_code(scheme: str, value: str) -> str:
+    """Codes as written differently by different systems: Erasmus codes are padded with one space or
+    two ("N  OSLO01"), SCHAC domains are case-insensitive, organisation numbers come with spaces."""
+    value = value.strip()
+    if scheme == "erasmus":
+        return " ".join(value.split()).upper()
+    if scheme == "schac":
+        return value.lower()
+    if scheme == "orgnr":
+        return value.replace(" ", "")
+    return value
 
 
 @dataclass(slots=True)
@@ -259,14 +273,13 @@ def _stage_record(
     if awarding is None:
         raise _RecordRejected(
             "organisation.unknown",
-            f"awarding organisation {record.awarding_org.scheme}={record.awarding_org.value} is not registered",
+            f"awarding organisation {_named(record.awarding_org)} is not registered",
             "awarding_org",
         )
     if awarding not in orgs.may_deliver_for:
         raise _RecordRejected(
             "organisation.not_authorised",
-            f"the provider is not registered to deliver for {record.awarding_org.scheme}="
-            f"{record.awarding_org.value}",
+            f"the provider is not registered to deliver for {_named(record.awarding_org)}",
             "awarding_org",
         )
 
@@ -277,7 +290,7 @@ def _stage_record(
         if owner_id is None:
             raise _RecordRejected(
                 "organisation.unknown",
-                f"owner {spec.owner.scheme}={spec.owner.value} of the specification is not registered",
+                f"owner {_named(spec.owner)} of the specification is not registered",
                 "specification.owner",
             )
     if not spec.title or not any(t.strip() for t in spec.title.values()):
@@ -341,6 +354,10 @@ def _stage_record(
     )  # fmt: skip
     attachments = [(a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments]
     return _Staged(row=row, identifiers=identifiers, spec=spec_row, attachments=attachments)
+
+
+def _named(ref: OrgRef) -> str:
+    return " / ".join(str(r) for r in (ref, *ref.alternatives))
 
 
 def _identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) -> Iterator[tuple[str, str, str]]:

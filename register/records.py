@@ -46,10 +46,19 @@ class PersonIn:
 
 @dataclass(frozen=True, slots=True)
 class OrgRef:
-    """An organisation as a format names it: ``orgnr`` or a cross-walk scheme (nsr, fs, erasmus, …)."""
+    """An organisation as a format names it: ``orgnr`` or a cross-walk scheme (nsr, fs, erasmus, …).
+
+    ``alternatives`` are further codes the format gives for the same organisation (an ELMO issuer
+    carries its FS number, Erasmus code, SCHAC domain and PIC): the ingest tries them in order when the
+    first is not in the cross-walk, so an institution registered under any one of them is recognised.
+    """
 
     scheme: str
     value: str
+    alternatives: tuple[OrgRef, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.scheme}={self.value}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,3 +217,21 @@ def test_a_record_can_be_moved_under_a_parent_delivered_earlier(
             )
         ).scalar_one()
     assert linked
+
+
+def test_an_organisation_is_recognised_by_any_of_its_codes(db: Engine) -> None:
+    from register.ingest import OrganisationIndex
+    from register.records import OrgRef
+
+    university = create_organisation(db, name="Universitetet i Nordvik", kind="university",
+                                     codes={"erasmus": "N  NORDVIK01", "schac": "nordvik.no"})  # fmt: skip
+    with db.connect() as conn:
+        index = OrganisationIndex.load(conn, provider_id=1)
+        org_id = conn.execute(
+            text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": university}
+        ).scalar()
+    # The FS number is not registered; the Erasmus code (spaced differently) and the SCHAC domain are.
+    given = OrgRef("fs", "9101", alternatives=(OrgRef("erasmus", "n nordvik01"),))
+    assert index.resolve(given) == org_id
+    assert index.resolve(OrgRef("schac", "NORDVIK.no")) == org_id
+    assert index.resolve(OrgRef("fs", "9101")) is None

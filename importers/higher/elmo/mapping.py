@@ -406,10 +406,11 @@ def _issuer(element: etree._Element, ctx: ReportContext) -> tuple[OrgRef | None,
         elif lowered in ("schac", "pic", "orgnr"):
             found.setdefault(lowered, value.lower() if lowered == "schac" else value)
     info = {"country": country, "identifiers": dict(identifiers), "title": titles}
-    for scheme in _ISSUER_SCHEMES:
-        if scheme in found:
-            return OrgRef(scheme, found[scheme]), country, info
-    return None, country, info
+    refs = [OrgRef(scheme, found[scheme]) for scheme in _ISSUER_SCHEMES if scheme in found]
+    if not refs:
+        return None, country, info
+    # Every code the issuer gives: it is recognised by whichever one it is registered under.
+    return OrgRef(refs[0].scheme, refs[0].value, alternatives=tuple(refs[1:])), country, info
 
 
 def map_report(
