@@ -62,7 +62,7 @@ class DeliversForIn(BaseModel):
     orgnr: str = Field(pattern=r"^\d{9}$", description="the organisation delivered for")
 
 
-_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
+_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422)
 
 
 def _find(request: Request, orgnr: str) -> OrganisationOut:

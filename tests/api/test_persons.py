@@ -197,3 +197,20 @@ def test_server_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) -> None
         log.exception("Exception in ASGI application %s", nin)
     assert caplog.records and nin not in caplog.text
     assert "[redacted]" in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_oversized_json_bodies_are_refused_unread(
+    client: TestClient, token: Token, orgs: dict[str, str]
+) -> None:
+    headers = {**bearer(token(orgs["portal"], READ)), "Content-Type": "application/json"}
+    big = b'{"nin": "' + b"1" * 100_000 + b'"}'
+    declared = client.post("/v1/persons/lookup", content=big, headers=headers)
+    streamed = client.post("/v1/persons/lookup", content=iter([big[:50_000], big[50_000:]]), headers=headers)
+    for response in (declared, streamed):
+        assert (response.status_code, response.json()["code"]) == (413, "request.too_large")
+        assert (
+            response.headers["content-type"] == "application/problem+json"
+            and response.headers["x-request-id"]
+        )
+    small = client.post("/v1/persons/lookup", content=iter([b'{"nin": ', b'"12345678901"}']), headers=headers)
+    assert small.status_code == 422 and small.json()["code"] == "nin.date_part"  # read whole, then judged
