@@ -318,6 +318,8 @@ def _stage_record(
     details = dict(record.details or {})
     if record.grade is not None:
         grade_scheme, grade_value, passed = _grade(record)
+        if record.grade.value.strip() != grade_value:
+            details["grade_as_delivered"] = record.grade.value.strip()
         if record.grade.scheme_description:
             details["grading_scheme"] = record.grade.scheme_description
 
@@ -393,7 +395,8 @@ def _grade(record: AchievementRecord) -> tuple[str, str, bool | None]:
         normalized = normalize_grade(grade.scheme, grade.value)
     except UnknownGrade as exc:
         raise _RecordRejected("grade.invalid", str(exc), "grade") from None
-    # Kept as delivered, but with the scale's canonical spelling: "Bestått" and "bestått" are one grade.
+    # The column holds the scale's canonical spelling, so "Bestått" and "bestått" are one grade in
+    # statistics; the spelling as delivered is kept in details when it differs (see _stage_record).
     return grade.scheme.value, normalized.value, normalized.passed
 
 

@@ -235,3 +235,19 @@ def test_an_organisation_is_recognised_by_any_of_its_codes(db: Engine) -> None:
     assert index.resolve(given) == org_id
     assert index.resolve(OrgRef("schac", "NORDVIK.no")) == org_id
     assert index.resolve(OrgRef("fs", "9101")) is None
+
+
+def test_a_grade_is_kept_as_delivered_beside_its_canonical_spelling(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
+    deliver(
+        db,
+        settings,
+        school,
+        {"nin": pupil, "key": "s-1", "org": school, "grade": "Bestått", "scheme": "pass-fail"},
+    )
+    with db.connect() as conn:
+        value, delivered, passed = conn.execute(
+            text("SELECT grade_value, details->>'grade_as_delivered', grade_passed FROM achievement")
+        ).one()
+    assert (value, delivered, passed) == ("bestått", "Bestått", True)
