@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.logs import redact
 from importers.base import UnusableInput
 from register.errors import RegisterError
 
@@ -93,8 +94,9 @@ def problem_response(request: Request, error: ApiError) -> JSONResponse:
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        # The path only, never the query string: a misdirected client may have put personal data there.
-        "instance": request.url.path,
+        # The path only, never the query string, and any eleven-digit run redacted: a misdirected client
+        # may have put a national id in the URL, and it must not come back in an error.
+        "instance": redact(request.url.path),
         "request_id": getattr(request.state, "request_id", None),
         **error.extra,
     }

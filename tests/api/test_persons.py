@@ -214,3 +214,11 @@ def test_oversized_json_bodies_are_refused_unread(
         )
     small = client.post("/v1/persons/lookup", content=iter([b'{"nin": ', b'"12345678901"}']), headers=headers)
     assert small.status_code == 422 and small.json()["code"] == "nin.date_part"  # read whole, then judged
+
+
+def test_a_number_put_in_the_url_does_not_come_back(
+    client: TestClient, token: Token, orgs: dict[str, str], kari: str
+) -> None:
+    response = client.get(f"/v1/persons/{kari}?nin={kari}", headers=bearer(token(orgs["portal"], READ)))
+    assert (response.status_code, response.json()["code"]) == (404, "route.not_found")
+    assert kari not in response.text
