@@ -37,6 +37,8 @@ from sqlalchemy import Connection, text
 from register.errors import InvalidInput
 from register.grading import CreditScheme
 
+#: the largest table (of grouped and filtered dimensions) an analyst's query may span
+MAX_TABLE_CELLS = 50_000
 _STATS_LOCK = 7003  # pg_advisory_xact_lock key: one refresh of the roll-ups at a time
 
 #: analyst-facing dimension name → stats_cell column(s); the order fixes the bits of ``rolled``
@@ -248,10 +250,17 @@ def achievement_stats(
         text(
             """SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
                 FROM stats_cell c LEFT JOIN organisation o ON o.id = c.provider_id
-                WHERE c.rolled = :rolled"""
+                WHERE c.rolled = :rolled LIMIT :n"""
         ),
-        {"rolled": rolled_mask(kept)},
+        {"rolled": rolled_mask(kept), "n": MAX_TABLE_CELLS + 1},
     ).all()
+    if len(rows) > MAX_TABLE_CELLS:
+        # Suppression needs the whole table (filters are applied after it), so its size is bounded.
+        raise InvalidInput(
+            "stats.too_many_cells",
+            f"grouping and filtering by {', '.join(sorted(kept))} spans more than {MAX_TABLE_CELLS} cells;"
+            " group or filter by fewer dimensions",
+        )
     # The table of every kept dimension (filters included), suppressed as a whole, then filtered.
     cells = [_cell(row, sorted(kept, key=list(DIMENSIONS).index)) for row in rows]
     _suppress(cells, sorted(kept, key=list(DIMENSIONS).index), threshold)

@@ -235,6 +235,10 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
             conn, group_by=["provider", "level"], filters={"grade": "pass-fail:bestått"}, threshold=5
         )
         none = stats.achievement_stats(conn, group_by=["level"], filters={"provider": uni}, threshold=5)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(stats, "MAX_TABLE_CELLS", 1)
+            with pytest.raises(InvalidInput) as too_many:
+                stats.achievement_stats(conn, group_by=["level"], filters={}, threshold=5)
         with pytest.raises(InvalidInput) as unknown:
             stats.parse_group_by("sector,person")
         with pytest.raises(InvalidInput) as bad_grade:
@@ -243,7 +247,7 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
     [cell] = by_provider.cells
     assert cell.key["provider"].orgnr == fagskole and cell.key["level"] == "5.1" and cell.persons == 6
     assert none.cells == []
-    assert unknown.value.code == "stats.unknown_dimension"
+    assert unknown.value.code == "stats.unknown_dimension" and too_many.value.code == "stats.too_many_cells"
     assert bad_grade.value.code == "stats.grade_filter"
 
 
