@@ -30,7 +30,7 @@ def app_engine(db: Engine, database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pool_size=2)
 
     @event.listens_for(engine, "connect")
-    def _as_app_role(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _as_app_role(dbapi_connection, _record) -> None:
         with dbapi_connection.cursor() as cur:
             cur.execute(f"SET ROLE {APP_ROLE}")
         dbapi_connection.commit()
