@@ -6,6 +6,7 @@ import itertools
 import random
 import uuid
 from decimal import Decimal
+from math import comb
 
 import pytest
 from sqlalchemy import Connection, Engine, text
@@ -258,3 +259,85 @@ def test_every_rollup_level_is_reachable() -> None:
     }
     assert masks == set(range(2 ** len(names)))
     assert stats.rolled_mask(set()) == 127 and stats.rolled_mask(set(names)) == 0
+
+
+_DIRECT_COLUMNS = {
+    "sector": ["a.sector"],
+    "year": ["a.year"],
+    "provider": ["o.orgnr"],
+    "level": ["coalesce(s.nkr_level, 'EQF ' || s.eqf_level)"],
+    "field": ["s.iscedf_code"],
+    "nus": ["s.nus_code"],
+    "grade": ["a.grade_scheme", "a.grade_value"],
+}
+
+
+def _direct(conn: Connection, group_by: list[str]) -> dict[tuple, tuple]:
+    """The same figures counted straight from the achievements, the slow way."""
+    columns = [c for d in group_by for c in _DIRECT_COLUMNS[d]]
+    select = ", ".join(columns) + ", " if columns else ""
+    group = "GROUP BY " + ", ".join(columns) if columns else ""
+    rows = conn.execute(
+        text(
+            f"""SELECT {select} count(*), count(DISTINCT a.person_id),
+                       coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'ects' AND a.grade_passed IS NOT FALSE), 0)
+                FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
+                JOIN organisation o ON o.id = a.awarding_org_id
+                WHERE a.status = 'valid' {group}"""
+        )
+    ).all()
+    return {tuple(r[: len(columns)]): tuple(r[len(columns) :]) for r in rows}
+
+
+def _flat_key(cell: stats.StatsCellView, group_by: list[str]) -> tuple:
+    key: list = []
+    for d in group_by:
+        value = cell.key[d]
+        if d == "provider":
+            key.append(value.orgnr)
+        elif d == "grade":
+            key.extend(value if value is not None else (None, None))
+        else:
+            key.append(value)
+    return tuple(key)
+
+
+def test_every_grouping_agrees_with_counting_the_achievements(db: Engine) -> None:
+    rng = random.Random(11)
+    orgs = [create_organisation(db, name=f"Skole {i}", kind="university") for i in range(2)]
+    specs = [
+        Spec("A", nkr_level="6", iscedf_code="0613", nus_code=None),
+        Spec("B", nkr_level=None, eqf_level=5, iscedf_code=None, nus_code="459901"),
+        Spec("C", nkr_level="5.2", iscedf_code="0541", nus_code="459902"),
+    ]
+    with db.begin() as conn:
+        batch = new_batch(conn, orgs[0])
+        persons = [new_person(conn) for _ in range(15)]
+        for _ in range(60):
+            add_achievement(
+                conn,
+                person_id=rng.choice(persons),
+                batch_id=batch,
+                provider_orgnr=rng.choice(orgs),
+                spec=rng.choice(specs),
+                sector=rng.choice(["higher", "micro"]),
+                year=rng.choice([2023, 2024, None]),
+                grade=rng.choice([("a-f", "A", True), ("a-f", "F", False), None]),
+                credits=rng.choice([Decimal("5"), None]),
+            )
+        finish_batch(conn, batch)
+        names = list(stats.DIMENSIONS)
+        for size in range(len(names) + 1):
+            for group_by in rng.sample(
+                list(itertools.combinations(names, size)), min(4, comb(len(names), size))
+            ):
+                answer = stats.achievement_stats(conn, group_by=list(group_by), filters={}, threshold=1)
+                got = {
+                    _flat_key(c, list(group_by)): (
+                        c.achievements,
+                        c.persons,
+                        (c.credits or {}).get("ects", 0),
+                    )
+                    for c in answer.cells
+                }
+                assert got == _direct(conn, list(group_by)), group_by
