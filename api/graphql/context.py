@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -58,10 +58,11 @@ class AuditLedger:
     def person(self, person_id: uuid.UUID) -> None:
         self.persons.setdefault(person_id, PersonAccess())
 
-    def gave(self, person_id: uuid.UUID, achievements: Sequence[AchievementView]) -> None:
-        access = self.persons.setdefault(person_id, PersonAccess())
-        for achievement in achievements:
-            access.achievement_ids[achievement.id] = None
+    def gave_one(self, person_id: uuid.UUID, achievement_id: uuid.UUID) -> None:
+        access = self.persons.get(person_id)
+        if access is None:
+            access = self.persons[person_id] = PersonAccess()
+        access.achievement_ids[achievement_id] = None
 
     def filtered(self, person_id: uuid.UUID, filters: dict[str, Any]) -> None:
         access = self.persons.setdefault(person_id, PersonAccess())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -78,6 +79,11 @@ async def context_getter(
 
 
 class RegisterGraphQLRouter(GraphQLRouter[GraphContext, None]):
+    def encode_json(self, data: object) -> bytes:
+        # A person's achievements make a few hundred kilobytes; orjson encodes them several times
+        # faster than the standard library.
+        return orjson.dumps(data)
+
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         try:
             return await super().run(request, context=context, root_value=root_value)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from api.auth import ADMIN, READ, STATS, WRITE
 from api.errors import ApiError
 from api.graphql.context import GraphContext
 from api.graphql.errors import log_errors
+from api.graphql.execution import FastExecutor
 from api.graphql.limits import Limits, NoIntrospection, limits_extension
 from api.graphql.types import (
     DEFAULT_PAGE,
@@ -34,6 +35,8 @@ from register.settings import Settings
 
 #: a document longer than this many tokens is not even parsed to the end
 MAX_TOKENS = 4000
+#: distinct documents whose parse and validation results are kept (least recently used go first)
+DOCUMENT_CACHE = 256
 
 Info = strawberry.Info[GraphContext, None]
 
@@ -149,8 +152,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         rules.append(NoIntrospection)
     return RegisterSchema(
         query=Query,
+        execution_context_class=FastExecutor,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            # A portal sends the same few documents again and again: parse and validate each once.
+            lambda: ParserCache(maxsize=DOCUMENT_CACHE),
+            lambda: ValidationCache(maxsize=DOCUMENT_CACHE),
             lambda: AddValidationRules(rules),
             limits_extension(limits),
         ],

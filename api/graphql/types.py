@@ -178,6 +178,9 @@ class Achievement:
     year: int | None
     term: str | None
     version: int
+    parts: list[Achievement] = strawberry.field(
+        description="the nested results: a degree's courses, a vitnemål's subjects"
+    )
     view: Private[AchievementView]
     person_id: Private[uuid.UUID]
     key: Private[ViewKey]
@@ -202,16 +205,19 @@ class Achievement:
             year=view.year,
             term=view.term,
             version=view.version,
+            parts=[cls.of(part, person_id, key) for part in view.parts],
             view=view,
             person_id=person_id,
             key=key,
         )
 
-    @strawberry.field(description="the nested results: a degree's courses, a vitnemål's subjects")
-    def parts(self, info: strawberry.Info[GraphContext, None]) -> list[Achievement]:
-        parts = self.view.parts
-        info.context.audit.gave(self.person_id, parts)
-        return [Achievement.of(p, self.person_id, self.key) for p in parts]
+    def graphql_resolved(self, context: GraphContext) -> None:
+        """Called by the executor when any field of this achievement is given out: the audit notes it.
+
+        Noting it here, rather than in the resolvers that return achievements, means an achievement
+        reached any way (a page, ``parts``, ``partOf``) is in the audit exactly when its data left.
+        """
+        context.audit.gave_one(self.person_id, self.view.id)
 
     @strawberry.field(description="the result this one is part of (the degree of a course)")
     async def part_of(self, info: strawberry.Info[GraphContext, None]) -> Achievement | None:
@@ -226,7 +232,6 @@ class Achievement:
             parent = (await _index(context, unfiltered)).get(parent_id)
         if parent is None:
             return None  # the parent is withdrawn
-        context.audit.gave(self.person_id, [parent])
         return Achievement.of(parent, self.person_id, self.key)
 
 
@@ -265,22 +270,20 @@ class AchievementEdge:
 class AchievementConnection:
     total_count: int = strawberry.field(description="how many match the filters, on all pages")
     page_info: PageInfo
-    page: Private[list[AchievementView]]
-    person_id: Private[uuid.UUID]
-    key: Private[ViewKey]
+    edges: list[AchievementEdge]
+    nodes: list[Achievement] = strawberry.field(description="the page's achievements without cursors")
 
-    @strawberry.field
-    def edges(self, info: strawberry.Info[GraphContext, None]) -> list[AchievementEdge]:
-        info.context.audit.gave(self.person_id, self.page)
-        return [
-            AchievementEdge(cursor=_cursor(a), node=Achievement.of(a, self.person_id, self.key))
-            for a in self.page
-        ]
-
-    @strawberry.field(description="the page's achievements without cursors")
-    def nodes(self, info: strawberry.Info[GraphContext, None]) -> list[Achievement]:
-        info.context.audit.gave(self.person_id, self.page)
-        return [Achievement.of(a, self.person_id, self.key) for a in self.page]
+    @classmethod
+    def of(
+        cls, page: list[AchievementView], total: int, page_info: PageInfo, person_id: uuid.UUID, key: ViewKey
+    ) -> AchievementConnection:
+        nodes = [Achievement.of(a, person_id, key) for a in page]
+        return cls(
+            total_count=total,
+            page_info=page_info,
+            edges=[AchievementEdge(cursor=_cursor(a), node=n) for a, n in zip(page, nodes, strict=True)],
+            nodes=nodes,
+        )
 
 
 def _cursor(achievement: AchievementView) -> str:
@@ -376,9 +379,7 @@ class Person:
                 "kinds": sorted(k.value for k in kind) if kind else None,
             },
         )
-        return AchievementConnection(
-            total_count=len(items), page_info=page_info, page=page, person_id=self.id, key=key
-        )
+        return AchievementConnection.of(page, len(items), page_info, self.id, key)
 
 
 # --- statistics -----------------------------------------------------------------------------------
