@@ -287,8 +287,3 @@ def batch_rejections(
         {"b": batch_id, "after": after_seq, "n": limit},
     )
     return [RejectionView(**row._mapping) for row in rows]
-
-
-def organisation_ids_for(conn: Connection, orgnr: str) -> int | None:
-    found = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": orgnr}).scalar()
-    return int(found) if found is not None else None
