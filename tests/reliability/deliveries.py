@@ -36,12 +36,14 @@ def vocational_csv(
     return ("\n".join(out) + "\n").encode()
 
 
-def vitnemal_csv(fagskole: str, nin: str, *, courses: int = 3, vitnemal: str = "VM-1") -> bytes:
+def vitnemal_csv(
+    fagskole: str, nin: str, *, courses: int = 3, vitnemal: str = "VM-1", grade: str = "B"
+) -> bytes:
     """One vitnemål with ``courses`` courses: ``courses + 1`` records."""
     out = [HEADER]
     for i in range(courses):
         out.append(
-            f"{nin};Emil;Berg;{fagskole};ELKRAFT;Elkraft;5.1;120;EL-{101 + i};Emne {i};10;B;"
+            f"{nin};Emil;Berg;{fagskole};ELKRAFT;Elkraft;5.1;120;EL-{101 + i};Emne {i};10;{grade};"
             f"2024-06-1{i % 9};2024V;R-{vitnemal}-{i};{vitnemal};2025-06-16"
         )
     return ("\n".join(out) + "\n").encode()
