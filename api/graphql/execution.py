@@ -96,18 +96,21 @@ class _Program:
 
     fields: tuple[tuple[str, Any, _Plain | None], ...]
     all_plain: bool
+    parent_type: GraphQLObjectType
     grouped: Any  # kept alive: the program is cached by the identity of this object
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # grouped field sets are memoized per parent type by collect_subfields, and kept alive in the
+        # program, so their identity is a key for this execution
+        self._fast_programs: dict[int, _Program] = {}
+
     def _program(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Program:
-        try:
-            programs: dict[tuple[GraphQLObjectType, int], _Program] = self.__dict__["_fast_programs"]
-        except KeyError:
-            programs = self.__dict__["_fast_programs"] = {}
-        key = (parent_type, id(grouped_field_set))
-        program = programs.get(key)
-        if program is None:
+        programs = self._fast_programs
+        program = programs.get(id(grouped_field_set))
+        if program is None or program.parent_type is not parent_type:
             manager = self.middleware_manager
             # A resolve middleware (a schema extension with a ``resolve`` hook) must see every field.
             plan = {} if manager is not None and manager.middlewares else _plan(parent_type)
@@ -116,8 +119,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 node = field_details_list[0].node
                 plain = None if node.arguments else plan.get(node.name.value)
                 fields.append((response_name, field_details_list, plain))
-            program = _Program(tuple(fields), all(f[2] is not None for f in fields), grouped_field_set)
-            programs[key] = program
+            program = _Program(
+                tuple(fields), all(f[2] is not None for f in fields), parent_type, grouped_field_set
+            )
+            programs[id(grouped_field_set)] = program
         return program
 
     def execute_fields(
