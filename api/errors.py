@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +25,7 @@ from importers.base import UnusableInput
 from register.errors import RegisterError
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
 
 log = logging.getLogger("api.errors")
 
@@ -123,6 +126,26 @@ def _clean_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is down, restarting or saturated: not a bug here, and worth retrying shortly."""
+    log.warning(
+        "database unavailable (%s) on %s %s (request %s)",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        getattr(request.state, "request_id", None),
+    )
+    return problem_response(
+        request,
+        ApiError(
+            503,
+            "database.unavailable",
+            "the register's database cannot be reached just now; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every failure as problem+json, including framework errors and unexpected exceptions."""
 
@@ -171,6 +194,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(
             request, ApiError(exc.status_code, code, detail, headers=dict(exc.headers or {}))
         )
+
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def _database(request: Request, exc: sqlalchemy.exc.DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or isinstance(
+            exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError
+        ):
+            return _unavailable(request, exc)
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)  # no pooled connection came free in time
+    async def _pool_timeout(request: Request, exc: sqlalchemy.exc.TimeoutError) -> JSONResponse:
+        return _unavailable(request, exc)
+
+    @app.exception_handler(psycopg.OperationalError)  # raised past SQLAlchemy (COPY on the raw connection)
+    async def _driver(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        return _unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

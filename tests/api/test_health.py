@@ -7,6 +7,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from api.app import create_app
 from register.settings import Settings
+from tests.api.conftest import READ, Token, bearer
+from tests.factories import new_nin
 
 
 def test_live_and_ready(client: TestClient) -> None:
@@ -14,7 +16,7 @@ def test_live_and_ready(client: TestClient) -> None:
     assert client.get("/health/ready").json() == {"status": "ready"}
 
 
-def test_not_ready_without_a_database(api_settings: Settings) -> None:
+def test_not_ready_without_a_database(api_settings: Settings, token: Token) -> None:
     # A port nothing listens on: the readiness probe answers 503 instead of hanging or crashing.
     gone = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 2})
     with TestClient(create_app(api_settings, engine=gone)) as client:
@@ -22,6 +24,12 @@ def test_not_ready_without_a_database(api_settings: Settings) -> None:
         assert response.status_code == 503
         assert response.json()["code"] == "health.database_unreachable"
         assert client.get("/health").status_code == 200
+        # Any request that needs the database is a 503 the client may retry, not an internal error.
+        lookup = client.post(
+            "/v1/persons/lookup", json={"nin": new_nin(1)}, headers=bearer(token("910000004", READ))
+        )
+        assert (lookup.status_code, lookup.json()["code"]) == (503, "database.unavailable")
+        assert lookup.headers["retry-after"] == "5"
 
 
 def test_not_ready_when_migrations_are_missing(client: TestClient, db: Engine) -> None:

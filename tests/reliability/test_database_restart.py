@@ -120,12 +120,6 @@ def test_readiness_says_503_while_the_database_is_down_and_recovers_without_an_a
     assert answer.json()["code"] == "health.database_unreachable"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/errors.py: a look-up while PostgreSQL is down answers 500 internal.error; it should be 503 "
-    "problem+json (e.g. code database.unavailable, Retry-After) — an OperationalError/DBAPIError "
-    "connection failure is not a bug in the register",
-)
 def test_a_look_up_while_the_database_is_down_is_503_problem_json(setup: Setup) -> None:
     answer = _restart_cycle(setup, "lookup")
     assert answer.status_code == 503, answer.text
