@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -411,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(10)
         _drop_database(admin, url)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
