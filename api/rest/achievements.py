@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["providers"])
     "/achievements/{achievement_id}/withdrawal",
     response_model=WithdrawalOut,
     summary="Withdraw an achievement your organisation delivered (a new version, never a delete)",
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
 )
 def withdraw(
     achievement_id: uuid.UUID,

@@ -62,7 +62,7 @@ class DeliversForIn(BaseModel):
     orgnr: str = Field(pattern=r"^\d{9}$", description="the organisation delivered for")
 
 
-_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422)
+_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422, 503)
 
 
 def _find(request: Request, orgnr: str) -> OrganisationOut:
@@ -84,7 +84,9 @@ def _check_codes(codes: list[CodeIn]) -> list[tuple[str, str]]:
     return [(c.scheme, c.value.strip()) for c in codes]
 
 
-@router.get("/organisations", response_model=list[OrganisationOut], responses=problem_responses(401, 403))
+@router.get(
+    "/organisations", response_model=list[OrganisationOut], responses=problem_responses(401, 403, 503)
+)
 def organisations(
     request: Request, principal: Principal = Depends(require_scope(ADMIN))
 ) -> list[OrganisationOut]:

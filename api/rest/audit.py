@@ -49,7 +49,7 @@ class PersonAccessOut(BaseModel):
     "/audit",
     response_model=AuditPage,
     summary="Audit events, newest first",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 def events(
     request: Request,
@@ -105,7 +105,7 @@ def _event(e: audit.AuditEntry) -> AuditEventOut:
     "/audit/person-accesses",
     response_model=list[PersonAccessOut],
     summary="Who looked at one person's data (national id in the body)",
-    responses=problem_responses(401, 403, 404, 413, 422),
+    responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
 def person_accesses(
     body: NinBody, request: Request, principal: Principal = Depends(require_scope(ADMIN))

@@ -93,7 +93,7 @@ def _executor(request: Request) -> ThreadPoolExecutor:
     openapi_extra={"requestBody": _UPLOAD_BODY},
     responses={
         202: {"model": BatchAcceptedOut, "description": "A large delivery, stored and being processed"},
-        **problem_responses(401, 403, 413, 422),
+        **problem_responses(401, 403, 413, 422, 503),
     },
 )
 async def upload(
@@ -243,7 +243,7 @@ _REJECTIONS_PAGE = 100
     "/batches/{batch_id}",
     response_model=BatchDetailOut,
     summary="A batch: status, counts, and its first rejections",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def get_batch(
     batch_id: uuid.UUID, request: Request, principal: Principal = Depends(require_scope(WRITE, ADMIN))
@@ -271,7 +271,7 @@ def _rejection(r: Any) -> RejectionOut:
     "/batches/{batch_id}/rejections",
     response_model=RejectionPage,
     summary="A batch's rejections, in delivery order, paged",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def get_rejections(
     batch_id: uuid.UUID,
@@ -295,7 +295,7 @@ def get_rejections(
     "/batches",
     response_model=BatchPage,
     summary="Your organisation's batches, newest first (admins: every organisation's)",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 def get_batches(
     request: Request,

@@ -23,7 +23,7 @@ from register.queries import person_view, valid_achievement_ids
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
-_PROBLEMS = problem_responses(401, 403, 404, 413, 422)
+_PROBLEMS = problem_responses(401, 403, 404, 413, 422, 503)
 
 
 class LookupIn(NinBody):

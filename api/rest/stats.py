@@ -51,7 +51,7 @@ class StatsOut(BaseModel):
     "/stats/achievements",
     response_model=StatsOut,
     summary="Counts, distinct persons and credits per scheme, grouped, with suppression",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 def achievements(
     request: Request,
