@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
 from graphql import GraphQLError
 
 from api.auth import AuthError
@@ -23,6 +25,12 @@ from register.errors import RegisterError
 log = logging.getLogger("api.graphql")
 
 UNEXPECTED = "an unexpected error occurred; quote the request id"
+_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg.OperationalError,
+)
 
 
 def missing_scope(*any_of: str) -> ApiError:
@@ -38,6 +46,12 @@ def classify(error: GraphQLError) -> tuple[str, int, str]:
         return original.code, original.status, original.message
     if isinstance(original, AuthError):
         return original.code, 401, original.message
+    if isinstance(original, _UNAVAILABLE):  # as REST: not a bug here, and worth retrying shortly
+        return (
+            "database.unavailable",
+            503,
+            "the register's database cannot be reached just now; try again shortly",
+        )
     if original is not None and not isinstance(original, GraphQLError):
         return "internal.error", 500, UNEXPECTED
     given = (error.extensions or {}).get("code")

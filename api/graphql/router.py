@@ -19,6 +19,7 @@ import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from graphql import GraphQLError
 from starlette.routing import BaseRoute, Route
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -27,7 +28,7 @@ from strawberry.types import ExecutionResult
 from api.auth import current_principal
 from api.errors import ApiError
 from api.graphql.context import GraphContext
-from api.graphql.errors import format_error
+from api.graphql.errors import UNEXPECTED, format_error, log
 from api.graphql.schema import build_schema
 from register.settings import Settings
 
@@ -96,22 +97,17 @@ class RegisterGraphQLRouter(GraphQLRouter[GraphContext, None]):
         data = result.data
         try:
             await context.finish()
-        except Exception:
+        except Exception as exc:
+            # No audit row, no person data: the whole answer is withheld.
             data = None
-            errors = [_audit_failure()]
-            from api.graphql.errors import log
-
-            log.error("graphql audit or commit failed (request %s)", context.request_id)
+            errors = [GraphQLError(UNEXPECTED, original_error=exc)]
+            log.error(
+                "graphql audit or commit failed: %s (request %s)", type(exc).__name__, context.request_id
+            )
         response: dict[str, Any] = {"data": data}
         if errors:
             response["errors"] = [format_error(e, context.request_id) for e in errors]
         return response  # type: ignore[return-value]
-
-
-def _audit_failure() -> Any:
-    from graphql import GraphQLError
-
-    return GraphQLError("an unexpected error occurred; quote the request id", original_error=RuntimeError())
 
 
 def graphql_router(settings: Settings) -> RegisterGraphQLRouter:

@@ -4,14 +4,18 @@ codes; unexpected ones without a trace; the national id in no log line and no au
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from api.app import create_app
 from api.graphql import queries
 from register.audit import verify_chain
+from register.database import make_engine
+from register.settings import Settings
 from tests.api.conftest import READ, Token, bearer
 from tests.api.graphql.conftest import audit_rows, data_of, error_codes, gql, make_learner
 from tests.factories import new_nin
@@ -154,3 +158,24 @@ def test_no_person_data_when_the_audit_row_cannot_be_written(
     assert payload["data"] is None
     assert [e["extensions"]["code"] for e in payload["errors"]] == ["internal.error"]
     assert "Kari" not in response.text and str(learner.person_id) not in response.text
+
+
+def test_a_database_that_cannot_be_reached_is_database_unavailable(
+    api_settings: Settings, token: Token, portal: str
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = make_engine(f"postgresql://nobody@127.0.0.1:{port}/register", pool_size=1)
+    app = create_app(api_settings, engine=dead)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = gql(
+            client,
+            token(portal, READ),
+            "query($nin: String!) { person(nin: $nin) { id } }",
+            {"nin": new_nin(5)},
+        )
+    [error] = response.json()["errors"]
+    assert (error["extensions"]["code"], error["extensions"]["status"]) == ("database.unavailable", 503)
+    assert "127.0.0.1" not in response.text and "Traceback" not in response.text
+    dead.dispose()
