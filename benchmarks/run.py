@@ -41,7 +41,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from benchmarks.loadgen import Request, generator_name, percentile, run_load
 from benchmarks.population import KINDS, DeliveryFile, Population, write_elmo_of_size
@@ -238,13 +238,50 @@ def copy_ceiling(url: str, batch_id: str) -> tuple[int, float]:
     return (int(rows[0]) if rows else 0), seconds
 
 
+class StatementTimer:
+    """Times every SQL statement an engine runs while active: where an import spends its database time.
+
+    COPY goes through the raw psycopg cursor and is not seen here; it shows as the difference between
+    the import's seconds and ``total`` together with the Python work.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.timings: list[tuple[float, int, str]] = []
+        self.total = 0.0
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seconds = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+        self.total += seconds
+        self.timings.append((seconds, cursor.rowcount, " ".join(statement.split())[:140]))
+
+    def __enter__(self) -> StatementTimer:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def slowest(self, n: int) -> list[dict[str, Any]]:
+        return [
+            {"seconds": round(seconds, 3), "rows": rows, "statement": statement}
+            for seconds, rows, statement in sorted(self.timings, reverse=True)[:n]
+        ]
+
+
 def benchmark_import(
     engine: Engine, settings: Settings, url: str, measured: dict[str, DeliveryFile]
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for kind, delivery in measured.items():
         content = delivery.path.read_bytes()
-        first = import_bytes(engine, settings, delivery, content)
+        with StatementTimer(engine) as statements:
+            first = import_bytes(engine, settings, delivery, content)
         rows, copy_seconds = copy_ceiling(url, first["batch_id"])
         resend = import_bytes(engine, settings, delivery, content + RESEND_SUFFIX[kind])
         duplicate = import_bytes(engine, settings, delivery, content)
@@ -264,6 +301,8 @@ def benchmark_import(
             "duplicate_speedup": round(first["seconds"] / duplicate["seconds"], 2)
             if duplicate["seconds"]
             else None,
+            "sql_seconds": round(statements.total, 3),
+            "slowest_statements": statements.slowest(8),
         }
         log(
             f"import {kind}: {first['accepted']} in {first['seconds']:.2f}s ({import_rate:.0f}/s) vs COPY "
