@@ -145,3 +145,12 @@ def test_rejections_and_pages(client: TestClient, token: Token, orgs: dict[str, 
     assert (bad.status_code, bad.json()["code"]) == (422, "request.cursor")
     admin_view = client.get(f"/v1/batches/{batch_id}", headers=bearer(token(orgs["portal"], ADMIN)))
     assert admin_view.status_code == 200
+
+
+def test_broken_form_uploads(client: TestClient, token: Token, orgs: dict[str, str]) -> None:
+    for content_type, code in (
+        ("multipart/form-data", "upload.multipart_invalid"),  # no boundary
+        ("multipart/form-data; boundary=abc", "upload.missing_file"),  # no part at all
+    ):
+        response = _upload(client, token, orgs["own"], b"--abc\r\ngarbage", content_type)
+        assert (response.status_code, response.json()["code"]) == (422, code)
