@@ -42,3 +42,18 @@ def test_not_ready_when_migrations_are_missing(client: TestClient, db: Engine) -
     finally:
         with db.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+
+
+def test_openapi_document_and_docs_page(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    lookup = document["paths"]["/v1/persons/lookup"]["post"]
+    assert lookup["security"] == [{"HTTPBearer": []}]
+    problem = lookup["responses"]["404"]["content"]["application/problem+json"]["schema"]
+    assert problem == {"$ref": "#/components/schemas/Problem"}
+    # No operation takes a national id in its path or query string.
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            names = {p["name"] for p in operation.get("parameters", [])}
+            assert not names & {"nin", "fnr", "fodselsnummer"}, path
