@@ -660,6 +660,9 @@ class DocumentMemory:
     def __init__(self, limit: int = 50_000) -> None:
         self.limit = limit
         self.seen: dict[str, tuple[tuple[str, str | None], ...]] = {}
+        #: the last document read from its columns, with those raw values: a document's rows come
+        #: together and repeat them, so an importer reads and validates them once per document
+        self.last_read: tuple[tuple[str | None, ...], Any] | None = None
 
     def check(self, key: str, fields: tuple[tuple[str, str | None], ...]) -> tuple[bool, str | None]:
         """(is_new, first column that disagrees with the earlier rows or None)."""

@@ -45,9 +45,11 @@ from register.records import (
     BatchWarning,
     IdentifierIn,
     OrgRef,
+    PersonIn,
     RecordError,
     spec_content_key,
 )
+from register.uuids import uuid7
 
 #: errors kept in memory for the report; all of them are stored in import_rejection
 REPORT_ERROR_LIMIT = 1000
@@ -55,7 +57,7 @@ REPORT_ERROR_LIMIT = 1000
 WARNING_LIMIT = 1000
 
 _STAGE_COLUMNS = (
-    "seq", "ref", "source_key", "parent_key", "pid_kind", "pid_scheme", "pid_value", "given_name", "family_name", "birth_date", "awarding_org_id",
+    "seq", "new_id", "ref", "source_key", "parent_key", "pid_kind", "pid_scheme", "pid_value", "given_name", "family_name", "birth_date", "awarding_org_id",
     "spec_key", "sector", "kind", "grade_scheme", "grade_value", "grade_passed", "credits", "credit_scheme",
     "completed_on", "year", "term", "status", "withdrawal_reason", "details", "content_hash",
 )  # fmt: skip
@@ -197,6 +199,7 @@ def ingest(
     _create_staging_tables(conn)
 
     seen_specs: set[str] = set()
+    persons = _PersonMemo(allow_synthetic_ids)
     pending: list[tuple[int, AchievementRecord]] = []
 
     def flush() -> None:
@@ -212,7 +215,7 @@ def ingest(
                 unchanged.append((seq, record.ref, record.source_key))
                 continue
             try:
-                staged.append(_stage_record(seq, record, content_hash, orgs, seen_specs, allow_synthetic_ids))
+                staged.append(_stage_record(seq, record, content_hash, orgs, seen_specs, persons))
             except _RecordRejected as rejected:
                 rejections.add(RecordError(record.ref, rejected.code, rejected.message, rejected.path))
         _copy_chunk(cur, staged, unchanged)
@@ -265,9 +268,9 @@ def _stage_record(
     content_hash: str,
     orgs: OrganisationIndex,
     seen_specs: set[str],
-    allow_synthetic: bool,
+    persons: _PersonMemo,
 ) -> _Staged:
-    identifiers = list(_identifiers(record.person.identifiers, allow_synthetic))  # the first is the primary
+    identifiers = persons.identifiers_of(record.person)  # the first is the primary
 
     awarding = orgs.resolve(record.awarding_org)
     if awarding is None:
@@ -349,13 +352,32 @@ def _stage_record(
         else (record.completed_on.year if record.completed_on else None)
     )
     row = (
-        seq, record.ref, record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
+        seq, uuid7(), record.ref, record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
         grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
         record.status, record.withdrawal_reason, _json(details or None), content_hash,
     )  # fmt: skip
     attachments = [(a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments]
     return _Staged(row=row, identifiers=identifiers, spec=spec_row, attachments=attachments)
+
+
+class _PersonMemo:
+    """The last person's checked identifiers, for one ingest.
+
+    Importers hand the same PersonIn object to all records of one person (a vitnemål's twenty
+    subjects), so its identifiers are checked once. Compared by identity: nothing to hash.
+    """
+
+    def __init__(self, allow_synthetic: bool) -> None:
+        self.allow_synthetic = allow_synthetic
+        self.person: PersonIn | None = None
+        self.identifiers: list[tuple[str, str, str]] = []
+
+    def identifiers_of(self, person: PersonIn) -> list[tuple[str, str, str]]:
+        if person is not self.person:
+            self.identifiers = list(_identifiers(person.identifiers, self.allow_synthetic))
+            self.person = person
+        return self.identifiers
 
 
 def _named(ref: OrgRef) -> str:
@@ -433,7 +455,7 @@ def _create_staging_tables(conn: Connection) -> None:
         text(
             """
             CREATE TEMP TABLE stage (
-                seq int PRIMARY KEY, ref text, source_key text NOT NULL, parent_key text,
+                seq int PRIMARY KEY, new_id uuid NOT NULL, ref text, source_key text NOT NULL, parent_key text,
                 pid_kind text NOT NULL, pid_scheme text NOT NULL, pid_value text NOT NULL, given_name text, family_name text, birth_date date, awarding_org_id int NOT NULL,
                 spec_key text NOT NULL, sector text, kind text, grade_scheme text, grade_value text,
                 grade_passed boolean, credits numeric, credit_scheme text, completed_on date, year smallint,
@@ -599,34 +621,28 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
         ),
         p,
     )
-    changed = conn.execute(
-        text(
-            """
-            UPDATE achievement a SET
-                person_id = s.person_id, awarding_org_id = s.awarding_org_id, specification_id = s.spec_id,
-                sector = s.sector, kind = s.kind, part_of_id = NULL, grade_scheme = s.grade_scheme,
-                grade_value = s.grade_value, grade_passed = s.grade_passed, credits = s.credits,
-                credit_scheme = s.credit_scheme, completed_on = s.completed_on, year = s.year, term = s.term,
-                status = s.status, withdrawal_reason = s.withdrawal_reason, details = s.details,
-                version = a.version + 1, content_hash = s.content_hash, batch_id = :batch, updated_at = now()
-            FROM staged s
-            WHERE a.provider_id = :provider AND a.source_key = s.source_key AND a.content_hash <> s.content_hash
-            """
-        ),
-        p,
-    ).rowcount
+    # A parent is either stored already (its id stays) or new in this delivery (the id given to it
+    # at staging): so children get part_of_id as they are written, never by a second UPDATE pass.
+    # New rows go first, because a changed child may now point at a new parent; foreign keys are
+    # checked at the end of each statement, so a parent and its children can arrive together.
+    parent_joins = """
+        LEFT JOIN achievement pa
+               ON s.parent_key IS NOT NULL AND pa.provider_id = :provider AND pa.source_key = s.parent_key
+        LEFT JOIN stage ps ON s.parent_key IS NOT NULL AND ps.source_key = s.parent_key
+    """
     # Ordered by person, so that one person's results lie together on disk: the portal's look-up
     # reads all of them at once.
     inserted = conn.execute(
         text(
-            """
-            INSERT INTO achievement (person_id, provider_id, source_key, awarding_org_id, specification_id,
-                sector, kind, grade_scheme, grade_value, grade_passed, credits, credit_scheme, completed_on, year,
-                term, status, withdrawal_reason, details, version, content_hash, batch_id)
-            SELECT s.person_id, :provider, s.source_key, s.awarding_org_id, s.spec_id, s.sector, s.kind,
-                   s.grade_scheme, s.grade_value, s.grade_passed, s.credits, s.credit_scheme, s.completed_on,
-                   s.year, s.term, s.status, s.withdrawal_reason, s.details, 1, s.content_hash, :batch
-            FROM staged s
+            f"""
+            INSERT INTO achievement (id, person_id, provider_id, source_key, awarding_org_id, specification_id,
+                sector, kind, part_of_id, grade_scheme, grade_value, grade_passed, credits, credit_scheme,
+                completed_on, year, term, status, withdrawal_reason, details, version, content_hash, batch_id)
+            SELECT s.new_id, s.person_id, :provider, s.source_key, s.awarding_org_id, s.spec_id, s.sector, s.kind,
+                   coalesce(pa.id, ps.new_id), s.grade_scheme, s.grade_value, s.grade_passed, s.credits,
+                   s.credit_scheme, s.completed_on, s.year, s.term, s.status, s.withdrawal_reason, s.details, 1,
+                   s.content_hash, :batch
+            FROM staged s {parent_joins}
             WHERE NOT EXISTS (SELECT 1 FROM achievement a
                               WHERE a.provider_id = :provider AND a.source_key = s.source_key)
             ORDER BY s.person_id
@@ -634,19 +650,22 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
         ),
         p,
     ).rowcount
-    # Parents now all have ids; link the children written by this batch.
-    conn.execute(
+    changed = conn.execute(
         text(
-            """
-            UPDATE achievement c SET part_of_id = parent.id
-            FROM stage s JOIN achievement parent
-                 ON parent.provider_id = :provider AND parent.source_key = s.parent_key
-            WHERE s.parent_key IS NOT NULL AND c.provider_id = :provider AND c.source_key = s.source_key
-              AND c.batch_id = :batch
+            f"""
+            UPDATE achievement a SET
+                person_id = s.person_id, awarding_org_id = s.awarding_org_id, specification_id = s.spec_id,
+                sector = s.sector, kind = s.kind, part_of_id = s.parent_id, grade_scheme = s.grade_scheme,
+                grade_value = s.grade_value, grade_passed = s.grade_passed, credits = s.credits,
+                credit_scheme = s.credit_scheme, completed_on = s.completed_on, year = s.year, term = s.term,
+                status = s.status, withdrawal_reason = s.withdrawal_reason, details = s.details,
+                version = a.version + 1, content_hash = s.content_hash, batch_id = :batch, updated_at = now()
+            FROM (SELECT s.*, coalesce(pa.id, ps.new_id) AS parent_id FROM staged s {parent_joins}) s
+            WHERE a.provider_id = :provider AND a.source_key = s.source_key AND a.content_hash <> s.content_hash
             """
         ),
         p,
-    )
+    ).rowcount
     conn.execute(
         text(
             """

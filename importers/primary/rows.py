@@ -217,6 +217,12 @@ class _Document:
     fields: tuple[tuple[str, str | None], ...]  # what later rows must repeat the same
 
 
+_DOCUMENT_COLUMNS = (
+    FODSELSNUMMER, FORNAVN, ETTERNAVN, DOKUMENTTYPE, DOKUMENT_ID, SKOLE_ORGNR, SKOLE_NSR, UTSTEDT_DATO,
+    UTDANNINGSPROGRAM,
+)  # fmt: skip
+
+
 class PrimaryRows(RowImporter):
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.PRIMARY})
     columns: ClassVar[tuple[Column, ...]] = COLUMNS
@@ -224,7 +230,7 @@ class PrimaryRows(RowImporter):
     markers: ClassVar[frozenset[str]] = frozenset({FAGKODE, VURDERINGSTYPE})
 
     def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
-        document = self._document(row)
+        document = self._document(row, documents)
         assessment = self._assessment(row, document.type)
         school_year, year = parse_school_year(required(row, SKOLEAR))
         grade = school_grade(assessment, required(row, KARAKTER))
@@ -293,7 +299,17 @@ class PrimaryRows(RowImporter):
             details={"vurderingstype": assessment.code},
         )
 
-    def _document(self, row: Row) -> _Document:
+    def _document(self, row: Row, documents: DocumentMemory) -> _Document:
+        # A document's rows come together and repeat the same document columns: read them once.
+        key = tuple(row.values.get(column) for column in _DOCUMENT_COLUMNS)
+        if documents.last_read is not None and documents.last_read[0] == key:
+            document: _Document = documents.last_read[1]
+            return document
+        document = self._read_document(row)
+        documents.last_read = (key, document)
+        return document
+
+    def _read_document(self, row: Row) -> _Document:
         nin = nin_field(row, FODSELSNUMMER)
         raw_type = required(row, DOKUMENTTYPE)
         type_code = code_word(raw_type)
