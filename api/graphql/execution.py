@@ -19,6 +19,8 @@ test suite runs every query through this executor.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -45,6 +47,18 @@ class _Plain:
     serialize: Callable[[Any], Any] | None
     object_type: GraphQLObjectType | None
     return_type: Any
+    # A Python type whose values the scalar would give back unchanged (str for String, bool for
+    # Boolean): checked with ``type(value) is``, so a subclass (an enum, a bool for Int) still serializes.
+    verbatim: type | None = None
+    # A Python type and the conversion the scalar applies to it (Strawberry's UUID and Date scalars).
+    direct: tuple[type, Callable[[Any], Any]] | None = None
+
+
+_VERBATIM = {"String": str, "ID": str, "Boolean": bool}
+_DIRECT: dict[str, tuple[type, Callable[[Any], Any]]] = {
+    "UUID": (uuid.UUID, str),
+    "Date": (dt.date, dt.date.isoformat),
+}
 
 
 class _Slow(Exception):
@@ -61,7 +75,10 @@ def _plain(field_def: Any) -> _Plain | None:
     non_null = isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if non_null else field_type
     if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
-        return _Plain(python_name, LEAF, non_null, False, inner.serialize, None, field_type)
+        scalar = isinstance(inner, GraphQLScalarType)
+        verbatim = _VERBATIM.get(inner.name) if scalar else None
+        direct = _DIRECT.get(inner.name) if scalar else None
+        return _Plain(python_name, LEAF, non_null, False, inner.serialize, None, field_type, verbatim, direct)
     if isinstance(inner, GraphQLObjectType):
         return _Plain(python_name, OBJECT, non_null, False, None, inner, field_type)
     if isinstance(inner, GraphQLList):
@@ -151,6 +168,13 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                             raise _Slow
                         results[response_name] = None
                     elif plain.kind == LEAF:
+                        if type(value) is plain.verbatim:
+                            results[response_name] = value
+                            continue
+                        direct = plain.direct
+                        if direct is not None and type(value) is direct[0]:
+                            results[response_name] = direct[1](value)
+                            continue
                         try:
                             results[response_name] = plain.serialize(value)  # type: ignore[misc]
                         except Exception:
