@@ -123,9 +123,11 @@ def serve(
     """Serve the REST and GraphQL API."""
     import uvicorn
 
-    from register.database import libpq_url
+    from register.database import get_engine, libpq_url
+    from register.imports import recover_interrupted
 
     libpq_url()  # start the embedded server (if used) once, before the workers share it
+    _report_recovered(recover_interrupted(get_engine()))
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -203,10 +205,11 @@ def import_(
     """Import delivery files. Exit 0 all accepted, 1 some records rejected, 2 a file unusable."""
     from importers.registry import parse_sector
     from register.database import get_engine
-    from register.imports import run_import
+    from register.imports import recover_interrupted, run_import
 
     parse_sector(sector)
     engine = get_engine()
+    _report_recovered(recover_interrupted(engine))
     worst = EXIT_OK
     for path in paths:
         if not path.is_file():
@@ -227,6 +230,14 @@ def import_(
         else:
             _print_report(path, report)
     raise typer.Exit(worst)
+
+
+def _report_recovered(count: int) -> None:
+    if count:
+        typer.echo(
+            f"marked {count} interrupted batch(es) failed [import.interrupted]; send their files again",
+            err=True,
+        )
 
 
 def _opened(path: Path, progress: bool) -> Any:

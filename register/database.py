@@ -52,6 +52,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=5,
+        # Statement parameters carry national ids: never let an error message or log line quote them.
+        hide_parameters=True,
         # A look-up must fail fast when the database is gone, not hang the request.
         connect_args={"connect_timeout": 5, "application_name": "kompetanseregisteret"},
     )

@@ -210,6 +210,28 @@ def process(
         require_valid_signature=settings.elmo_require_valid_signature,
         settings=settings,
     )
+    with engine.connect() as lock_conn:
+        # Held for as long as this process works on the batch, and released by PostgreSQL if the process
+        # dies: recover_interrupted() marks a 'processing' batch failed when nobody holds its lock.
+        _lock_batch(lock_conn, received.batch_id)
+        try:
+            return _process_locked(
+                engine, received, report, context, filename, content_type, settings, on_record
+            )
+        finally:
+            _unlock_batch(lock_conn, received.batch_id)
+
+
+def _process_locked(
+    engine: Engine,
+    received: ReceivedBatch,
+    report: BatchReport,
+    context: ImportContext,
+    filename: str | None,
+    content_type: str | None,
+    settings: Settings,
+    on_record: Callable[[], None] | None,
+) -> BatchReport:
     with engine.begin() as conn:
         conn.execute(
             text("UPDATE import_batch SET status = 'processing' WHERE id = :id"), {"id": received.batch_id}
@@ -289,6 +311,46 @@ def process(
         _mark_failed(engine, received.batch_id, report.format, "internal error")
         raise
     return report
+
+
+_BATCH_LOCK = 7002
+INTERRUPTED = (
+    "import.interrupted: the process importing this batch stopped before it finished; send the file again"
+)
+
+
+def _lock_batch(conn: Connection, batch_id: uuid.UUID) -> None:
+    conn.execute(text("SELECT pg_advisory_lock(:k, hashtext(:id))"), {"k": _BATCH_LOCK, "id": str(batch_id)})
+    conn.commit()
+
+
+def _unlock_batch(conn: Connection, batch_id: uuid.UUID) -> None:
+    try:
+        conn.execute(
+            text("SELECT pg_advisory_unlock(:k, hashtext(:id))"), {"k": _BATCH_LOCK, "id": str(batch_id)}
+        )
+        conn.commit()
+    except Exception:  # the connection is gone with its lock; never return it to the pool
+        conn.invalidate()
+
+
+def recover_interrupted(engine: Engine, *, received_grace: str = "1 hour") -> int:
+    """Mark failed the batches whose importing process died (killed, machine lost); returns how many.
+
+    A batch being processed holds its advisory lock; one in 'processing' whose lock nobody holds was
+    abandoned. A batch 'received' but never picked up within ``received_grace`` was abandoned too.
+    Run at start-up of the server and of every CLI import; the file is kept, so a re-send completes it.
+    """
+    with engine.begin() as conn:
+        return conn.execute(
+            text(
+                """UPDATE import_batch SET status = 'failed', failure = :why, finished_at = now()
+                   WHERE (status = 'processing'
+                          OR (status = 'received' AND received_at < now() - CAST(:grace AS interval)))
+                     AND pg_try_advisory_xact_lock(:k, hashtext(id::text))"""
+            ),
+            {"why": INTERRUPTED, "grace": received_grace, "k": _BATCH_LOCK},
+        ).rowcount
 
 
 def _mark_failed(engine: Engine, batch_id: uuid.UUID, fmt: str | None, failure: str) -> None:

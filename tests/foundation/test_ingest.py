@@ -251,3 +251,30 @@ def test_a_grade_is_kept_as_delivered_beside_its_canonical_spelling(
             text("SELECT grade_value, details->>'grade_as_delivered', grade_passed FROM achievement")
         ).one()
     assert (value, delivered, passed) == ("bestått", "Bestått", True)
+
+
+def test_only_abandoned_batches_are_marked_interrupted(db: Engine, settings: Settings, school: str) -> None:
+    from register.imports import _lock_batch, recover_interrupted
+
+    with db.begin() as conn:
+        provider = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": school}).scalar()
+        abandoned, alive = (
+            conn.execute(
+                text(
+                    """INSERT INTO import_batch (provider_id, sector, sha256, size_bytes, status)
+                       VALUES (:p, 'primary', :h, 1, 'processing') RETURNING id"""
+                ),
+                {"p": provider, "h": h},
+            ).scalar_one()
+            for h in ("a", "b")
+        )
+    with db.connect() as worker:  # a live importer holds its batch's lock
+        _lock_batch(worker, alive)
+        assert recover_interrupted(db) == 1
+    with db.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, status FROM import_batch")).all())
+        failure = conn.execute(
+            text("SELECT failure FROM import_batch WHERE id = :b"), {"b": abandoned}
+        ).scalar()
+    assert rows == {abandoned: "failed", alive: "processing"}
+    assert failure.startswith("import.interrupted")

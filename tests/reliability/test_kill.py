@@ -124,11 +124,6 @@ def test_sigkill_of_register_import_leaves_nothing_and_a_resend_completes(
         assert conn.execute(text("SELECT count(*) FROM person")).scalar() == ROWS // 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="register.imports: a batch whose process was killed stays 'processing' for ever; nothing marks "
-    "it failed (e.g. 'import.interrupted') when the register starts again",
-)
 def test_a_killed_import_is_marked_interrupted_after_a_restart(
     db: Engine, database_url: str, tmp_path: Path
 ) -> None:
