@@ -174,9 +174,11 @@ def test_hostile_input_is_refused_clearly_and_harmlessly(
     assert not Path("/tmp/kompetanse-hostile-pwned.csv").exists()
 
 
-def test_the_corpus_names_every_case_once() -> None:
+def test_the_corpus_names_every_case_once_and_the_docs_list_them() -> None:
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    assert [i for i in ids if f"| `{i}` |" not in documented] == []
 
 
 INJECTIONS = (

@@ -1,0 +1,45 @@
+"""How long fuzzing runs: short in ``make test``, long in ``make fuzz`` (REGISTER_FUZZ_EXAMPLES=20000).
+
+A settings object applied per test (not a global profile), so other property tests keep their own.
+Deadlines are off because the machine may be shared and slow; a hang is caught by ``no_hang``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hypothesis import HealthCheck, settings
+
+EXAMPLES = int(os.environ.get("REGISTER_FUZZ_EXAMPLES", "60"))
+#: one input may take at most this long before it counts as a hang (generous: real inputs take ms)
+HANG_SECONDS = 20
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,  # no example database: runs leave no files behind and do not depend on earlier ones
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+
+
+class Hang(Exception):
+    pass
+
+
+@contextmanager
+def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
+    """Fail the example (as ``Hang``) if it runs longer than ``seconds``."""
+
+    def alarm(_signum: int, _frame: object) -> None:
+        raise Hang(f"one input took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
