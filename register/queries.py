@@ -48,8 +48,9 @@ class SpecificationView:
 @dataclass(frozen=True, slots=True)
 class GradeView:
     scheme: str
-    value: str  # as delivered (in the scale's canonical spelling for known scales)
+    value: str  # the scale's canonical spelling for known scales ("bestått"), else as delivered
     passed: bool | None  # normalized: True passed, False failed, None pass/fail does not apply
+    as_delivered: str  # exactly as the provider wrote it ("Bestått")
 
 
 @dataclass(slots=True)
@@ -117,6 +118,7 @@ def person_view(
     rows = conn.execute(
         text(
             f"""SELECT a.id, a.sector, a.kind, a.part_of_id, a.grade_scheme, a.grade_value, a.grade_passed,
+                       a.details->>'grade_as_delivered' AS grade_as_delivered,
                        a.credits, a.credit_scheme, a.completed_on, a.year, a.term, a.version,
                        s.id AS spec_id, s.kind AS spec_kind, s.code, s.code_scheme, s.title, s.description,
                        s.credits AS spec_credits, s.credit_scheme AS spec_credit_scheme, s.nkr_level,
@@ -172,7 +174,9 @@ def _achievement(r: Any) -> AchievementView:
         awarding_organisation=OrganisationRef(
             orgnr=r.orgnr, name=r.name_nb, name_en=r.name_en, kind=r.org_kind, country=r.country, id=r.org_id
         ),
-        grade=GradeView(r.grade_scheme, r.grade_value, r.grade_passed) if r.grade_scheme else None,
+        grade=GradeView(r.grade_scheme, r.grade_value, r.grade_passed, r.grade_as_delivered or r.grade_value)
+        if r.grade_scheme
+        else None,
         credits=r.credits,
         credit_scheme=r.credit_scheme,
         completed_on=r.completed_on,

@@ -41,7 +41,10 @@ class SpecificationOut(BaseModel):
 
 class GradeOut(BaseModel):
     scheme: str = Field(description="the grade scale: no-1-6, a-f, pass-fail, conduct, trade or external")
-    value: str = Field(description="the grade as delivered (canonical spelling on known scales)")
+    value: str = Field(
+        description="the grade in the scale's canonical spelling (as delivered on external scales)"
+    )
+    as_delivered: str = Field(description="the grade exactly as the provider wrote it")
     passed: bool | None = Field(description="normalized: passed, not passed, or null where it does not apply")
 
 
@@ -87,7 +90,12 @@ class AchievementOut(BaseModel):
             awarding_organisation=OrganisationRefOut(
                 orgnr=org.orgnr, name=org.name, name_en=org.name_en, kind=org.kind, country=org.country
             ),
-            grade=GradeOut(scheme=view.grade.scheme, value=view.grade.value, passed=view.grade.passed)
+            grade=GradeOut(
+                scheme=view.grade.scheme,
+                value=view.grade.value,
+                as_delivered=view.grade.as_delivered,
+                passed=view.grade.passed,
+            )
             if view.grade
             else None,
             credits=_num(view.credits),

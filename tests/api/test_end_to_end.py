@@ -37,7 +37,7 @@ def test_upload_lookup_and_stats(client: TestClient, token: Token, orgs: dict[st
     courses = vitnemal["parts"]
     assert [c["specification"]["code"] for c in courses] == ["EL-101", "EL-102", "EL-103"]
     assert {(c["credits"], c["credit_scheme"]) for c in courses} == {(10.0, "fagskolepoeng")}
-    assert courses[0]["grade"] == {"scheme": "a-f", "value": "B", "passed": True}
+    assert courses[0]["grade"] == {"scheme": "a-f", "value": "B", "as_delivered": "B", "passed": True}
 
     analyst = bearer(token(orgs["analyst"], STATS))
     by_level = client.get("/v1/stats/achievements?group_by=sector,level", headers=analyst)
