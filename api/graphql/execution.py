@@ -117,12 +117,100 @@ class _Program:
     grouped: Any  # kept alive: the program is cached by the identity of this object
 
 
+Projector = Callable[[Any, Any], dict[str, Any]]
+
+
+def _leaf(plain: _Plain, value: Any) -> Any:
+    if type(value) is plain.verbatim:
+        return value
+    direct = plain.direct
+    if direct is not None and type(value) is direct[0]:
+        return direct[1](value)
+    serialize = plain.serialize
+    assert serialize is not None
+    try:
+        return serialize(value)
+    except Exception:
+        raise _Slow from None
+
+
+def _projector(steps: tuple[tuple[str, _Plain, Projector | None], ...]) -> Projector:
+    """A function building the response dict of a selection made only of plain fields, all the way down.
+
+    It raises _Slow for anything the standard path must handle (then the caller starts over there).
+    """
+
+    def project(source: Any, context: Any) -> dict[str, Any]:
+        resolved = getattr(source, "graphql_resolved", None)
+        if resolved is not None:
+            resolved(context)
+        out: dict[str, Any] = {}
+        for name, plain, sub in steps:
+            value = getattr(source, plain.python_name)
+            if value is None:
+                if plain.non_null:
+                    raise _Slow
+                out[name] = None
+                continue
+            kind = plain.kind
+            if kind == LEAF:
+                out[name] = value if type(value) is plain.verbatim else _leaf(plain, value)
+            elif kind == OBJECT:
+                assert sub is not None
+                out[name] = sub(value, context)
+            elif kind == OBJECT_LIST:
+                assert sub is not None
+                if plain.item_non_null:
+                    out[name] = [sub(item, context) if item is not None else _none_item() for item in value]
+                else:
+                    out[name] = [sub(item, context) if item is not None else None for item in value]
+            else:
+                items = [_leaf(plain, item) if item is not None else None for item in value]
+                if plain.item_non_null and None in items:
+                    raise _Slow
+                out[name] = items
+        return out
+
+    return project
+
+
+def _none_item() -> Any:
+    raise _Slow
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # grouped field sets are memoized per parent type by collect_subfields, and kept alive in the
         # program, so their identity is a key for this execution
         self._fast_programs: dict[int, _Program] = {}
+        # (object type, id of the field details list) → projector, or None where one cannot be made
+        self._projectors: dict[tuple[GraphQLObjectType, int], tuple[Any, Projector | None]] = {}
+
+    def _projector_for(self, object_type: GraphQLObjectType, field_details_list: Any) -> Projector | None:
+        """The projector of this selection on ``object_type`` if it is plain all the way down, else None."""
+        key = (object_type, id(field_details_list))
+        cached = self._projectors.get(key)
+        if cached is not None:
+            return cached[1]
+        projector: Projector | None = None
+        grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        program = self._program(object_type, grouped)
+        if program.all_plain and not new_defer_usages:
+            steps: list[tuple[str, _Plain, Projector | None]] = []
+            for response_name, details, plain in program.fields:
+                assert plain is not None
+                sub = None
+                if plain.kind in (OBJECT, OBJECT_LIST):
+                    assert plain.object_type is not None
+                    sub = self._projector_for(plain.object_type, details)
+                    if sub is None:
+                        break
+                steps.append((response_name, plain, sub))
+            else:
+                projector = _projector(tuple(steps))
+        self._projectors[key] = (field_details_list, projector)  # the list is kept alive with its id
+        return projector
 
     def _program(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Program:
         programs = self._fast_programs
@@ -292,6 +380,20 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return items
         object_type = plain.object_type
         assert object_type is not None
+        projector = self._projector_for(object_type, field_details_list)
+        if projector is not None:
+            # Plain all the way down: one tight walk, no paths, no awaitables. Anything unusual in the
+            # data (_Slow) sends this field to the general path below, which starts it over.
+            try:
+                if kind == OBJECT:
+                    return projector(value, self.context_value)
+                if plain.item_non_null:
+                    return [
+                        projector(v, self.context_value) if v is not None else _none_item() for v in value
+                    ]
+                return [projector(v, self.context_value) if v is not None else None for v in value]
+            except _Slow:
+                pass
         grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             raise _Slow

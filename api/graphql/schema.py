@@ -139,7 +139,9 @@ class RegisterSchema(strawberry.Schema):
         log_errors(errors, getattr(context, "request_id", None))
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings, *, fast_execution: bool = True) -> strawberry.Schema:
+    """The schema with its limits; ``fast_execution=False`` runs graphql-core's executor unchanged
+    (the tests compare the two)."""
     limits = Limits(
         max_depth=settings.graphql_max_depth,
         max_cost=settings.graphql_max_cost,
@@ -152,7 +154,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         rules.append(NoIntrospection)
     return RegisterSchema(
         query=Query,
-        execution_context_class=FastExecutor,
+        execution_context_class=FastExecutor if fast_execution else None,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             # A portal sends the same few documents again and again: parse and validate each once.
