@@ -106,8 +106,10 @@ def test_backup_and_restore_give_back_the_same_register(
     _fill(db, settings)
     with db.connect() as conn:
         counts = _counts(conn)
-        ids = conn.execute(text("SELECT id FROM achievement ORDER BY random() LIMIT 50")).scalars().all()
-        ids += conn.execute(text("SELECT achievement_id FROM achievement_version LIMIT 5")).scalars().all()
+        ids = [
+            *conn.execute(text("SELECT id FROM achievement ORDER BY random() LIMIT 50")).scalars(),
+            *conn.execute(text("SELECT achievement_id FROM achievement_version LIMIT 5")).scalars(),
+        ]
         sample = _sample(conn, ids)
         chain = audit.verify_chain(conn)
     assert counts["achievement_version"] > 0 and counts["import_rejection"] > 0 and chain.ok
