@@ -124,4 +124,5 @@ def test_a_look_up_while_the_database_is_down_is_503_problem_json(setup: Setup) 
     answer = _restart_cycle(setup, "lookup")
     assert answer.status_code == 503, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
-    assert answer.json()["status"] == 503
+    assert (answer.json()["status"], answer.json()["code"]) == (503, "database.unavailable")
+    assert int(answer.headers["retry-after"]) > 0

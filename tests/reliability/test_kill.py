@@ -195,6 +195,11 @@ def test_sigkill_of_register_serve_mid_upload_leaves_nothing_and_a_resend_comple
             )
             assert looked_up.status_code == 200, looked_up.text
             assert count_achievements(looked_up.json()) == 10  # every one of this student's rows
+            # The restarted server found the killed batch abandoned and says so.
+            killed = http.get(f"/v1/batches/{batch_id}", headers=restarted.headers(fagskole, WRITE))
+            assert killed.status_code == 200, killed.text
+            assert killed.json()["status"] == "failed"
+            assert killed.json()["failure"].startswith("import.interrupted")
     finally:
         restarted.stop()
     assert _stored(db, batch_id)[0] == 0
