@@ -30,7 +30,8 @@ ROLE = "register_app"
 
 def upgrade() -> None:
     # Two migrations on one server at once (two test sessions) may both see the role missing: the
-    # loser of that race gets duplicate_object, which means the role is there, as wanted.
+    # loser of that race gets duplicate_object, which means the role is there, as wanted. A migrating
+    # role without CREATEROLE (common on managed servers) gets a message saying what to do.
     op.execute(
         f"""
         DO $$
@@ -38,8 +39,13 @@ def upgrade() -> None:
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
                 CREATE ROLE {ROLE} NOLOGIN;
             END IF;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN
-            NULL;
+        EXCEPTION
+            WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            WHEN insufficient_privilege THEN
+                RAISE EXCEPTION 'migration 0003 needs the role {ROLE}: create it first '
+                    '(CREATE ROLE {ROLE} NOLOGIN, as a role with CREATEROLE) or migrate as a role that may '
+                    'create roles';
         END
         $$;
         """
