@@ -80,17 +80,24 @@ class Loaders:
 
         async def person_ids(keys: list[str]) -> list[uuid.UUID | BaseException]:
             # One worker-thread hop for every number of the request, so the persons found go on to
-            # their next loads together (one statement for all their identifiers, and so on).
-            def read(conn: Connection) -> list[uuid.UUID | BaseException]:
+            # their next loads together (one statement for all their identifiers, and so on). Their
+            # person rows come in the same hop: every person resolved needs them.
+            def read(
+                conn: Connection,
+            ) -> tuple[list[uuid.UUID | BaseException], dict[uuid.UUID, queries.PersonRecord]]:
                 found: list[uuid.UUID | BaseException] = []
                 for nin in keys:
                     try:
                         found.append(person_id_by_nin(conn, nin, allow_synthetic=allow_synthetic))
                     except RegisterError as exc:
                         found.append(exc)
-                return found
+                ids = [f for f in found if isinstance(f, uuid.UUID)]
+                return found, queries.persons_by_ids(conn, ids) if ids else {}
 
-            return await db(read)
+            found, records = await db(read)
+            for person_id in (f for f in found if isinstance(f, uuid.UUID)):
+                self.person.prime(person_id, records.get(person_id))
+            return found
 
         async def persons(keys: list[uuid.UUID]) -> list[queries.PersonRecord | None]:
             found = await db(lambda conn: queries.persons_by_ids(conn, keys))
@@ -190,6 +197,9 @@ class GraphContext(BaseContext):
                 request_id=self.request_id,
             )
         conn.commit()
+        # Given back in the same worker-thread hop: nothing more runs on it in this request.
+        self._conn = None
+        conn.close()
 
     async def close(self) -> None:
         """Give the connection back; whatever was not committed by ``finish`` is rolled back."""
