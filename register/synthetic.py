@@ -6,7 +6,9 @@ fødselsnummer, and they pass the check-digit rules. Deterministic for a given r
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from register.identifiers import nin_check_digits, orgnr_check_digit
@@ -61,3 +63,30 @@ def synthetic_orgnr(rng: random.Random) -> str:
         check = orgnr_check_digit(first_eight)
         if check is not None:
             return first_eight + str(check)
+
+
+def distinct_synthetic_nins(seed: int | str) -> Iterator[str]:
+    """Synthetic national ids, never the same one twice, in a seed-determined order; no memory grows.
+
+    Random draws collide (a thousand people from ten million numbers meet with a few per cent
+    probability, a million people certainly), and two learners sharing a number are one person to the
+    register. This walks the space of (birth date, individual number) pairs — 61 years × 12 months × 28
+    days × 1000 — in an order fixed by an affine permutation, skipping pairs whose check digits do not
+    exist: each number comes once, and about 15 million are available.
+    """
+    years, months, days, individuals = 61, 12, 28, 1000
+    space = years * months * days * individuals
+    rng = random.Random(seed)
+    step = rng.randrange(1, space)
+    while math.gcd(step, space) != 1:
+        step += 1
+    start = rng.randrange(space)
+    for k in range(space):
+        index = (start + k * step) % space
+        index, individual = divmod(index, individuals)
+        index, day = divmod(index, days)
+        year, month = divmod(index, months)
+        first_nine = f"{day + 1:02d}{month + 81:02d}{(1950 + year) % 100:02d}{individual:03d}"
+        check = nin_check_digits(first_nine)
+        if check is not None:
+            yield first_nine + check

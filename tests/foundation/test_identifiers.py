@@ -115,3 +115,15 @@ def test_orgnr_check_digit_round_trip(first_eight: str) -> None:
     else:
         assert is_valid_orgnr(first_eight + str(check))
         assert sum(is_valid_orgnr(first_eight + str(d)) for d in range(10)) == 1
+
+
+def test_distinct_synthetic_numbers_are_valid_distinct_and_seeded() -> None:
+    import itertools
+
+    from register.synthetic import distinct_synthetic_nins
+
+    numbers = list(itertools.islice(distinct_synthetic_nins(7), 50_000))
+    assert len(set(numbers)) == len(numbers)
+    assert all(parse_nin(n, allow_synthetic=True).kind is NinKind.SYNTHETIC for n in numbers[:2000])
+    assert numbers[:10] == list(itertools.islice(distinct_synthetic_nins(7), 10))
+    assert numbers[:10] != list(itertools.islice(distinct_synthetic_nins(8), 10))

@@ -3,9 +3,10 @@ synthetic students only, so that a test can make a batch large enough to be kill
 
 from __future__ import annotations
 
+import itertools
 import random
 
-from register.synthetic import synthetic_nin
+from register.synthetic import distinct_synthetic_nins
 
 HEADER = (
     "fodselsnummer;fornavn;etternavn;fagskole_orgnr;utdanning_kode;utdanning_navn;nkr_niva;"
@@ -24,7 +25,10 @@ def vocational_csv(
     a different ``tag`` or ``seed`` makes a different file.
     """
     rng = random.Random(f"{seed}-{fagskole}")
-    people = [synthetic_nin(rng) for _ in range(students or max(1, rows // 10))]
+    # Distinct by construction: two students drawn with the same number would be one person.
+    people = list(
+        itertools.islice(distinct_synthetic_nins(f"{seed}-{fagskole}"), students or max(1, rows // 10))
+    )
     out = [HEADER]
     for i in range(rows):
         nin = people[i % len(people)]
