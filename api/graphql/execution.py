@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -92,7 +93,8 @@ def _plain(field_def: Any) -> _Plain | None:
     return None
 
 
-_PLANS: dict[GraphQLObjectType, dict[str, _Plain]] = {}
+# Per object type of any schema built in this process; weak, so a discarded schema takes its plans along.
+_PLANS: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, _Plain]] = weakref.WeakKeyDictionary()
 
 
 def _plan(parent_type: GraphQLObjectType) -> dict[str, _Plain]:
