@@ -5,7 +5,7 @@ What is refused before a document is even parsed:
 - GET (no route: a query in a URL would put a national id in access logs and browser histories), and
   a POST with a query string (``graphql.query_string``);
 - a missing or invalid token: 401 problem+json with REST's codes (``auth.missing_token``, ``token.*``);
-- a body over ``MAX_BODY_BYTES`` (413 ``graphql.body_too_large``), read in bounded memory;
+- a body over ``MAX_BODY_BYTES`` (413 ``request.too_large``, as REST), read in bounded memory;
 - what Strawberry's transport refuses (not JSON, a batch, no query): 400 ``graphql.bad_request``.
 No GraphiQL page and no subscriptions: the IDE would load scripts from a CDN, and nothing streams.
 """
@@ -43,14 +43,14 @@ async def _bounded_body(request: Request) -> None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(
-            413, "graphql.body_too_large", f"a GraphQL request body may be at most {MAX_BODY_BYTES} bytes"
+            413, "request.too_large", f"a GraphQL request body may be at most {MAX_BODY_BYTES} bytes"
         )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise ApiError(
-                413, "graphql.body_too_large", f"a GraphQL request body may be at most {MAX_BODY_BYTES} bytes"
+                413, "request.too_large", f"a GraphQL request body may be at most {MAX_BODY_BYTES} bytes"
             )
     request._body = bytes(body)  # Starlette's own cache of the body (what request.body() returns)
 

@@ -127,7 +127,7 @@ def test_transport_errors_are_problems(client: TestClient, token: Token, portal:
     huge = client.post(
         "/graphql", json={"query": "{ __typename }", "variables": {"x": "a" * MAX_BODY_BYTES}}, headers=auth
     )
-    assert (huge.status_code, huge.json()["code"]) == (413, "graphql.body_too_large")
+    assert (huge.status_code, huge.json()["code"]) == (413, "request.too_large")
     for response in (not_json, broken, batch, huge):
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "Traceback" not in response.text
