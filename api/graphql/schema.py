@@ -110,7 +110,7 @@ def _filters(given: StatsFilter | None) -> dict[str, object]:
         raise ApiError(422, "request.invalid", "filter.year must be between 1900 and 2200")
     if given.provider is not None and not (len(given.provider) == 9 and given.provider.isdigit()):
         raise ApiError(422, "request.invalid", "filter.provider must be an orgnr (nine digits)")
-    for name, value, limit in (("level", given.level, 4), ("field", given.field, 16), ("nus", given.nus, 16)):
+    for name, value, limit in (("level", given.level, 8), ("field", given.field, 16), ("nus", given.nus, 16)):
         if value is not None and len(value) > limit:
             raise ApiError(422, "request.invalid", f"filter.{name} is longer than {limit} characters")
     grade = None

@@ -64,8 +64,9 @@ class Level:
 
 @strawberry.type
 class Grade:
-    as_delivered: str = strawberry.field(
-        description="the grade as delivered (canonical spelling on known scales)"
+    as_delivered: str = strawberry.field(description="the grade exactly as the provider wrote it")
+    value: str = strawberry.field(
+        description="the grade in its scale's canonical spelling (as delivered on external scales)"
     )
     scheme: str = strawberry.field(description="no-1-6, a-f, pass-fail, conduct, trade or external")
     passed: bool | None = strawberry.field(description="normalized; null where pass/fail does not apply")
@@ -193,11 +194,11 @@ class Shared:
     def grade(self, grade: GradeView | None) -> Grade | None:
         if grade is None:
             return None
-        key = ("grade", grade.scheme, grade.value, grade.passed)
+        key = ("grade", grade.scheme, grade.value, grade.as_delivered, grade.passed)
         found = self._objects.get(key)
         if found is None:
             found = self._objects[key] = Grade(
-                as_delivered=grade.value, scheme=grade.scheme, passed=grade.passed
+                as_delivered=grade.as_delivered, value=grade.value, scheme=grade.scheme, passed=grade.passed
             )
         return found  # type: ignore[return-value]
 
