@@ -13,7 +13,7 @@ from register.imports import run_import
 from register.settings import Settings
 from tests.conftest import _truncate_all
 from tests.factories import create_organisation, new_nin
-from tests.hostile.corpus import UPLOAD_LIMIT, Ctx
+from tests.hostile.corpus import MICRO_ISSUER, UPLOAD_LIMIT, Ctx
 from tests.reliability.deliveries import vitnemal_csv
 from tests.reliability.server import Served, start_server
 
@@ -29,7 +29,9 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def ctx(served: Served, engine: Engine, database_url: str) -> Iterator[Ctx]:
-    provider = create_organisation(engine, name="Fagskolen Hostile", kind="fagskole")
+    provider = create_organisation(
+        engine, name="Fagskolen Hostile", kind="fagskole", codes={"issuer": MICRO_ISSUER}
+    )
     other = create_organisation(engine, name="Fagskolen Annen", kind="fagskole")
     portal = create_organisation(engine, name="Portalen", kind="other")
     nin = new_nin(31337)
