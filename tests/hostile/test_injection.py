@@ -9,8 +9,10 @@ content is unchanged and the audit chain verifies.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,6 +30,15 @@ INJECTIONS = (
     '" OR ""="',
     "%' UNION SELECT value, kind FROM person_identifier --",
     "$1) OR (1=1",
+    pytest.param(
+        "nul\x00byte",  # PostgreSQL text cannot hold NUL
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="api/rest/audit.py: GET /v1/audit?action=<text with NUL> reaches the SQL and PostgreSQL refuses "
+            "it: 500 internal.error instead of 422 request.invalid (the filter needs a pattern)",
+        ),
+    ),
+    "lone\ud800surrogate",  # valid JSON (\ud800), not encodable as UTF-8
 )
 #: uploads are the hostile corpus's business (bodies are deliveries, not fields)
 SKIP = {("post", "/v1/batches"), ("post", "/graphql")}
@@ -60,12 +71,17 @@ def _body(spec: dict[str, Any], schema: dict[str, Any], value: str) -> dict[str,
     return body
 
 
+def _quoted(value: str) -> str:
+    """Percent-encoded, a lone surrogate as the bytes it would be (ED A0 80: not valid UTF-8)."""
+    return quote(value.encode("utf-8", "surrogatepass"), safe="")
+
+
 def _fill(path: str, params: list[dict[str, Any]], ctx: Ctx, value: str, injected: str | None) -> str:
     """The path with ``value`` in the parameter ``injected`` and valid-looking values in the others."""
     for p in params:
         if p["in"] == "path":
             sample = ctx.provider if "orgnr" in p["name"] else str(uuid.uuid4())
-            path = path.replace("{" + p["name"] + "}", value if p["name"] == injected else sample)
+            path = path.replace("{" + p["name"] + "}", _quoted(value) if p["name"] == injected else sample)
     return path
 
 
@@ -81,26 +97,24 @@ def _requests(spec: dict[str, Any], ctx: Ctx, value: str) -> list[tuple[str, str
                 operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             )
 
-            body = _body(spec, body_schema, "x") if body_schema else None
+            body = _json(_body(spec, body_schema, "x")) if body_schema else {}
             for p in params:
                 if p["in"] == "path":
-                    out.append(
-                        (
-                            method,
-                            _fill(path, params, ctx, value, p["name"]),
-                            {"json": body} if body is not None else {},
-                        )
-                    )
+                    out.append((method, _fill(path, params, ctx, value, p["name"]), body))
                 elif p["in"] == "query":
-                    kwargs: dict[str, Any] = {"params": {p["name"]: value}}
-                    if body is not None:
-                        kwargs["json"] = body
-                    out.append((method, _fill(path, params, ctx, value, None), kwargs))
+                    query = f"?{p['name']}={_quoted(value)}"
+                    out.append((method, _fill(path, params, ctx, value, None) + query, body))
             if body_schema:
                 out.append(
-                    (method, _fill(path, params, ctx, value, None), {"json": _body(spec, body_schema, value)})
+                    (method, _fill(path, params, ctx, value, None), _json(_body(spec, body_schema, value)))
                 )
     return out
+
+
+def _json(body: dict[str, Any]) -> dict[str, Any]:
+    """httpx keyword arguments for a JSON body written with escapes, so a lone surrogate travels as the
+    valid JSON text ``\\ud800`` rather than failing to encode in the client."""
+    return {"content": json.dumps(body).encode(), "headers": {"Content-Type": "application/json"}}
 
 
 def _content(engine: Engine) -> tuple[int, ...]:
@@ -108,7 +122,7 @@ def _content(engine: Engine) -> tuple[int, ...]:
         return tuple(conn.execute(text(CONTENT)).one())
 
 
-@pytest.mark.parametrize("value", INJECTIONS)
+@pytest.mark.parametrize("value", INJECTIONS, ids=lambda v: repr(v)[:24])
 def test_injection_strings_in_every_parameter_and_field(
     value: str, ctx: Ctx, served: Served, engine: Engine
 ) -> None:
@@ -118,14 +132,22 @@ def test_injection_strings_in_every_parameter_and_field(
         spec = http.get("/openapi.json").json()
         sent = _requests(spec, ctx, value)
         assert len(sent) > 25  # the document was read: every endpoint's parameters are here
-        answers: list[tuple[str, str, httpx.Response]] = [
-            (method, path, http.request(method.upper(), path, headers=headers, **kwargs))
-            for method, path, kwargs in sent
-        ]
-    for method, path, response in answers:
-        assert response.status_code < 500, f"{method.upper()} {path}: {response.text[:500]}"
-        if response.status_code >= 400:
-            assert response.headers["content-type"].startswith("application/problem+json"), (method, path)
+        answers: list[tuple[str, str, httpx.Response]] = []
+        for method, path, kwargs in sent:
+            extra = kwargs.pop("headers", {})
+            answers.append(
+                (method, path, http.request(method.upper(), path, headers=headers | extra, **kwargs))
+            )
+    wrong = [
+        f"{method.upper()} {path}: {response.status_code} {response.headers.get('content-type')}"
+        for method, path, response in answers
+        if response.status_code >= 500
+        or (
+            response.status_code >= 400
+            and not response.headers["content-type"].startswith("application/problem+json")
+        )
+    ]
+    assert wrong == []
     assert served.alive()
     assert _content(engine) == before
     with engine.connect() as conn:
