@@ -22,6 +22,7 @@ unless ``BENCH_KEEP_DATABASE=1``. Results go to ``benchmarks/results.json`` and 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -755,9 +756,65 @@ def run(config: BenchConfig) -> dict[str, Any]:
     return results
 
 
-def main() -> int:
+def run_memory(config: BenchConfig) -> dict[str, Any]:
+    """Benchmark 4 alone: peak RSS of importing an ELMO file of ``BENCH_ELMO_BYTES`` into a fresh register
+    (only the organisations of the population are registered). ``python -m benchmarks.run memory``."""
+    config.work_dir.mkdir(parents=True, exist_ok=True)
+    admin = _admin_url(config)
+    url = create_database(admin)
+    try:
+        population = Population(config.persons, config.seed)
+        engine = make_engine(url, pool_size=2)
+        register_organisations(engine, population)
+        engine.dispose()
+        big = config.work_dir / "big-elmo.xml"
+        records = write_elmo_of_size(
+            population, big, config.elmo_bytes, first=population.persons + 10_000_000
+        )
+        size = big.stat().st_size
+        log(f"ELMO file: {size / 1e6:.0f} MB, {records} records; importing in a subprocess")
+        env = {
+            **os.environ,
+            "REGISTER_DATABASE_URL": url,
+            "REGISTER_ALLOW_SYNTHETIC_IDS": "true",
+            "REGISTER_DATA_DIR": str(config.work_dir),
+        }
+        started = time.perf_counter()
+        child = _Child(
+            [sys.executable, "-m", "benchmarks.importfile", str(big), "higher", population.universities[0].orgnr,
+             "application/xml"],
+            env,
+        )  # fmt: skip
+        output = child.wait()
+        seconds = time.perf_counter() - started
+        big.unlink()
+    finally:
+        if not config.keep_database:
+            drop_database(admin, url)
+    report = json.loads(output.decode().strip().splitlines()[-1]) if output.strip() else {}
+    peak = round(child.usage.ru_maxrss / 1024, 1)
+    return {
+        "import_peak_rss_mb": peak if report.get("status") == "completed" else None,
+        "memory": {"file_bytes": size, "records": records, "import": report, "seconds": round(seconds, 1),
+                   "peak_rss_mb": peak},
+        "machine": machine(),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["memory"]):
+        print("usage: python -m benchmarks.run [memory]", file=sys.stderr)
+        return 2
     config = BenchConfig.from_env()
-    results = run(config)
+    if args == ["memory"]:
+        if not os.environ.get("BENCH_RESULTS"):
+            config = dataclasses.replace(
+                config, results_path=PROJECT_ROOT / "benchmarks" / "results-memory.json"
+            )
+        results = run_memory(config)
+    else:
+        results = run(config)
     config.results_path.parent.mkdir(parents=True, exist_ok=True)
     config.results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))

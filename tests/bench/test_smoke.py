@@ -43,7 +43,7 @@ def test_tiny_benchmark_run_produces_every_figure(
     }.items():
         monkeypatch.setenv(name, value)
 
-    assert bench.main() == 0
+    assert bench.main([]) == 0
 
     results = json.loads(results_path.read_text())
     assert json.loads(capsys.readouterr().out) == results
@@ -72,3 +72,28 @@ def test_tiny_benchmark_run_produces_every_figure(
     assert results["memory"]["import"]["rejected"] == 0
     assert results["stats"]["during_import"]["requests"] > 0
     assert results["machine"]["nproc"] >= 1
+
+
+def test_memory_benchmark_alone(
+    server_admin_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results_path = tmp_path / "memory.json"
+    monkeypatch.setenv("BENCH_PERSONS", "10")
+    monkeypatch.setenv("BENCH_ADMIN_URL", server_admin_url)
+    monkeypatch.setenv("BENCH_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("BENCH_RESULTS", str(results_path))
+    monkeypatch.setenv("BENCH_ELMO_BYTES", "100000")
+
+    assert bench.main(["memory"]) == 0
+
+    results = json.loads(results_path.read_text())
+    assert results["memory"]["import"]["status"] == "completed"
+    assert results["memory"]["import"]["accepted"] == results["memory"]["records"] > 0
+    assert results["memory"]["file_bytes"] >= 100_000
+    assert results["import_peak_rss_mb"] == results["memory"]["peak_rss_mb"] > 0
+    assert not (tmp_path / "work" / "big-elmo.xml").exists()
+
+
+def test_unknown_mode_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["everything"]) == 2
+    assert "usage: python -m benchmarks.run [memory]" in capsys.readouterr().err
