@@ -58,8 +58,12 @@ def test_a_hostile_file_is_refused_clearly_by_the_cli(
         codes = {
             line.rsplit("[", 1)[1].rstrip("]") for line in result.stdout.splitlines() if "rejected " in line
         }
-        assert codes and codes <= case.codes, output
+        assert codes and (codes <= case.codes if case.codes else all("." in c for c in codes)), output
     else:
         assert result.exit_code == 2, output
-        assert any(f"[{code}]" in result.stderr for code in case.codes), output
+        assert (
+            any(f"[{code}]" in result.stderr for code in case.codes)
+            if case.codes
+            else "internal error" not in output
+        ), output
     assert _achievements(engine) == before
