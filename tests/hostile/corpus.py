@@ -114,6 +114,14 @@ def graphql(document: str | Any, *, variables: dict[str, Any] | None = None) -> 
     return build
 
 
+def _graphql_raw(body: str) -> Callable[[Ctx], Request]:
+    def build(ctx: Ctx) -> Request:
+        headers = ctx.auth(ctx.portal, READ) | {"Content-Type": "application/json"}
+        return Request("POST", "/graphql", headers=headers, content=body.encode())
+
+    return build
+
+
 # --- XML ------------------------------------------------------------------------------------------
 
 ELMO_OPEN = f'<elmo xmlns="{ELMO_NS}">'
@@ -575,6 +583,8 @@ CASES: list[Case] = [
          graphql("{ " + "a " * 20_000 + "}"), 200, frozenset({"query.too_many_tokens"})),
     Case("graphql-sql-in-argument", "an SQL string as a GraphQL argument",
          graphql("query { person(nin: \"' OR 1=1; DROP TABLE person; --\") { id } }"), 200, frozenset({"nin.format"})),
+    Case("graphql-lone-surrogate", "a \\ud800 escape in a GraphQL variable", _graphql_raw('{"query": "query($nin: String!) { person(nin: $nin) { id } }", "variables": {"nin": "2489065445\\ud800"}}'), 200, frozenset({"nin.format"})),
+    Case("graphql-nul-in-variable", "a NUL in a GraphQL variable", _graphql_raw('{"query": "query($nin: String!) { person(nin: $nin) { id } }", "variables": {"nin": "2489065445\\u0000"}}'), 200, frozenset({"nin.format"})),
     # Tokens: every defect, and a valid token used for another organisation
     Case("token-missing", "no Authorization header", _raw_auth(""), 401, frozenset({"auth.missing_token"})),
     Case("token-not-bearer", "Basic instead of Bearer", _raw_auth("Basic dXNlcjpwYXNz"), 401, frozenset({"auth.missing_token"})),
