@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
+from register import audit
 from register.synthetic import synthetic_nin
 from tests.factories import create_organisation, new_nin
 from tests.reliability.deliveries import vitnemal_csv, vocational_csv
@@ -160,3 +161,45 @@ def test_look_ups_during_an_import_never_see_half_a_batch(served: Served, db: En
     with served.client() as http:
         final = http.post("/v1/persons/lookup", json={"nin": student}, headers=served.headers(portal, READ))
     assert count_achievements(final.json()) == before + added
+
+
+def test_a_burst_of_look_ups_is_answered_and_audited_exactly(served: Served, db: Engine) -> None:
+    """240 look-ups from 40 clients at once: each is answered 200 (or 503 with Retry-After if no database
+    connection is free in time — never another error), the server stays up, and the audit trail has
+    exactly one row per answer given, in one unbroken chain."""
+    fagskole = create_organisation(db, kind="fagskole")
+    portal = create_organisation(db, kind="other")
+    students = [new_nin(500 + i) for i in range(8)]
+    for i, nin in enumerate(students):
+        assert (
+            _upload(served, fagskole, vitnemal_csv(fagskole, nin, courses=2, vitnemal=f"VM-{i}")).status_code
+            == 201
+        )
+    headers = served.headers(portal, READ)
+
+    def burst(i: int) -> list[httpx.Response]:
+        with served.client(timeout=120) as http:
+            return [
+                http.post(
+                    "/v1/persons/lookup", json={"nin": students[(i + k) % len(students)]}, headers=headers
+                )
+                for k in range(6)
+            ]
+
+    answers = [r for batch in _at_once(40, burst) for r in batch]
+    statuses = {r.status_code for r in answers}
+    assert statuses <= {200, 503}, {r.status_code: r.text for r in answers if r.status_code not in (200, 503)}
+    for r in answers:
+        if r.status_code == 503:
+            assert r.json()["code"] == "database.unavailable" and r.headers["retry-after"]
+        else:
+            assert count_achievements(r.json()) == 3
+    given = sum(r.status_code == 200 for r in answers)
+    assert given > 0
+    with db.connect() as conn:
+        assert (
+            conn.execute(text("SELECT count(*) FROM audit_event WHERE action = 'persons.lookup'")).scalar()
+            == given
+        )
+        assert audit.verify_chain(conn).ok
+    assert served.alive()
