@@ -11,6 +11,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 EXAMPLES = int(os.environ.get("REGISTER_FUZZ_EXAMPLES", "60"))
@@ -23,6 +24,10 @@ FUZZ = settings(
     database=None,  # no example database: runs leave no files behind and do not depend on earlier ones
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
+#: properties that write to the database run a tenth as many examples (each is a whole import)
+FUZZ_DATABASE = settings(FUZZ, max_examples=max(20, EXAMPLES // 10))
+#: a long run must not be cut off by the suite's default per-test timeout (600 s)
+TIMEOUT = pytest.mark.timeout(max(600, EXAMPLES // 10))
 
 
 class Hang(Exception):

@@ -16,10 +16,10 @@ from register.imports import run_import
 from register.settings import Settings
 from tests.conftest import _truncate_all
 from tests.factories import create_organisation, new_nin
-from tests.fuzz.profile import FUZZ, no_hang
+from tests.fuzz.profile import FUZZ_DATABASE, TIMEOUT, no_hang
 from tests.reliability.deliveries import vitnemal_csv, vocational_csv
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow, TIMEOUT]
 
 EDITS = [b";", b";;", b"\n", b'"', b"\x00", b"\xff", b"X", b"-", b"9", b"2024-13-45", b"=1+1", b"'; --"]
 
@@ -48,7 +48,7 @@ def damaged(draw: st.DrawFn, fagskole: str) -> bytes:
     return bytes(data)
 
 
-@FUZZ
+@FUZZ_DATABASE
 @given(data=st.data())
 def test_a_damaged_delivery_is_all_or_nothing_and_counted_exactly(
     data: st.DataObject, fagskole: str, engine: Engine, database_url: str

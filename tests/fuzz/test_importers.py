@@ -23,9 +23,9 @@ from importers.registry import all_importers
 from register.records import AchievementRecord, BatchWarning, RecordError
 from register.settings import Settings
 from tests.conftest import FORMATS_DIR, PROJECT_ROOT
-from tests.fuzz.profile import FUZZ, no_hang
+from tests.fuzz.profile import FUZZ, TIMEOUT, no_hang
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, TIMEOUT]
 
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples"
 SEEDS: dict[str, list[Path]] = {

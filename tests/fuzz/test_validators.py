@@ -14,9 +14,9 @@ from register.identifiers import (
     orgnr_check_digit,
     parse_nin,
 )
-from tests.fuzz.profile import FUZZ
+from tests.fuzz.profile import FUZZ, TIMEOUT
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, TIMEOUT]
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
 any_text = st.one_of(
