@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, text
 
 from register import audit
@@ -16,6 +17,8 @@ from register.synthetic import synthetic_nin
 from tests.factories import create_organisation, new_nin
 from tests.reliability.deliveries import vitnemal_csv, vocational_csv
 from tests.reliability.server import READ, WRITE, Served, count_achievements
+
+pytestmark = pytest.mark.slow
 
 
 def _at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
