@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -46,9 +47,14 @@ def _snapshot(engine: Engine) -> tuple[int, ...]:
         return tuple(conn.execute(text(SNAPSHOT)).one())
 
 
-def _send(served: Served, case: Case, ctx: Ctx) -> httpx.Response:
+def _send(served: Served, case: Case, ctx: Ctx) -> tuple[httpx.Response, bytes | None]:
+    """The answer, and the delivery's bytes when the body is one (not streamed, not a form)."""
     request = case.build(ctx)
     content = request.content() if callable(request.content) else request.content
+    is_form = request.headers.get("Content-Type", "").startswith("multipart/")
+    delivery = (
+        content if isinstance(content, bytes) and request.path == "/v1/batches" and not is_form else None
+    )
     with served.client(timeout=120) as http:
         return http.request(
             request.method,
@@ -57,7 +63,7 @@ def _send(served: Served, case: Case, ctx: Ctx) -> httpx.Response:
             headers=request.headers,
             content=content,
             json=request.json_body,
-        )
+        ), delivery
 
 
 def _settled(served: Served, ctx: Ctx, response: httpx.Response) -> httpx.Response:
@@ -86,6 +92,25 @@ def _settled(served: Served, ctx: Ctx, response: httpx.Response) -> httpx.Respon
     }
     return httpx.Response(problem["status"], json=problem, headers={"content-type": PROBLEM_JSON},
                           request=response.request)  # fmt: skip
+
+
+def _kept_as_received(engine: Engine, response: httpx.Response, delivery: bytes) -> None:
+    """Nothing received is lost, hostile or not: a delivery that reached the importer is stored byte for
+    byte on its batch, with its sha256."""
+    body = response.json()
+    batch_id = body.get("batch_id") or (body.get("batch") or {}).get("id")
+    if batch_id is None:  # refused before it was stored (too large, no permission)
+        return
+    with engine.connect() as conn:
+        sha256 = conn.execute(
+            text("SELECT sha256 FROM import_batch WHERE id = :b"), {"b": batch_id}
+        ).scalar_one()
+        stored = b"".join(
+            conn.execute(
+                text("SELECT data FROM import_batch_chunk WHERE batch_id = :b ORDER BY seq"), {"b": batch_id}
+            ).scalars()
+        )
+    assert stored == delivery and sha256 == hashlib.sha256(delivery).hexdigest()
 
 
 def _expected(case: Case, code: str) -> bool:
@@ -134,12 +159,15 @@ def test_hostile_input_is_refused_clearly_and_harmlessly(
     if watcher:
         watcher.start()
     try:
-        response = _send(served, case, ctx)
+        response, delivery = _send(served, case, ctx)
     finally:
         stop.set()
         if watcher:
             watcher.join()
-    _check_answer(case, _settled(served, ctx, response), ctx)
+    settled = _settled(served, ctx, response)
+    _check_answer(case, settled, ctx)
+    if delivery is not None:
+        _kept_as_received(engine, settled, delivery)
     assert served.alive(), served.log()[-3000:]
     assert served.peak_rss_bytes() < MEMORY_BOUND, f"peak RSS {served.peak_rss_bytes() / 2**20:.0f} MiB"
     assert _snapshot(engine) == before
