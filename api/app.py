@@ -13,7 +13,7 @@ from api import health
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
-from api.limits import BodyLimitMiddleware
+from api.limits import BodyLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.settings import Settings, get_settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     configure_api_logging(settings.log_level)
     install_access_log_redaction()
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(QueryTextMiddleware)
     app.add_middleware(RequestContextMiddleware)  # outermost: the request id exists for all else
     app.include_router(health.router)
     for module in (batches, achievements, persons, stats, admin, audit):

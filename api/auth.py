@@ -221,6 +221,12 @@ def _principal(claims: Mapping[str, Any], issuer: str) -> Principal:
         )
     client_id = claims.get("client_id")
     jti = claims.get("jti")
+    # Both are written to audit rows and logs: printable text of sane length, or the token is refused.
+    for name, value in (("client_id", client_id), ("jti", jti)):
+        if value is not None and not (isinstance(value, str) and len(value) <= 256 and value.isprintable()):
+            raise AuthError(
+                "token.invalid_claims", f"the {name} claim must be printable text of at most 256 characters"
+            )
     return Principal(
         client_id=client_id if isinstance(client_id, str) else "unknown",
         orgnr=consumer_id[len(ORGNR_PREFIX) :],

@@ -7,6 +7,8 @@ make the server read a gigabyte of JSON into memory before validation says no. U
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,3 +65,29 @@ class BodyLimitMiddleware:
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class QueryTextMiddleware:
+    """Refuse a query string that decodes to text the register cannot handle (422 ``request.invalid``).
+
+    A NUL (``%00``) or bytes that are not UTF-8 (a lone surrogate, ``%ED%A0%80``) in a filter would
+    reach PostgreSQL, which refuses them; they are malformed requests, caught here once for every route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            raw = unquote_to_bytes(scope["query_string"].replace(b"+", b" "))
+            try:
+                decoded = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                decoded = "\x00"
+            if "\x00" in decoded:
+                error = ApiError(
+                    422, "request.invalid", "the query string holds a NUL byte or bytes that are not UTF-8"
+                )
+                await problem_response(Request(scope), error)(scope, _no_body, send)
+                return
+        await self.app(scope, receive, send)

@@ -35,6 +35,7 @@ from register.grading import Sector
 from register.ingest import REPORT_ERROR_LIMIT, ingest
 from register.records import BatchWarning, RecordError
 from register.settings import Settings, get_settings
+from register.text import clean_json, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,9 @@ def receive(
     an unknown provider or a file over the size limit (then nothing is stored)."""
     settings = settings or get_settings()
     sector_ = parse_sector(sector)
+    # A name is a label, never a path or a header: one line of storable text.
+    filename = None if filename is None else clean_text(filename, single_line=True)[:255]
+    content_type = None if content_type is None else clean_text(content_type, single_line=True)[:255]
     # Returned to the caller, who closes it: the importer reads the delivery from here, not from the database.
     spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES))  # noqa: SIM115
     digest = hashlib.sha256()
@@ -257,7 +261,7 @@ def _process_locked(
                 result.rejected,
             )
             report.errors, report.warnings = result.errors, result.warnings
-            report.details = context.facts.details
+            report.details = clean_json(context.facts.details)
             if result.warning_count > len(result.warnings):
                 report.details["warnings_total"] = result.warning_count
             report.status = "completed"
@@ -274,13 +278,13 @@ def _process_locked(
                     "u": result.unchanged,
                     "r": result.rejected,
                     "w": _json(report.as_dict()["warnings"]),
-                    "d": _json(context.facts.details),
+                    "d": _json(clean_json(context.facts.details)),
                     "id": received.batch_id,
                 },
             )
     except UnusableInput as exc:
         report.status = "failed"
-        report.failure = RecordError(record="file", code=exc.code, message=exc.message)
+        report.failure = RecordError(record="file", code=exc.code, message=clean_text(exc.message))
         report.accepted = report.unchanged = report.rejected = 0
         report.errors = []
         _mark_failed(engine, received.batch_id, report.format, f"{exc.code}: {exc.message}")
@@ -361,7 +365,7 @@ def _mark_failed(engine: Engine, batch_id: uuid.UUID, fmt: str | None, failure: 
                     """UPDATE import_batch SET status = 'failed', format = coalesce(:f, format), failure = :why,
                               finished_at = now() WHERE id = :id"""
                 ),
-                {"f": fmt, "why": failure, "id": batch_id},
+                {"f": fmt, "why": clean_text(failure), "id": batch_id},
             )
     except Exception:  # the database may be the thing that failed; the batch then stays 'processing'
         log.exception("could not mark batch %s failed", batch_id)

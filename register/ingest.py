@@ -44,11 +44,13 @@ from register.records import (
     AchievementRecord,
     BatchWarning,
     IdentifierIn,
+    InvalidText,
     OrgRef,
     PersonIn,
     RecordError,
     spec_content_key,
 )
+from register.text import clean_text, find_invalid_text
 from register.uuids import uuid7
 
 #: errors kept in memory for the report; all of them are stored in import_rejection
@@ -146,6 +148,13 @@ class _Rejections:
         self.next_seq = 1
 
     def add(self, error: RecordError) -> None:
+        # An importer's message may quote a delivered value: keep it storable whatever it holds.
+        error = RecordError(
+            clean_text(error.record),
+            clean_text(error.code),
+            clean_text(error.message),
+            None if error.path is None else clean_text(error.path),
+        )
         self.result.rejected += 1
         if len(self.result.errors) < REPORT_ERROR_LIMIT:
             self.result.errors.append(error)
@@ -203,16 +212,24 @@ def ingest(
     pending: list[tuple[int, AchievementRecord]] = []
 
     def flush() -> None:
+        hashed: list[tuple[int, AchievementRecord, str]] = []
+        for seq, record in pending:
+            try:
+                hashed.append((seq, record, record.content_hash()))
+            except InvalidText as exc:
+                path = find_invalid_text(dataclasses.replace(record, ref="")) or "record"
+                rejections.add(
+                    RecordError(clean_text(record.ref), "text.invalid_character", f"{path}: {exc}", path)
+                )
         # One indexed query per chunk tells which records are stored with the same content: those
         # are counted unchanged and skip validation and staging, so a re-send costs little more
         # than reading the file.
-        stored = _stored_hashes(conn, provider_id, [record.source_key for _, record in pending])
+        stored = _stored_hashes(conn, provider_id, [record.source_key for _, record, _ in hashed])
         staged: list[_Staged] = []
         unchanged: list[tuple[int, str, str]] = []
-        for seq, record in pending:
-            content_hash = record.content_hash()
+        for seq, record, content_hash in hashed:
             if stored.get(record.source_key) == content_hash:
-                unchanged.append((seq, record.ref, record.source_key))
+                unchanged.append((seq, clean_text(record.ref), record.source_key))
                 continue
             try:
                 staged.append(_stage_record(seq, record, content_hash, orgs, seen_specs, persons))
@@ -227,7 +244,7 @@ def ingest(
         if isinstance(item, BatchWarning):
             result.warning_count += 1
             if len(result.warnings) < WARNING_LIMIT:
-                result.warnings.append(item)
+                result.warnings.append(clean_json_warning(item))
         elif isinstance(item, RecordError):
             rejections.add(item)
         else:
@@ -245,6 +262,15 @@ def ingest(
     result.unchanged = written.total - written.written
     stats.refresh_after_ingest(conn, batch_id)
     return result
+
+
+def clean_json_warning(warning: BatchWarning) -> BatchWarning:
+    return BatchWarning(
+        code=clean_text(warning.code),
+        message=clean_text(warning.message),
+        record=None if warning.record is None else clean_text(warning.record),
+        path=None if warning.path is None else clean_text(warning.path),
+    )
 
 
 def _stored_hashes(conn: Connection, provider_id: int, keys: list[str]) -> dict[str, str]:
@@ -352,7 +378,7 @@ def _stage_record(
         else (record.completed_on.year if record.completed_on else None)
     )
     row = (
-        seq, uuid7(), record.ref, record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
+        seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
         grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
         record.status, record.withdrawal_reason, _json(details or None), content_hash,

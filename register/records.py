@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -179,8 +180,26 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot hash {type(value).__name__}")
 
 
+class InvalidText(ValueError):
+    """A record holds text the database cannot store (NUL, or a lone surrogate)."""
+
+
+# A JSON-escaped NUL preceded by an even number of backslashes: the string held a NUL, not "\\u0000".
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def _hash(content: Any) -> str:
     # orjson serializes dataclasses, enums and dates natively and sorts keys, at a few microseconds a
     # record; hashing runs for every record of every delivery (it is how a re-send is recognised).
-    canonical = orjson.dumps(content, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    # It also refuses lone surrogates, and shows a NUL as an escape: the text check comes for free.
+    try:
+        canonical = orjson.dumps(
+            content, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        )
+    except orjson.JSONEncodeError as exc:
+        if "surrogates" in str(exc) or "UTF-8" in str(exc):
+            raise InvalidText("a text holds a lone surrogate, which is not Unicode text") from None
+        raise
+    if b"u0000" in canonical and _ESCAPED_NUL.search(canonical):
+        raise InvalidText("a text holds a NUL character")
     return hashlib.sha256(canonical).hexdigest()

@@ -12,6 +12,7 @@ No GraphiQL page and no subscriptions: the IDE would load scripts from a CDN, an
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -84,6 +85,16 @@ class RegisterGraphQLRouter(GraphQLRouter[GraphContext, None]):
         # A person's achievements make a few hundred kilobytes; orjson encodes them several times
         # faster than the standard library.
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # json.loads recurses once per nesting level: 30 000 brackets fit in a small body and exhaust
+        # the stack. That is a malformed request, not a server fault.
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise ApiError(
+                400, "graphql.bad_request", "the request body nests deeper than it can be read"
+            ) from None
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         try:

@@ -402,8 +402,18 @@ def _loads(data: bytes) -> Any:
     def refuse_constant(name: str) -> None:
         raise ValueError(f"{name} is not JSON")
 
+    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # JSON leaves a repeated key undefined; json.loads keeps the last. A credential that names its
+        # subject (or anything else) twice is ambiguous, never silently resolved.
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"the key {key!r} appears twice in one object")
+            result[key] = value
+        return result
+
     try:
-        return json.loads(data, parse_constant=refuse_constant)
+        return json.loads(data, parse_constant=refuse_constant, object_pairs_hook=refuse_duplicates)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Rejected("micro.json_invalid", f"the credential is not valid JSON ({exc})") from None
 

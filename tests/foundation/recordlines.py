@@ -51,6 +51,7 @@ def record(
     credits: str | None = None,
     ref: str | None = None,
     extra_ids: list[dict[str, Any]] | None = None,
+    given_name: str = "Kari",
 ) -> AchievementRecord:
     identifiers = (IdentifierIn("nin", nin), *(IdentifierIn(**i) for i in extra_ids or []))
     return AchievementRecord(
@@ -58,7 +59,7 @@ def record(
         source_key=key,
         sector=Sector.PRIMARY,
         kind=AchievementKind(kind),
-        person=PersonIn(identifiers=identifiers, given_name="Kari", family_name="Nordmann"),
+        person=PersonIn(identifiers=identifiers, given_name=given_name, family_name="Nordmann"),
         awarding_org=OrgRef("orgnr", org),
         specification=SpecificationIn(
             kind=SpecificationKind.SUBJECT if kind == "subject_grade" else SpecificationKind.DOCUMENT,

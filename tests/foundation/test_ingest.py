@@ -278,3 +278,20 @@ def test_only_abandoned_batches_are_marked_interrupted(db: Engine, settings: Set
         ).scalar()
     assert rows == {abandoned: "failed", alive: "processing"}
     assert failure.startswith("import.interrupted")
+
+
+def test_text_the_database_cannot_hold_rejects_the_record_and_names_the_field(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
+    report = deliver(
+        db, settings, school,
+        {"nin": pupil, "key": "s-1", "org": school, "title": "Norsk\u0000hovedmål", "ref": "row 1"},
+        {"nin": pupil, "key": "s-2", "org": school, "given_name": "Kari\ud800", "ref": "row 2\ud800"},
+        {"nin": pupil, "key": "s-3", "org": school, "title": "A backslash \\u0000 is text", "code": "ENG1007"},
+    )  # fmt: skip
+    assert (report.status, report.accepted, report.rejected) == ("completed", 1, 2)
+    by_path = {e.path: e for e in report.errors}
+    assert by_path["specification.title.nb"].code == "text.invalid_character"
+    assert "NUL" in by_path["specification.title.nb"].message
+    assert by_path["person.given_name"].record == "row 2\ufffd"  # the report itself stays storable
+    assert count(db, "SELECT count(*) FROM import_rejection") == 2
