@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from importers.registry import choose, parse_sector
 from register.grading import Sector
-from register.ingest import REPORT_ERROR_LIMIT, ingest
+from register.ingest import ingest
 from register.records import BatchWarning, RecordError
 from register.settings import Settings, get_settings
 from register.text import clean_json, clean_text
@@ -407,45 +407,15 @@ def run_import(
         )
 
 
-def load_report(
-    conn: Connection, batch_id: uuid.UUID, *, error_limit: int = REPORT_ERROR_LIMIT
-) -> BatchReport | None:
-    """A stored batch's report, with its first ``error_limit`` rejections."""
-    row = conn.execute(
+def settle_if_interrupted(conn: Connection, batch_id: uuid.UUID) -> None:
+    """Mark one batch failed if it is 'processing' but its importer is gone (its lock is free: the
+    process died, or lost the database mid-way), so that reading its status says what happened."""
+    conn.execute(
         text(
-            """SELECT id, status, sector, format, accepted, unchanged, rejected, warnings, details, failure,
-                      duplicate_of FROM import_batch WHERE id = :id"""
+            """UPDATE import_batch SET status = 'failed', failure = :why, finished_at = now()
+               WHERE id = :id AND status = 'processing' AND pg_try_advisory_xact_lock(:k, hashtext(id::text))"""
         ),
-        {"id": batch_id},
-    ).one_or_none()
-    if row is None:
-        return None
-    errors = [
-        RecordError(record=r.record, path=r.path, code=r.code, message=r.message)
-        for r in conn.execute(
-            text(
-                "SELECT record, path, code, message FROM import_rejection WHERE batch_id = :id ORDER BY seq LIMIT :n"
-            ),
-            {"id": batch_id, "n": error_limit},
-        )
-    ]
-    failure = None
-    if row.failure:
-        code, _, message = row.failure.partition(": ")
-        failure = RecordError(record="file", code=code, message=message or code)
-    return BatchReport(
-        batch_id=row.id,
-        status=row.status,
-        sector=row.sector,
-        format=row.format,
-        accepted=row.accepted,
-        unchanged=row.unchanged,
-        rejected=row.rejected,
-        warnings=[BatchWarning(**w) for w in row.warnings],
-        errors=errors,
-        failure=failure,
-        duplicate_of=row.duplicate_of,
-        details=row.details,
+        {"id": batch_id, "why": INTERRUPTED, "k": _BATCH_LOCK},
     )
 
 

@@ -41,7 +41,7 @@ from api.rest.schemas import (
 )
 from importers.base import UnusableInput
 from register.grading import Sector
-from register.imports import ReceivedBatch, process, receive, run_import
+from register.imports import ReceivedBatch, process, receive, run_import, settle_if_interrupted
 from register.queries import BatchView, batch_rejections, batch_view, list_batches
 from register.settings import Settings
 
@@ -248,7 +248,8 @@ _REJECTIONS_PAGE = 100
 def get_batch(
     batch_id: uuid.UUID, request: Request, principal: Principal = Depends(require_scope(WRITE, ADMIN))
 ) -> BatchDetailOut:
-    with engine_of(request).connect() as conn:
+    with engine_of(request).begin() as conn:
+        settle_if_interrupted(conn, batch_id)
         batch = batch_view(conn, batch_id)
         # Another organisation's batch is answered exactly like a missing one.
         if batch is None or not _may_read(principal, batch):

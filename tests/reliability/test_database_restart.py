@@ -166,11 +166,6 @@ def _mid_import(setup: Setup) -> uuid.UUID | None:
     return row[0] if row else None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="register/imports.py + api: a batch whose import lost its database stays 'processing' while the "
-    "API runs on; recover_interrupted() only runs when `register serve` starts or a CLI import begins",
-)
 def test_postgresql_stopped_in_the_middle_of_an_import(setup: Setup) -> None:
     """The upload is answered 503 (not a false success), nothing of it is stored, a re-send completes it,
     and the interrupted batch says so without restarting the API."""
