@@ -264,6 +264,8 @@ def _process_locked(
             report.details = clean_json(context.facts.details)
             if result.warning_count > len(result.warnings):
                 report.details["warnings_total"] = result.warning_count
+            if result.rejections_stored < result.rejected:
+                report.details["rejections_stored"] = result.rejections_stored
             report.status = "completed"
             conn.execute(
                 text(

@@ -55,6 +55,8 @@ from register.uuids import uuid7
 
 #: errors kept in memory for the report; all of them are stored in import_rejection
 REPORT_ERROR_LIMIT = 1000
+#: rejections stored per batch (import_rejection); past this they are only counted
+REJECTIONS_STORED = 100_000
 #: warnings kept on the batch; past this only their number is (a warning per record is possible)
 WARNING_LIMIT = 1000
 
@@ -77,6 +79,7 @@ class IngestResult:
     errors: list[RecordError] = field(default_factory=list)  # the first REPORT_ERROR_LIMIT
     warnings: list[BatchWarning] = field(default_factory=list)  # the first WARNING_LIMIT
     warning_count: int = 0
+    rejections_stored: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +143,28 @@ class _RecordRejected(Exception):
 
 
 class _Rejections:
-    """Numbering, storage and the in-memory sample of a batch's rejections."""
+    """Numbering, storage and the in-memory sample of a batch's rejections.
 
-    def __init__(self, conn: Connection, batch_id: uuid.UUID, result: IngestResult) -> None:
-        self.conn, self.batch_id, self.result = conn, batch_id, result
+    Bounded both ways: written out every FLUSH_EVERY rejections (a file of a million broken lines must
+    not sit in memory), and stored up to REJECTIONS_STORED per batch; past that they are counted, and
+    the batch details say how many were stored.
+    """
+
+    FLUSH_EVERY = 5_000
+
+    def __init__(self, cur: Cursor[Any], batch_id: uuid.UUID, result: IngestResult) -> None:
+        self.cur, self.batch_id, self.result = cur, batch_id, result
         self.pending: list[RecordError] = []
         self.next_seq = 1
 
+    @property
+    def stored(self) -> int:
+        return self.next_seq - 1
+
     def add(self, error: RecordError) -> None:
+        self.result.rejected += 1
+        if self.stored + len(self.pending) >= REJECTIONS_STORED:
+            return
         # An importer's message may quote a delivered value: keep it storable whatever it holds.
         error = RecordError(
             clean_text(error.record),
@@ -155,15 +172,16 @@ class _Rejections:
             clean_text(error.message),
             None if error.path is None else clean_text(error.path),
         )
-        self.result.rejected += 1
         if len(self.result.errors) < REPORT_ERROR_LIMIT:
             self.result.errors.append(error)
         self.pending.append(error)
+        if len(self.pending) >= self.FLUSH_EVERY:
+            self.flush()
 
-    def flush(self, cur: Cursor[Any]) -> None:
+    def flush(self) -> None:
         if not self.pending:
             return
-        with cur.copy(
+        with self.cur.copy(
             "COPY import_rejection (batch_id, seq, record, path, code, message) FROM STDIN"
         ) as copy:
             for error in self.pending:
@@ -198,9 +216,9 @@ def ingest(
     fail a rule are reported with reference, path, code and message; the rest are written.
     """
     result = IngestResult()
-    rejections = _Rejections(conn, batch_id, result)
-    orgs = OrganisationIndex.load(conn, provider_id)
     cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    rejections = _Rejections(cur, batch_id, result)
+    orgs = OrganisationIndex.load(conn, provider_id)
 
     # Batches of one provider touch the same (provider, source key) rows: serialize them, so two
     # concurrent deliveries never both insert the same key. Different providers run in parallel.
@@ -236,7 +254,7 @@ def ingest(
             except _RecordRejected as rejected:
                 rejections.add(RecordError(record.ref, rejected.code, rejected.message, rejected.path))
         _copy_chunk(cur, staged, unchanged)
-        rejections.flush(cur)
+        rejections.flush()
         pending.clear()
 
     seq = 0
@@ -257,7 +275,8 @@ def ingest(
     flush()
 
     written = _write(conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections)
-    rejections.flush(cur)
+    rejections.flush()
+    result.rejections_stored = rejections.stored
     result.accepted = written.written
     result.unchanged = written.total - written.written
     stats.refresh_after_ingest(conn, batch_id)
