@@ -1,14 +1,17 @@
 """The audit trail: who read which person's data, when, with which scope — append-only, hash-chained.
 
-Every row carries ``prev_hash`` (the previous row's ``hash``) and ``hash`` = sha256 over its own content
-and ``prev_hash``. Changing, inserting or deleting a row in the middle breaks the chain, which
-``verify_chain`` finds (``register audit verify``). Deleting the newest rows cannot be seen from the
-chain alone; an operator who needs that exports the newest hash elsewhere now and then.
+Every row carries ``prev_hash`` (the previous row's ``hash`` in its chain) and ``hash`` = sha256 over its
+own content and ``prev_hash``. Changing, inserting or deleting a row in the middle breaks its chain,
+which ``verify_chain`` finds (``register audit verify``). Deleting the newest rows cannot be seen from a
+chain alone; an operator who needs that exports the newest hashes elsewhere now and then.
 
-Writers are serialized by a transaction-scoped advisory lock, held until the writer commits: the row
-that reads the last hash and the row that appends after it can never interleave, so the chain order
-is the ``id`` order. The lock is taken last in a request's transaction (the read first, then the audit
-row, then commit), so it is held for one insert and a commit.
+There are CHAINS parallel chains: events about a person go to chain 1 + (person id mod 63), events
+without a person to chain 0. Writers of one chain are serialized by a transaction-scoped advisory lock
+held until the writer commits, so the row that reads the last hash and the row that appends after it
+never interleave and each chain's order is its ``id`` order. One chain for the whole country made every
+look-up wait for the one before it; with 64, look-ups of different people commit in parallel, and every
+read of one person's data still lies in one unbroken chain. The lock is taken last in a request's
+transaction (the read first, then the audit row, then commit), so it is held for one insert and a commit.
 
 Rows are written in the caller's transaction: if the audit row cannot be written, the person data is
 not returned either.
@@ -26,8 +29,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-_AUDIT_LOCK = 7002  # pg_advisory_xact_lock key: one writer of the chain at a time
+_AUDIT_LOCK = 7004  # pg_advisory_xact_lock(key, chain): one writer of a chain at a time
 GENESIS = "0" * 64
+CHAINS = 64
+
+
+def chain_of(person_id: uuid.UUID | None) -> int:
+    return 0 if person_id is None else 1 + person_id.int % (CHAINS - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,9 @@ def record_event(
     ``details`` must be plain JSON (strings, integers, booleans, lists, objects) and never hold a
     national id: it is stored and hashed as given.
     """
+    chain = chain_of(person_id)
     content = {
+        "chain": chain,
         "occurred_at": dt.datetime.now(dt.UTC),
         "request_id": request_id,
         "client_id": client_id,
@@ -89,14 +99,19 @@ def record_event(
         "action": action,
         "details": dict(details or {}),
     }
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
-    prev = conn.execute(text("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")).scalar() or GENESIS
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"), {"k": _AUDIT_LOCK, "c": chain})
+    prev = (
+        conn.execute(
+            text("SELECT hash FROM audit_event WHERE chain = :c ORDER BY id DESC LIMIT 1"), {"c": chain}
+        ).scalar()
+        or GENESIS
+    )
     digest = event_hash(prev, content)
     new_id = conn.execute(
         text(
-            """INSERT INTO audit_event (occurred_at, request_id, client_id, organisation, scope, person_id,
+            """INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation, scope, person_id,
                                         action, details, prev_hash, hash)
-               VALUES (:occurred_at, :request_id, :client_id, :organisation, :scope, :person_id, :action,
+               VALUES (:chain, :occurred_at, :request_id, :client_id, :organisation, :scope, :person_id, :action,
                        CAST(:details AS jsonb), :prev, :hash)
                RETURNING id"""
         ),
@@ -143,15 +158,22 @@ def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
         "action": content["action"],
         "details": content["details"],
     }
+    # Chain 0 is also where the rows written before there were several chains live: their hash does
+    # not cover the chain, and a row moved into another chain still breaks that chain's links.
+    if content.get("chain"):
+        canonical["chain"] = content["chain"]
     encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 def verify_chain(conn: Connection, *, batch_rows: int = 5000) -> ChainVerification:
-    """Walk the whole chain in id order (streamed) and report the first row that does not fit."""
+    """Walk every chain in id order (streamed) and report the first row that does not fit."""
     prev = GENESIS
+    chain = None
     checked = 0
     for row in _stream(conn, batch_rows):
+        if row.chain != chain:
+            chain, prev = row.chain, GENESIS
         if row.prev_hash != prev:
             return ChainVerification(
                 False, checked, row.id, "prev_hash does not match the previous row's hash"
@@ -166,9 +188,9 @@ def verify_chain(conn: Connection, *, batch_rows: int = 5000) -> ChainVerificati
 def _stream(conn: Connection, batch_rows: int) -> Iterator[Any]:
     result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(
         text(
-            """SELECT id, occurred_at, request_id, client_id, organisation, scope, person_id, action, details,
-                      prev_hash, hash
-               FROM audit_event ORDER BY id"""
+            """SELECT id, chain, occurred_at, request_id, client_id, organisation, scope, person_id, action,
+                      details, prev_hash, hash
+               FROM audit_event ORDER BY chain, id"""
         )
     )
     yield from result

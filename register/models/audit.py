@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Index, SmallInteger, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,7 +15,11 @@ class AuditEvent(Base):
     """Who read which person's data, when, with which scope. Append-only; chained by hash."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index(None, "person_id", "occurred_at"), Index(None, "occurred_at"))
+    __table_args__ = (
+        Index(None, "person_id", "occurred_at"),
+        Index(None, "occurred_at"),
+        Index(None, "chain", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -28,3 +32,6 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    # Which of the parallel hash chains the row belongs to (register.audit.chain_of): 0 for events
+    # without a person, 1–63 by person.
+    chain: Mapped[int] = mapped_column(SmallInteger, server_default="0")

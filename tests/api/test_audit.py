@@ -14,13 +14,15 @@ from tests.factories import new_nin
 
 
 def _events(db: Engine, n: int, person_id: uuid.UUID | None = None) -> list[int]:
+    """n reads of one person's data: one chain, so the rows follow each other in it."""
+    person_id = person_id or uuid.uuid4()
     ids = []
     with db.begin() as conn:
         for i in range(n):
             ids.append(
                 audit.record_read(
                     conn,
-                    person_id=person_id or uuid.uuid4(),
+                    person_id=person_id,
                     action="persons.lookup",
                     client_id="c",
                     organisation="910000004",
@@ -50,6 +52,23 @@ def test_the_chain_verifies_and_each_kind_of_tampering_is_found(db: Engine) -> N
         assert not result.ok and result.reason is not None and reason in result.reason
         assert result.broken_at == (ids[3] if "UPDATE" in statement else ids[4])
         assert result.checked == 3
+
+
+def test_reads_of_different_people_go_to_parallel_chains_that_all_verify(db: Engine) -> None:
+    people = [uuid.uuid4() for _ in range(40)]
+    for person in people:
+        _events(db, 2, person)
+    with db.connect() as conn:
+        chains = conn.execute(text("SELECT count(DISTINCT chain) FROM audit_event")).scalar_one()
+        assert chains > 10  # 40 people over 63 chains
+        assert audit.verify_chain(conn) == audit.ChainVerification(True, 80)
+        # Every read of one person is in one chain, linked in id order.
+        rows = conn.execute(
+            text("SELECT chain, prev_hash, hash FROM audit_event WHERE person_id = :p ORDER BY id"),
+            {"p": people[0]},
+        ).all()
+    assert rows[0].chain == rows[1].chain == audit.chain_of(people[0])
+    assert rows[1].prev_hash == rows[0].hash
 
 
 def test_who_looked_at_a_person(client: TestClient, token: Token, orgs: dict[str, str], db: Engine) -> None:

@@ -47,6 +47,10 @@ def cli(db: Engine) -> Iterator[CliRunner]:
     get_engine.cache_clear()
 
 
+#: one person, so the events follow each other in one chain (register.audit.chain_of)
+PERSON = uuid.uuid4()
+
+
 def _events(engine: Engine, n: int) -> list[int]:
     ids = []
     with engine.begin() as conn:
@@ -54,7 +58,7 @@ def _events(engine: Engine, n: int) -> list[int]:
             ids.append(
                 audit.record_read(
                     conn,
-                    person_id=uuid.uuid4(),
+                    person_id=PERSON,
                     action="persons.lookup",
                     client_id="client-test",
                     organisation="974760673",
@@ -164,10 +168,10 @@ def test_verify_finds_an_inserted_row(cli: CliRunner, db: Engine) -> None:
         content = {**row._mapping, "action": "persons.lookup", "request_id": "forged"}
         conn.execute(
             text(
-                """INSERT INTO audit_event (id, occurred_at, request_id, client_id, organisation, scope, person_id,
-                                            action, details, prev_hash, hash)
-                   VALUES (:id, :occurred_at, 'forged', :client_id, :organisation, :scope, :person_id, :action,
-                           CAST(:details AS jsonb), :prev, :hash)"""
+                """INSERT INTO audit_event (id, chain, occurred_at, request_id, client_id, organisation, scope,
+                                            person_id, action, details, prev_hash, hash)
+                   VALUES (:id, :chain, :occurred_at, 'forged', :client_id, :organisation, :scope, :person_id,
+                           :action, CAST(:details AS jsonb), :prev, :hash)"""
             ),
             {
                 **content,
