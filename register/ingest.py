@@ -206,7 +206,7 @@ def ingest(
     provider_id: int,
     items: Iterable[AchievementRecord | RecordError | BatchWarning],
     allow_synthetic_ids: bool,
-    chunk_rows: int = 20_000,
+    chunk_rows: int = 10_000,
     on_record: Callable[[], None] | None = None,
 ) -> IngestResult:
     """Validate and write one batch of records in the caller's transaction.

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # ELMO export signing (``register export elmo --sign``): PEM private key and its X.509 certificate.
     elmo_signing_key_path: Path | None = None
     elmo_signing_cert_path: Path | None = None
-    import_chunk_rows: int = Field(default=20_000, ge=100)
+    import_chunk_rows: int = Field(default=10_000, ge=100)
     # Micro-credentials (importers/micro): issuer id (URL or DID) -> JWKS file of its VC-JWT keys;
     # what to do with a credential whose validUntil has passed; whether an unverifiable proof rejects.
     micro_issuer_jwks: dict[str, Path] = {}
