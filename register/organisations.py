@@ -66,6 +66,17 @@ def add_organisation(
     org_id = None
     if orgnr is not None:
         org_id = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": orgnr}).scalar()
+    elif codes:
+        # An organisation without an orgnr (a foreign issuer) is known by its codes: adding it again
+        # with one of them finds it, instead of registering a second organisation under the same code.
+        org_id = conn.execute(
+            text(
+                """SELECT organisation_id FROM organisation_code
+                   WHERE (scheme, value) IN (SELECT * FROM unnest(CAST(:schemes AS text[]), CAST(:values AS text[])))
+                   LIMIT 1"""
+            ),
+            {"schemes": [c[0] for c in codes], "values": [c[1] for c in codes]},
+        ).scalar()
     if org_id is None:
         org_id = conn.execute(
             text(

@@ -44,12 +44,6 @@ def _admin_url() -> tuple[str, object | None]:
     return embedded.start(PROJECT_ROOT / ".register" / "test"), None
 
 
-def _swap_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    prefix = base.rsplit("/", 1)[0]
-    return f"{prefix}/{name}" + (f"?{query}" if query else "")
-
-
 @pytest.fixture(scope="session")
 def server_admin_url() -> Iterator[str]:
     admin, container = _admin_url()
@@ -62,7 +56,7 @@ def create_database(admin: str, prefix: str = "register_test") -> str:
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return _swap_database(admin, name)
+    return embedded.database_url(admin, name)
 
 
 def drop_database(admin: str, url: str) -> None:

@@ -130,3 +130,16 @@ def test_delivers_for_an_organisation_without_orgnr(cli: CliRunner) -> None:
         cli, "org", "add", "974760673", "--name", "X", "--delivers-for", "issuer=https://nowhere"
     )
     assert (code, "[organisation.unknown]" in err) == (2, True)
+
+
+def test_an_organisation_without_orgnr_is_found_again_by_its_code(cli: CliRunner) -> None:
+    from sqlalchemy import text
+
+    from register.organisations import add_organisation
+
+    for _ in range(2):  # a demo or script run twice registers it once
+        with get_engine().begin() as conn:
+            add_organisation(conn, orgnr=None, name="Open University of Nowhere", kind="foreign", country="NL",
+                             codes=[("issuer", "https://badges.example.org/issuer")])  # fmt: skip
+    with get_engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM organisation")).scalar_one() == 1
