@@ -20,13 +20,14 @@ is written.
 from __future__ import annotations
 
 import dataclasses
-import json
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from psycopg import Cursor
 from sqlalchemy import Connection, text
 
@@ -262,7 +263,7 @@ def ingest(
         if isinstance(item, BatchWarning):
             result.warning_count += 1
             if len(result.warnings) < WARNING_LIMIT:
-                result.warnings.append(clean_json_warning(item))
+                result.warnings.append(_clean_warning(item))
         elif isinstance(item, RecordError):
             rejections.add(item)
         else:
@@ -283,7 +284,7 @@ def ingest(
     return result
 
 
-def clean_json_warning(warning: BatchWarning) -> BatchWarning:
+def _clean_warning(warning: BatchWarning) -> BatchWarning:
     return BatchWarning(
         code=clean_text(warning.code),
         message=clean_text(warning.message),
@@ -479,7 +480,8 @@ def _check_credits(credits: Decimal | None, scheme: CreditScheme | None, path: s
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    # orjson: this runs for every staged record's details; dates and enums natively, Decimal as text.
+    return None if value is None else orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _enum(value: Any) -> str | None:
@@ -487,8 +489,6 @@ def _enum(value: Any) -> str | None:
 
 
 def _sha256(content: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(content).hexdigest()
 
 
