@@ -481,7 +481,9 @@ def _check_credits(credits: Decimal | None, scheme: CreditScheme | None, path: s
 
 def _json(value: Any) -> str | None:
     # orjson: this runs for every staged record's details; dates and enums natively, Decimal as text.
-    return None if value is None else orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return (
+        None if value is None else orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    )
 
 
 def _enum(value: Any) -> str | None:
