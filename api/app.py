@@ -6,11 +6,15 @@ Everything the app needs is decided here, once: settings, the database engine, t
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import health
 from api.auth import TokenVerifier
+from api.background import StatsRefresher
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
 from api.limits import BodyLimitMiddleware, QueryTextMiddleware
@@ -36,6 +40,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
         engine = get_engine()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Kompetanseregisteret",
         version="1",
         description=DESCRIPTION,
@@ -57,3 +62,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    refresher = None
+    if settings.stats_refresh == "background":
+        refresher = StatsRefresher(app.state.engine, settings.stats_refresh_seconds)
+        refresher.start()
+    try:
+        yield
+    finally:
+        if refresher is not None:
+            refresher.stop()

@@ -15,12 +15,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from importers.base import UnusableInput
 from register.errors import RegisterError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from register.settings import Settings
 
 app = typer.Typer(
     name="register",
@@ -33,10 +38,12 @@ db_app = typer.Typer(help="The database: migrate, locate, stop the embedded serv
 org_app = typer.Typer(help="The organisation registry and its code cross-walk.", no_args_is_help=True)
 export_app = typer.Typer(help="Give a person's results out in an exchange format.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail of reads of person data.", no_args_is_help=True)
+stats_app = typer.Typer(help="The analysts' summary tables.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
+app.add_typer(stats_app, name="stats")
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -209,11 +216,29 @@ def import_(
     """Import delivery files. Exit 0 all accepted, 1 some records rejected, 2 a file unusable."""
     from importers.registry import parse_sector
     from register.database import get_engine
-    from register.imports import recover_interrupted, run_import
+    from register.imports import recover_interrupted, refresh_statistics
+    from register.settings import get_settings
 
     parse_sector(sector)
     engine = get_engine()
+    settings = get_settings()
     _report_recovered(recover_interrupted(engine))
+    refresh_at_end = settings.stats_refresh == "after_import" and len(paths) > 1
+    if refresh_at_end:  # one refresh for all the files: a person in several files is counted once
+        settings = settings.model_copy(update={"stats_refresh": "background"})
+    try:
+        worst = _import_files(engine, settings, paths, sector, provider, as_json)
+    finally:
+        if refresh_at_end:
+            refresh_statistics(engine)
+    raise typer.Exit(worst)
+
+
+def _import_files(
+    engine: Engine, settings: Settings, paths: list[Path], sector: str, provider: str, as_json: bool
+) -> int:
+    from register.imports import run_import
+
     worst = EXIT_OK
     for path in paths:
         if not path.is_file():
@@ -227,13 +252,14 @@ def import_(
                 provider_orgnr=provider,
                 filename=path.name,
                 submitted_by="cli",
+                settings=settings,
             )
         worst = max(worst, report.exit_code)
         if as_json:
             typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         else:
             _print_report(path, report)
-    raise typer.Exit(worst)
+    return worst
 
 
 def _report_recovered(count: int) -> None:
@@ -329,6 +355,32 @@ def audit_verify(
             err=True,
         )
     raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+
+@stats_app.command("refresh")
+@clear_errors
+def stats_refresh() -> None:
+    """Count the persons whose achievements changed since the last refresh in the summary tables."""
+    from register import stats
+    from register.database import get_engine
+
+    report = stats.refresh_pending(get_engine())
+    typer.echo(f"statistics refreshed: {report.persons} persons in {report.rounds} transactions")
+
+
+@stats_app.command("rebuild")
+@clear_errors
+def stats_rebuild() -> None:
+    """Recompute the summary tables from every valid achievement (after a restore, or to check them)."""
+    from register import stats
+    from register.database import get_engine
+
+    with get_engine().begin() as conn:
+        cells = stats.rebuild(conn)
+    typer.echo(f"statistics rebuilt: {cells} cells")
 
 
 # --- token ----------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ A delivery goes through two transactions, on purpose:
    ``completed`` in the same transaction. If anything fails, all of it rolls back and the batch is
    marked ``failed`` with the reason, in a transaction of its own; re-sending the file completes it.
 
+After a completed batch the analysts' roll-ups are refreshed in a third transaction (``register.stats``;
+or only by the server's timer, when ``REGISTER_STATS_REFRESH=background``): the batch's transaction
+no longer carries them, many batches are counted in one refresh, and a failed refresh never fails the
+import (its persons stay pending).
+
 A file whose sha256 matches a completed batch of the same provider is recorded as ``duplicate`` and not
 parsed again. A unique index on completed (provider, sha256) makes that hold even for two identical
 uploads at the same moment: the second to commit fails on it and is reported as the duplicate.
@@ -31,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from importers.registry import choose, parse_sector
+from register import stats
 from register.grading import Sector
 from register.ingest import ingest
 from register.records import BatchWarning, RecordError
@@ -219,11 +225,23 @@ def process(
         # dies: recover_interrupted() marks a 'processing' batch failed when nobody holds its lock.
         _lock_batch(lock_conn, received.batch_id)
         try:
-            return _process_locked(
+            report = _process_locked(
                 engine, received, report, context, filename, content_type, settings, on_record
             )
         finally:
             _unlock_batch(lock_conn, received.batch_id)
+    if report.status == "completed" and settings.stats_refresh == "after_import":
+        refresh_statistics(engine)
+    return report
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Count the pending persons in the roll-ups; a failure is logged, never the import's failure."""
+    try:
+        stats.refresh_pending(engine)
+    except Exception:
+        # The batch is committed and its persons stay pending: the next refresh counts them.
+        log.exception("statistics refresh failed; the persons stay pending for the next refresh")
 
 
 def _process_locked(

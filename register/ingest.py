@@ -280,7 +280,7 @@ def ingest(
     result.rejections_stored = rejections.stored
     result.accepted = written.written
     result.unchanged = written.total - written.written
-    stats.refresh_after_ingest(conn, batch_id)
+    stats.mark_batch_pending(conn, batch_id)  # counted by the refresh after the commit
     return result
 
 

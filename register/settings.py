@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     elmo_signing_key_path: Path | None = None
     elmo_signing_cert_path: Path | None = None
     import_chunk_rows: int = Field(default=10_000, ge=100)
+    # The analysts' roll-ups (register.stats): refreshed right after each import commits, or only by the
+    # server's timer every stats_refresh_seconds (and ``register stats refresh``), many batches at once.
+    stats_refresh: Literal["after_import", "background"] = "after_import"
+    stats_refresh_seconds: float = Field(default=5.0, gt=0)
     # Micro-credentials (importers/micro): issuer id (URL or DID) -> JWKS file of its VC-JWT keys;
     # what to do with a credential whose validUntil has passed; whether an unverifiable proof rejects.
     micro_issuer_jwks: dict[str, Path] = {}

@@ -3,13 +3,21 @@
 Two tables (see ``register.models.stats``): ``stats_person_cell`` (per person and finest cell) and
 ``stats_cell`` (every roll-up of the seven dimensions, with exact distinct-person counts).
 
-Keeping them current: the ingest calls ``refresh_after_ingest`` inside the batch's transaction. The
-persons the batch touched are found (by the achievements it wrote, and by the earlier version of those
-it changed, since a corrected record may move to another person); their old contribution to every
-roll-up is subtracted, their finest cells recomputed from their achievements, and the new contribution
-added — a person counts once in each roll-up cell they have any achievement in, so subtracting and
-adding whole persons keeps distinct counts exact. All of it is set-based SQL over the touched persons
-only; the cost follows the batch, not the register.
+Keeping them current, in two steps. (1) The ingest calls ``mark_batch_pending`` inside the batch's
+transaction: the persons the batch touched (by the achievements it wrote, and by the earlier version of
+those it changed, since a corrected record may move to another person) go into ``stats_pending``. That
+is one cheap INSERT, so the import costs what the ingest costs. (2) ``refresh_pending`` runs in a
+transaction of its own, after the import commits (``REGISTER_STATS_REFRESH=after_import``, the default)
+or every few seconds in the server (``background``): it takes the pending persons out, subtracts their
+old contribution from every roll-up, recomputes their finest cells from their achievements and adds
+the new contribution — a person counts once in each roll-up cell they have any achievement in, so
+subtracting and adding whole persons keeps distinct counts exact. A person touched by many batches
+before a refresh is recomputed once. All of it is set-based SQL over the pending persons only; the
+cost follows the deliveries, not the register. If a refresh fails, its persons stay pending (the
+transaction rolls back) and the next refresh takes them: nothing is lost, the aggregates only lag.
+
+Each refresh that changed something bumps ``stats_state.version``; ``statistics_version`` reads it, so
+the API caches answers until it moves.
 
 Answering: ``achievement_stats`` reads exactly one roll-up level of ``stats_cell``: the one that keeps
 the grouped and the filtered dimensions. Filters are equalities, on purpose: a filter that spans
@@ -32,7 +40,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from register.errors import InvalidInput
 from register.grading import CreditScheme
@@ -70,32 +78,94 @@ def rolled_mask(kept: set[str]) -> int:
 # --- keeping the tables current -------------------------------------------------------------------
 
 
-def refresh_after_ingest(connection: Connection, batch_id: uuid.UUID) -> None:
-    """Bring the summary tables up to date with the achievements batch ``batch_id`` wrote.
-
-    Runs in the ingest's transaction, so the aggregates commit or roll back with the batch.
-    """
-    _refresh(
-        connection,
-        """SELECT person_id FROM achievement WHERE batch_id = :batch
-           UNION
-           SELECT v.person_id FROM achievement a
-           JOIN achievement_version v ON v.achievement_id = a.id AND v.version = a.version - 1
-           WHERE a.batch_id = :batch""",
+def mark_batch_pending(connection: Connection, batch_id: uuid.UUID) -> None:
+    """Mark the persons batch ``batch_id`` touched as pending a refresh (in the batch's transaction)."""
+    connection.execute(
+        text(
+            """INSERT INTO stats_pending (person_id)
+               SELECT person_id FROM achievement WHERE batch_id = :batch
+               UNION
+               SELECT v.person_id FROM achievement a
+               JOIN achievement_version v ON v.achievement_id = a.id AND v.version = a.version - 1
+               WHERE a.batch_id = :batch
+               ON CONFLICT DO NOTHING"""
+        ),
         {"batch": batch_id},
     )
 
 
 def refresh_persons(connection: Connection, person_ids: Sequence[uuid.UUID]) -> None:
-    """Recompute the contribution of these persons (after a change that did not come through a batch)."""
+    """Recompute the contribution of these persons now, in the caller's transaction (a withdrawal)."""
     if person_ids:
+        _lock(connection)
         _refresh(connection, "SELECT unnest(CAST(:ids AS uuid[]))", {"ids": list(person_ids)})
+        _bump_version(connection)
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute both tables from all valid achievements (a back-fill; the incremental path must agree)."""
-    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STATS_LOCK})
-    connection.execute(text("TRUNCATE stats_person_cell, stats_cell"))
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    persons: int  # recomputed
+    rounds: int  # transactions it took
+    skipped: bool = False  # another refresh was running and will take what is pending
+
+
+def refresh_pending(engine: Engine, *, wait: bool = True, round_persons: int = 100_000) -> RefreshReport:
+    """Recompute every pending person, ``round_persons`` per transaction, until none is pending.
+
+    Refreshes are serialized by an advisory lock. ``wait=False`` returns at once (``skipped``) when
+    another refresh holds it — the server's timer uses that; after an import (``wait=True``) the caller
+    waits, so that the import's persons are counted when it returns.
+    """
+    persons = rounds = 0
+    while True:
+        with engine.begin() as conn:
+            if (
+                not wait
+                and not conn.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _STATS_LOCK}
+                ).scalar()
+            ):
+                return RefreshReport(persons, rounds, skipped=True)
+            claimed = refresh_round(conn, limit=round_persons)
+        if not claimed:
+            return RefreshReport(persons, rounds)
+        persons += claimed
+        rounds += 1
+
+
+def refresh_round(connection: Connection, *, limit: int | None = None) -> int:
+    """Recompute up to ``limit`` pending persons in the caller's transaction; returns how many.
+
+    The claim is part of that transaction: if it fails, the persons stay pending.
+    """
+    _lock(connection)
+    claimed = _refresh(
+        connection,
+        """DELETE FROM stats_pending WHERE person_id IN (
+               SELECT person_id FROM stats_pending ORDER BY person_id LIMIT :n)
+           RETURNING person_id""",
+        {"n": limit},  # LIMIT NULL: all of them
+    )
+    if claimed:
+        _bump_version(connection)
+    return claimed
+
+
+def pending_persons(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT count(*) FROM stats_pending")).scalar_one())
+
+
+def statistics_version(connection: Connection) -> int:
+    """Changes whenever the roll-ups do (0 before the first refresh)."""
+    return int(connection.execute(text("SELECT coalesce(max(version), 0) FROM stats_state")).scalar_one())
+
+
+def rebuild(connection: Connection) -> int:
+    """Recompute both tables from all valid achievements (a back-fill; the incremental path must agree).
+
+    Returns the number of roll-up cells."""
+    _lock(connection)
+    connection.execute(text("TRUNCATE stats_person_cell, stats_cell, stats_pending"))
     connection.execute(text(_PERSON_CELLS_INSERT.format(persons="SELECT id FROM person")))
     connection.execute(
         text(
@@ -104,6 +174,8 @@ def rebuild(connection: Connection) -> None:
                 {_cube_select("stats_person_cell", 1)}"""
         )
     )
+    _bump_version(connection)
+    return int(connection.execute(text("SELECT count(*) FROM stats_cell")).scalar_one())
 
 
 _PERSON_CELLS_INSERT = """
@@ -133,10 +205,26 @@ def _cube_select(source: str, sign: int) -> str:
                HAVING count(*) > 0"""  # the empty grouping set yields a row even over no rows
 
 
-def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> None:
-    # Serialized: two batches touching one person must not both compute "before" from the same state.
+def _lock(conn: Connection) -> None:
+    # Serialized: two refreshes touching one person must not both compute "before" from the same state.
     # Under READ COMMITTED every statement after the lock sees what the previous holder committed.
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STATS_LOCK})
+
+
+def _bump_version(conn: Connection) -> None:
+    conn.execute(
+        text(
+            """INSERT INTO stats_state (id, version, refreshed_at) VALUES (1, 1, now())
+               ON CONFLICT (id) DO UPDATE SET version = stats_state.version + 1, refreshed_at = now()"""
+        )
+    )
+
+
+def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> int:
+    """Subtract, recompute and add back the persons ``persons_sql`` yields (under the caller's lock).
+
+    ``persons_sql`` is a query or a data-modifying statement with RETURNING; returns how many persons.
+    """
     conn.execute(
         text(
             """CREATE TEMP TABLE IF NOT EXISTS stats_touched (person_id uuid PRIMARY KEY) ON COMMIT DROP;
@@ -144,10 +232,15 @@ def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> N
                TRUNCATE stats_touched, stats_delta;"""
         )
     )
-    conn.execute(
-        text(f"INSERT INTO stats_touched SELECT DISTINCT p FROM ({persons_sql}) AS t(p) WHERE p IS NOT NULL"),
+    touched_count = conn.execute(
+        text(
+            f"""WITH persons(p) AS ({persons_sql})
+                INSERT INTO stats_touched SELECT DISTINCT p FROM persons WHERE p IS NOT NULL"""
+        ),
         params,
-    )
+    ).rowcount
+    if not touched_count:
+        return 0
     touched = "SELECT person_id FROM stats_touched"
     insert_delta = (
         f"INSERT INTO stats_delta (rolled, {', '.join(_KEY_COLUMNS)}, achievements, persons, "
@@ -184,6 +277,7 @@ def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> N
                 DELETE FROM stats_cell WHERE id IN (SELECT id FROM stats_emptied);"""
         )
     )
+    return touched_count
 
 
 # --- answering ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
 from register.models.person import Person, PersonIdentifier
 from register.models.specification import LearningSpecification
-from register.models.stats import StatsCell, StatsPersonCell
+from register.models.stats import StatsCell, StatsPending, StatsPersonCell, StatsState
 
 __all__ = [
     "Achievement",
@@ -24,6 +24,8 @@ __all__ = [
     "Person",
     "PersonIdentifier",
     "StatsCell",
+    "StatsPending",
     "StatsPersonCell",
+    "StatsState",
     "organisation_delivery",
 ]

@@ -11,10 +11,21 @@ analyst's query reads exactly one ``rolled`` value of it; nothing scans achievem
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Integer, Numeric, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from register.models.base import Base
@@ -72,3 +83,30 @@ class StatsCell(Base):
     credits_ects: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
     credits_fagskolepoeng: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
     credits_hours: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
+
+
+class StatsPending(Base):
+    """Persons whose achievements changed since the roll-ups last counted them (``register.stats``).
+
+    An import adds its persons here in its own transaction; a refresh takes them out and recomputes
+    them in another. Keyed by person, so a person touched by ten deliveries is recomputed once.
+    """
+
+    __tablename__ = "stats_pending"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class StatsState(Base):
+    """One row: how many refreshes the roll-ups have had, and when the last one committed.
+
+    The version changes with every refresh that changed something, so an answer computed from
+    ``stats_cell`` can be cached until the version moves.
+    """
+
+    __tablename__ = "stats_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="1")
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -136,5 +136,6 @@ def add_achievement(
 
 
 def finish_batch(conn: Connection, batch_id: uuid.UUID) -> None:
-    """What the ingest does last: bring the statistics up to date with the batch."""
-    stats.refresh_after_ingest(conn, batch_id)
+    """What the ingest does last (mark the batch's persons pending), and the refresh after it."""
+    stats.mark_batch_pending(conn, batch_id)
+    stats.refresh_round(conn)

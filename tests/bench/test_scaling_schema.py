@@ -29,6 +29,7 @@ DISTRIBUTED_BY_PERSON = {  # table → its distribution column (person's own key
     "achievement_version": "person_id",
     "achievement_attachment": "person_id",
     "stats_person_cell": "person_id",
+    "stats_pending": "person_id",
 }
 DISTRIBUTED_OTHERWISE = {
     "person_identifier": "value",  # the way in: national id → person, one shard per look-up
@@ -44,10 +45,10 @@ REFERENCE = {
 }
 # audit_event: one hash chain, appended under one lock, with rows that name no person (person_id NULL,
 # which a distribution column cannot be) — it stays whole on the coordinator; see docs/scaling.md.
-COORDINATOR = {"stats_cell", "audit_event", "alembic_version"}
+COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
-    "audit_event",
+    "stats_pending", "audit_event",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution

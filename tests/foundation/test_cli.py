@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import register.imports
 from register.cli import app
 from register.database import get_engine
+from register.settings import get_settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import RecordLines, lines
 
@@ -143,3 +144,23 @@ def test_an_organisation_without_orgnr_is_found_again_by_its_code(cli: CliRunner
                              codes=[("issuer", "https://badges.example.org/issuer")])  # fmt: skip
     with get_engine().connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM organisation")).scalar_one() == 1
+
+
+def test_stats_refresh_and_rebuild(
+    cli: CliRunner, db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+    monkeypatch.setenv("REGISTER_STATS_REFRESH", "background")  # the import leaves its persons pending
+    get_settings.cache_clear()
+    school = create_organisation(db)
+    delivery = tmp_path / "two.jsonl"
+    delivery.write_bytes(lines({"nin": new_nin(), "key": "s-1", "org": school}, {"nin": new_nin(), "key": "s-2", "org": school}))  # fmt: skip
+    try:
+        assert run(cli, "import", str(delivery), "--sector", "primary", "--provider", school)[0] == 0
+    finally:
+        get_settings.cache_clear()
+    assert run(cli, "stats", "refresh") == (0, "statistics refreshed: 2 persons in 1 transactions\n", "")
+    assert run(cli, "stats", "refresh") == (0, "statistics refreshed: 0 persons in 0 transactions\n", "")
+    code, out, _ = run(cli, "stats", "rebuild")
+    # one person-free total and the cells of two persons in one school, year, level, ...: 128 roll-ups
+    assert (code, out) == (0, "statistics rebuilt: 128 cells\n")
