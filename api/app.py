@@ -21,6 +21,7 @@ from api.limits import BodyLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.settings import Settings, get_settings
+from register.stats import VersionedCache
 
 DESCRIPTION = """\
 Kompetanseregisteret — the national register of competence evidence.
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.verifier = TokenVerifier.from_settings(settings)
+    app.state.stats_answers = VersionedCache[bytes](settings.stats_cache_bytes, len)
     install_error_handlers(app)
     configure_api_logging(settings.log_level)
     install_access_log_redaction()

@@ -33,12 +33,13 @@ whole table before filters are applied, so a filtered view never shows what the 
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
@@ -47,6 +48,7 @@ from register.grading import CreditScheme
 
 #: the largest table (of grouped and filtered dimensions) an analyst's query may span
 MAX_TABLE_CELLS = 50_000
+V = TypeVar("V")
 _STATS_LOCK = 7003  # pg_advisory_xact_lock key: one refresh of the roll-ups at a time
 
 #: analyst-facing dimension name → stats_cell column(s); the order fixes the bits of ``rolled``
@@ -155,9 +157,66 @@ def pending_persons(connection: Connection) -> int:
     return int(connection.execute(text("SELECT count(*) FROM stats_pending")).scalar_one())
 
 
-def statistics_version(connection: Connection) -> int:
-    """Changes whenever the roll-ups do (0 before the first refresh)."""
-    return int(connection.execute(text("SELECT coalesce(max(version), 0) FROM stats_state")).scalar_one())
+def statistics_version(connection: Connection) -> str:
+    """Changes whenever the roll-ups do: the refresh count and the time of the last refresh.
+
+    The time makes it unique even where the count starts again (a database emptied and filled anew).
+    """
+    row = connection.execute(text("SELECT version, refreshed_at FROM stats_state")).one_or_none()
+    return "0" if row is None else f"{row.version}@{row.refreshed_at.isoformat()}"
+
+
+def cached_answer(
+    connection: Connection, cache: VersionedCache[V], key: Hashable, compute: Callable[[], V]
+) -> V:
+    """The answer for ``key`` from ``cache`` if the roll-ups have not changed since, else ``compute()``d.
+
+    Run it in a REPEATABLE READ transaction, so that the version and what ``compute`` reads are one
+    snapshot (a refresh committing in between cannot file new cells under the old version).
+    """
+    version = statistics_version(connection)
+    answer = cache.get(key, version)
+    if answer is None:
+        answer = compute()
+        cache.put(key, version, answer)
+    return answer
+
+
+class VersionedCache(Generic[V]):
+    """Answers keyed by request, valid for one statistics version; least recently used go first.
+
+    Bounded by ``max_weight`` (the caller says what a value weighs, e.g. its bytes), so a burst of
+    large tables cannot grow the process. Thread-safe: the API answers from a thread pool.
+    """
+
+    def __init__(self, max_weight: int, weigh: Callable[[V], int]) -> None:
+        self._max_weight = max_weight
+        self._weigh = weigh
+        self._entries: OrderedDict[Hashable, tuple[str, V, int]] = OrderedDict()
+        self._weight = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: str) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, version: str, value: V) -> None:
+        weight = self._weigh(value)
+        if weight > self._max_weight:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._weight -= old[2]
+            self._entries[key] = (version, value, weight)
+            self._weight += weight
+            while self._weight > self._max_weight:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self._weight -= dropped
 
 
 def rebuild(connection: Connection) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import STATS, Principal, require_scope
@@ -73,7 +74,7 @@ def achievements(
     nus: str | None = Query(default=None, max_length=16, description="NUS code"),
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
     principal: Principal = Depends(require_scope(STATS)),
-) -> StatsOut:
+) -> Response:
     dims = stats.parse_group_by(group_by)
     filters = {
         "sector": sector.value if sector else None,
@@ -84,10 +85,27 @@ def achievements(
         "nus": nus,
         "grade": grade,
     }
-    with engine_of(request).connect() as conn:
-        result = stats.achievement_stats(
-            conn, group_by=dims, filters=filters, threshold=settings_of(request).suppression_threshold
+    threshold = settings_of(request).suppression_threshold
+    key = (tuple(dims), tuple(filters.items()), threshold)
+    with engine_of(request).connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        body = stats.cached_answer(
+            conn,
+            _answers(request),
+            key,
+            lambda: _encode(
+                stats.achievement_stats(conn, group_by=dims, filters=filters, threshold=threshold)
+            ),
         )
+    return Response(body, media_type="application/json")
+
+
+def _answers(request: Request) -> stats.VersionedCache[bytes]:
+    """The app's cache of encoded answers; they change only when a refresh commits."""
+    cache: stats.VersionedCache[bytes] = request.app.state.stats_answers
+    return cache
+
+
+def _encode(result: stats.StatsResult) -> bytes:
     cells = []
     for cell in result.cells:
         key: dict[str, Any] = {}
@@ -107,4 +125,5 @@ def achievements(
                 suppressed=cell.suppressed,
             )
         )
-    return StatsOut(group_by=result.group_by, filters=result.filters, threshold=result.threshold, cells=cells)
+    out = StatsOut(group_by=result.group_by, filters=result.filters, threshold=result.threshold, cells=cells)
+    return out.model_dump_json().encode()
