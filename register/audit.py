@@ -99,25 +99,41 @@ def record_event(
         "action": action,
         "details": dict(details or {}),
     }
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"), {"k": _AUDIT_LOCK, "c": chain})
-    prev = (
-        conn.execute(
-            text("SELECT hash FROM audit_event WHERE chain = :c ORDER BY id DESC LIMIT 1"), {"c": chain}
-        ).scalar()
-        or GENESIS
-    )
-    digest = event_hash(prev, content)
-    new_id = conn.execute(
-        text(
-            """INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation, scope, person_id,
-                                        action, details, prev_hash, hash)
-               VALUES (:chain, :occurred_at, :request_id, :client_id, :organisation, :scope, :person_id, :action,
-                       CAST(:details AS jsonb), :prev, :hash)
-               RETURNING id"""
-        ),
-        {**content, "details": json.dumps(content["details"]), "prev": prev, "hash": digest},
-    ).scalar_one()
-    return int(new_id)
+    head, tail = _canonical_parts(content)
+    values = {
+        **content,
+        "details": json.dumps(content["details"]),
+        "k": _AUDIT_LOCK,
+        # The previous hash is spliced in between (a hex string needs no JSON escaping): sha256 over
+        # head + '"' + prev + '"' + tail is event_hash(prev, content), computed under the lock.
+        "head": (head + '"').encode(),
+        "tail": ('"' + tail).encode(),
+        "genesis": GENESIS,
+    }
+    # One round trip under the lock: the lock and the append go out together in a pipeline. They must
+    # stay two statements: a statement sees the rows committed before it started, so the one that reads
+    # the chain's last hash has to start after the lock is granted, or it could miss the append of the
+    # writer it waited for.
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has one
+    with driver.pipeline(), driver.cursor() as cursor:
+        cursor.execute(_LOCK, values)
+        cursor.execute(_APPEND, values)
+        new_id = cursor.fetchone()
+    assert new_id is not None
+    return int(new_id[0])
+
+
+_LOCK = "SELECT pg_advisory_xact_lock(%(k)s, %(chain)s)"
+_APPEND = """
+INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation, scope, person_id, action,
+                         details, prev_hash, hash)
+SELECT %(chain)s, %(occurred_at)s, %(request_id)s, %(client_id)s, %(organisation)s, %(scope)s, %(person_id)s,
+       %(action)s, CAST(%(details)s AS jsonb), prev.hash,
+       encode(sha256(%(head)s || convert_to(prev.hash, 'UTF8') || %(tail)s), 'hex')
+FROM (SELECT coalesce((SELECT hash FROM audit_event WHERE chain = %(chain)s ORDER BY id DESC LIMIT 1),
+                      %(genesis)s) AS hash) AS prev
+RETURNING id"""
 
 
 def record_read(
@@ -145,10 +161,27 @@ def record_read(
 
 
 def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
-    """sha256 over the canonical JSON of an event's content and the previous hash."""
+    """sha256 over the canonical JSON of an event's content and the previous hash.
+
+    The canonical JSON is ``json.dumps`` of the content with ``prev_hash`` added, keys sorted, compact
+    separators and ``ensure_ascii=False``; ``record_event`` computes the same digest in SQL from the
+    two halves around ``prev_hash``.
+    """
+    head, tail = _canonical_parts(content)
+    return hashlib.sha256((head + _encode(prev_hash) + tail).encode()).hexdigest()
+
+
+_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _canonical_parts(content: Mapping[str, Any]) -> tuple[str, str]:
+    """The canonical JSON up to the value of ``prev_hash`` and from after it.
+
+    ``json.dumps(obj, sort_keys=True)`` of a flat object is its sorted ``key:value`` pairs joined, so
+    encoding the pairs one by one gives the same text with a gap for the previous hash.
+    """
     occurred = content["occurred_at"]
     canonical = {
-        "prev_hash": prev_hash,
         "occurred_at": occurred.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "request_id": content["request_id"],
         "client_id": content["client_id"],
@@ -162,8 +195,10 @@ def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     # not cover the chain, and a row moved into another chain still breaks that chain's links.
     if content.get("chain"):
         canonical["chain"] = content["chain"]
-    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    before = [f"{_encode(k)}:{_encode(canonical[k])}" for k in sorted(canonical) if k < "prev_hash"]
+    after = [f"{_encode(k)}:{_encode(canonical[k])}" for k in sorted(canonical) if k > "prev_hash"]
+    # Both sides are never empty ("action" sorts before, "scope" after), so the commas always belong.
+    return "{" + ",".join(before) + ',"prev_hash":', "," + ",".join(after) + "}"
 
 
 def verify_chain(conn: Connection, *, batch_rows: int = 5000) -> ChainVerification:
