@@ -14,7 +14,10 @@ the key's own ``alg`` (when the JWKS names one) must agree with the token's head
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,12 +71,32 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens against the keys of the trusted issuers."""
+    """Verifies bearer tokens against the keys of the trusted issuers.
 
-    def __init__(self, issuers: Mapping[str, list[IssuerKey]], *, audience: str, leeway_seconds: int) -> None:
+    A token that verified is remembered (by its sha256, at most ``cache_size`` of them) until its
+    ``exp`` — never past it, so the leeway is granted only by a full verification again. A service
+    sends the same token for its whole lifetime, and verifying the signature is the dearest part of
+    a look-up's authentication. Nothing else about a token changes while it lives: the issuers and
+    their keys are fixed for the verifier's lifetime, ``nbf``/``iat`` only ever become true, and a
+    token that failed is never remembered.
+    """
+
+    def __init__(
+        self,
+        issuers: Mapping[str, list[IssuerKey]],
+        *,
+        audience: str,
+        leeway_seconds: int,
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._issuers = dict(issuers)
         self._audience = audience
         self._leeway = leeway_seconds
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified: dict[bytes, tuple[Principal, float]] = {}  # sha256(token) -> (caller, exp)
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -98,6 +121,28 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthError("token.malformed", "the bearer token is too long")
+        key = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(key)
+        if remembered is not None and self._clock() < remembered[1]:
+            return remembered[0]
+        principal, expires = self._verify(token)
+        self._remember(key, principal, expires)
+        return principal
+
+    def _remember(self, key: bytes, principal: Principal, expires: float) -> None:
+        if self._cache_size <= 0:
+            return
+        with self._cache_lock:
+            if len(self._verified) >= self._cache_size:
+                now = self._clock()
+                for stale in [k for k, (_, exp) in self._verified.items() if exp <= now]:
+                    del self._verified[stale]
+                while len(self._verified) >= self._cache_size:  # the oldest entry goes first
+                    del self._verified[next(iter(self._verified))]
+            self._verified[key] = (principal, expires)
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        """The full verification: the caller and the token's ``exp`` (seconds since the epoch)."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -119,7 +164,8 @@ class TokenVerifier:
                 "token.algorithm_not_allowed", "the token's algorithm does not fit the issuer key"
             )
         claims = self._decode(token, key, alg, issuer)
-        return _principal(claims, issuer)
+        # Required and checked as a number by jwt.decode, so it is one here.
+        return _principal(claims, issuer), float(claims["exp"])
 
     def _decode(self, token: str, key: IssuerKey, alg: str, issuer: str) -> dict[str, Any]:
         try:
