@@ -8,11 +8,12 @@ are nested in memory by ``part_of_id``. The REST and GraphQL layers both build o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -108,13 +109,10 @@ def person_view(
     ).one_or_none()
     if person is None:
         return None
-    clauses = ["a.person_id = :p", "a.status = 'valid'"]
+    clauses = ["a.person_id = :p", *_given_out(sectors, passed_only, ":sectors")]
     params: dict[str, Any] = {"p": person_id}
     if sectors:
-        clauses.append("a.sector = ANY(:sectors)")
         params["sectors"] = list(sectors)
-    if passed_only:
-        clauses.append("a.grade_passed IS NOT FALSE")
     rows = conn.execute(
         text(
             f"""SELECT a.id, a.sector, a.kind, a.part_of_id, a.grade_scheme, a.grade_value, a.grade_passed,
@@ -128,7 +126,7 @@ def person_view(
                 JOIN learning_specification s ON s.id = a.specification_id
                 JOIN organisation o ON o.id = a.awarding_org_id
                 WHERE {" AND ".join(clauses)}
-                ORDER BY a.completed_on NULLS LAST, a.year NULLS LAST, s.code NULLS LAST, a.id"""
+                ORDER BY {_ORDER}"""
         ),
         params,
     )
@@ -138,6 +136,133 @@ def person_view(
         family_name=person.family_name,
         birth_date=person.birth_date,
         achievements=_nest(_achievement(r) for r in rows),
+    )
+
+
+# Which achievements a look-up gives out and in which order: person_view and person_rows_by_nin share
+# them, so REST's fast path and GraphQL cannot drift apart.
+_ORDER = "a.completed_on NULLS LAST, a.year NULLS LAST, s.code NULLS LAST, a.id"
+
+
+def _given_out(sectors: Sequence[str] | None, passed_only: bool, sectors_param: str) -> list[str]:
+    clauses = ["a.status = 'valid'"]
+    if sectors:
+        clauses.append(f"a.sector = ANY({sectors_param})")
+    if passed_only:
+        clauses.append("a.grade_passed IS NOT FALSE")
+    return clauses
+
+
+class AchievementRow(NamedTuple):
+    """One achievement as the look-up's single statement returns it: ready for JSON as it is.
+
+    Ids are text (PostgreSQL prints a uuid as ``str(uuid.UUID)`` does), numbers are float (what the REST
+    answer gives), and the jsonb columns are their JSON text, to be embedded without parsing.
+    """
+
+    id: str
+    sector: str
+    kind: str
+    part_of_id: str | None
+    grade_scheme: str | None
+    grade_value: str | None
+    grade_passed: bool | None
+    grade_as_delivered: str | None
+    credits: float | None
+    credit_scheme: str | None
+    completed_on: dt.date | None
+    year: int | None
+    term: str | None
+    version: int
+    spec_kind: str
+    code: str | None
+    code_scheme: str | None
+    title_json: str
+    description_json: str | None
+    spec_credits: float | None
+    spec_credit_scheme: str | None
+    nkr_level: str | None
+    eqf_level: int | None
+    nus_code: str | None
+    iscedf_code: str | None
+    learning_outcomes_json: str | None
+    orgnr: str | None
+    org_name: str
+    org_name_en: str | None
+    org_kind: str
+    org_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRows:
+    """A person and the achievements a look-up gives out, flat, in ``person_view``'s order."""
+
+    id: str
+    given_name: str | None
+    family_name: str | None
+    birth_date: dt.date | None
+    achievements: list[AchievementRow]
+
+
+_PERSON_COLUMNS = 4
+_BY_NIN = """SELECT p.id::text, p.given_name, p.family_name, p.birth_date,
+       a.id::text, a.sector, a.kind, a.part_of_id::text, a.grade_scheme, a.grade_value, a.grade_passed,
+       a.details->>'grade_as_delivered', a.credits::float8, a.credit_scheme, a.completed_on, a.year,
+       a.term, a.version,
+       s.kind, s.code, s.code_scheme, s.title::text, s.description::text, s.credits::float8,
+       s.credit_scheme, s.nkr_level, s.eqf_level, s.nus_code, s.iscedf_code, s.learning_outcomes::text,
+       o.orgnr, o.name_nb, o.name_en, o.kind, o.country
+FROM person_identifier i
+JOIN person p ON p.id = i.person_id
+LEFT JOIN (achievement a
+           JOIN learning_specification s ON s.id = a.specification_id
+           JOIN organisation o ON o.id = a.awarding_org_id)
+       ON a.person_id = p.id AND {given_out}
+WHERE i.kind = %(kind)s AND i.scheme = '' AND i.value = %(value)s
+ORDER BY {order}"""
+
+
+@functools.cache
+def _by_nin_statement(by_sector: bool, passed_only: bool) -> str:
+    given_out = _given_out(["?"] if by_sector else None, passed_only, "%(sectors)s")
+    return _BY_NIN.format(given_out=" AND ".join(given_out), order=_ORDER)
+
+
+def person_rows_by_nin(
+    conn: Connection,
+    kind: str,
+    value: str,
+    *,
+    sectors: Sequence[str] | None = None,
+    passed_only: bool = False,
+) -> PersonRows | None:
+    """``person_view`` for the holder of a national id, in one statement and without per-row objects.
+
+    The look-up's hot path: the identifier, the person and their achievements come back in one round
+    trip on the connection's own driver cursor (SQLAlchemy's result layer costs more than the rows do
+    here), with the filters and order of ``person_view``. None if no person holds ``(kind, value)``
+    (see ``register.persons.nin_key``).
+    """
+    statement = _by_nin_statement(bool(sectors), passed_only)
+    params: dict[str, Any] = {"kind": kind, "value": value}
+    if sectors:
+        params["sectors"] = list(sectors)
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has one
+    with driver.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    first = rows[0]
+    make = AchievementRow._make
+    return PersonRows(
+        id=first[0],
+        given_name=first[1],
+        family_name=first[2],
+        birth_date=first[3],
+        # A person with nothing to give out comes back as one row whose achievement columns are NULL.
+        achievements=[make(row[_PERSON_COLUMNS:]) for row in rows if row[_PERSON_COLUMNS] is not None],
     )
 
 

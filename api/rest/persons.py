@@ -7,6 +7,10 @@ with person data writes its audit row in the same transaction as the read, befor
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field
@@ -14,12 +18,11 @@ from pydantic import ConfigDict, Field
 from api.auth import READ, Principal, require_scope
 from api.errors import problem_responses
 from api.rest.common import audit_identity, engine_of, settings_of
-from api.rest.schemas import NinBody, PersonOut
+from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
-from register.errors import NotFound
 from register.grading import Sector
-from register.persons import person_id_by_nin
-from register.queries import person_view, valid_achievement_ids
+from register.persons import nin_key, person_id_by_nin, person_not_found
+from register.queries import person_rows_by_nin, valid_achievement_ids
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
@@ -34,34 +37,49 @@ class LookupIn(NinBody):
 
 @router.post(
     "/persons/lookup",
+    # The answer is built and encoded here (person_out_document); the model documents it in OpenAPI.
     response_model=PersonOut,
     summary="A person and all their valid achievements, nested",
     responses=_PROBLEMS,
 )
-def lookup(
-    body: LookupIn, request: Request, principal: Principal = Depends(require_scope(READ))
-) -> PersonOut:
+def lookup(body: LookupIn, request: Request, principal: Principal = Depends(require_scope(READ))) -> Response:
     settings = settings_of(request)
     sectors = [s.value for s in body.sectors] if body.sectors else None
+    kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
     with engine_of(request).begin() as conn:
-        person_id = person_id_by_nin(conn, body.nin, allow_synthetic=settings.synthetic_ids_allowed)
-        view = person_view(conn, person_id, sectors=sectors, passed_only=body.passed_only)
-        if view is None:  # the identifier row outlived its person: treat as unknown
-            raise NotFound("person.not_found", "no person in the register has this national identity number")
-        ids = view.achievement_ids()
+        # One statement finds the person and their achievements; a number no person holds and an
+        # identifier that outlived its person both come back as nothing.
+        rows = person_rows_by_nin(conn, kind, value, sectors=sectors, passed_only=body.passed_only)
+        if rows is None:
+            raise person_not_found()
+        document = person_out_document(rows)
+        ids = _ids_depth_first(document["achievements"])
+        # Last in the transaction: the audit row takes its chain's lock, and the commit follows at once.
         audit.record_read(
             conn,
-            person_id=person_id,
+            person_id=uuid.UUID(rows.id),
             action="persons.lookup",
             details={
                 "endpoint": "POST /v1/persons/lookup",
                 "count": len(ids),
-                "achievement_ids": [str(i) for i in ids],
+                "achievement_ids": ids,
                 "filters": {"sectors": sectors, "passed_only": body.passed_only},
             },
             **audit_identity(request, principal),
         )
-    return PersonOut.of(view)
+    # Returned as bytes, so FastAPI does not validate and encode the nested answer a second time.
+    return Response(content=orjson.dumps(document), media_type="application/json")
+
+
+def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
+    """The ids given out, in ``PersonView.achievement_ids`` order (depth first) for the audit row."""
+    found: list[str] = []
+    stack = list(reversed(achievements))
+    while stack:
+        node = stack.pop()
+        found.append(node["id"])
+        stack.extend(reversed(node["parts"]))
+    return found
 
 
 @router.post(
