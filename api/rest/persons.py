@@ -46,7 +46,9 @@ def lookup(body: LookupIn, request: Request, principal: Principal = Depends(requ
     settings = settings_of(request)
     sectors = [s.value for s in body.sectors] if body.sectors else None
     kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
-    with engine_of(request).begin() as conn:
+    # engine.connect(), not begin(): the statements go on the driver connection, which begins the
+    # transaction itself, and the audit row commits it (a look-up that fails is rolled back on close).
+    with engine_of(request).connect() as conn:
         # One statement finds the person and their achievements; a number no person holds and an
         # identifier that outlived its person both come back as nothing.
         rows = person_rows_by_nin(conn, kind, value, sectors=sectors, passed_only=body.passed_only)
@@ -54,7 +56,7 @@ def lookup(body: LookupIn, request: Request, principal: Principal = Depends(requ
             raise person_not_found()
         document = person_out_document(rows)
         ids = _ids_depth_first(document["achievements"])
-        # Last in the transaction: the audit row takes its chain's lock, and the commit follows at once.
+        # Last in the transaction: the audit row takes its chain's lock, and the commit goes with it.
         audit.record_read(
             conn,
             person_id=uuid.UUID(rows.id),
@@ -66,6 +68,7 @@ def lookup(body: LookupIn, request: Request, principal: Principal = Depends(requ
                 "filters": {"sectors": sectors, "passed_only": body.passed_only},
             },
             **audit_identity(request, principal),
+            commit=True,
         )
     # Returned as bytes, so FastAPI does not validate and encode the nested answer a second time.
     return Response(content=orjson.dumps(document), media_type="application/json")

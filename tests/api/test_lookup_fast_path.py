@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.rest.schemas import PersonOut
+from register import audit
 from register.demo import load_demo
 from register.queries import person_view
 from tests.api.conftest import READ, Token, bearer
@@ -172,3 +173,34 @@ def test_an_unknown_number_is_not_found_and_not_audited(
     assert (answer.status_code, answer.json()["code"]) == (404, "person.not_found")
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar() == 0
+
+
+def test_no_person_data_when_the_audit_row_cannot_be_written_and_the_connection_recovers(
+    client: TestClient, token: Token, orgs: dict[str, str], db: Engine
+) -> None:
+    """The append and the commit go out together: when the append fails the commit is skipped, nothing is
+    stored, the caller gets no person data, and the pooled connection serves the next look-up."""
+    nin = new_nin()
+    with db.begin() as conn:
+        new_person(conn, nin, "Kari", "Nordmann")
+        conn.execute(
+            text(
+                """CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS
+                   $$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$;
+                   CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_event
+                   FOR EACH ROW EXECUTE FUNCTION refuse_audit()"""
+            )
+        )
+    auth = bearer(token(orgs["portal"], READ))
+    try:
+        for _ in range(3):
+            refused = client.post("/v1/persons/lookup", json={"nin": nin}, headers=auth)
+            assert (refused.status_code, refused.json()["code"]) == (500, "internal.error")
+            assert "Kari" not in refused.text
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse_audit ON audit_event; DROP FUNCTION refuse_audit()"))
+    answers = [client.post("/v1/persons/lookup", json={"nin": nin}, headers=auth) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    with db.connect() as conn:
+        assert audit.verify_chain(conn) == audit.ChainVerification(True, 3)
