@@ -64,16 +64,17 @@ def pending(engine: Engine) -> int:
         return stats.pending_persons(conn)
 
 
-def version(engine: Engine) -> int:
+def refreshes(engine: Engine) -> int:
+    """How many refreshes changed the roll-ups (the count part of the statistics version)."""
     with engine.connect() as conn:
-        return stats.statistics_version(conn)
+        return int(stats.statistics_version(conn).partition("@")[0])
 
 
 def test_by_default_an_import_is_counted_when_it_returns(db: Engine, settings: Settings, school: str) -> None:
     deliver(db, settings, school, new_nin(), new_nin())
     assert national(db) == (2, 2)
     assert pending(db) == 0
-    assert version(db) == 1
+    assert refreshes(db) == 1
 
 
 def test_in_background_mode_imports_only_mark_their_persons(
@@ -89,9 +90,9 @@ def test_in_background_mode_imports_only_mark_their_persons(
     assert (report.persons, report.rounds, report.skipped) == (3, 1, False)
     assert national(db) == (4, 3)
     assert pending(db) == 0
-    assert version(db) == 1
+    assert refreshes(db) == 1
     assert stats.refresh_pending(db) == stats.RefreshReport(0, 0)  # nothing pending: nothing done
-    assert version(db) == 1  # and the version (the cache key) did not move
+    assert refreshes(db) == 1  # and the version (the cache key) did not move
 
 
 def test_a_refresh_goes_in_rounds_and_agrees_with_a_rebuild(
