@@ -25,14 +25,15 @@ import hashlib
 import json
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
-from psycopg.errors import UniqueViolation
+from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolation
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from importers.registry import choose, parse_sector
@@ -206,28 +207,43 @@ def process(
 ) -> BatchReport:
     """Parse and ingest a received batch in one transaction; on failure mark it failed."""
     settings = settings or get_settings()
-    report = BatchReport(batch_id=received.batch_id, status="processing", sector=received.sector.value)
     if received.duplicate_of is not None:
-        report.status, report.duplicate_of = "duplicate", received.duplicate_of
+        report = BatchReport(batch_id=received.batch_id, status="duplicate", sector=received.sector.value)
+        report.duplicate_of = received.duplicate_of
         return report
-    context = ImportContext(
-        sector=received.sector,
-        provider_orgnr=provider_orgnr,
-        filename=filename,
-        content_type=content_type,
-        max_bytes=settings.max_upload_bytes,
-        max_xml_depth=settings.max_xml_depth,
-        require_valid_signature=settings.elmo_require_valid_signature,
-        settings=settings,
-    )
     with engine.connect() as lock_conn:
         # Held for as long as this process works on the batch, and released by PostgreSQL if the process
         # dies: recover_interrupted() marks a 'processing' batch failed when nobody holds its lock.
         _lock_batch(lock_conn, received.batch_id)
         try:
-            report = _process_locked(
-                engine, received, report, context, filename, content_type, settings, on_record
-            )
+            for attempt in range(1, ATTEMPTS + 1):
+                received.spool.seek(0)
+                context = ImportContext(
+                    sector=received.sector,
+                    provider_orgnr=provider_orgnr,
+                    filename=filename,
+                    content_type=content_type,
+                    max_bytes=settings.max_upload_bytes,
+                    max_xml_depth=settings.max_xml_depth,
+                    require_valid_signature=settings.elmo_require_valid_signature,
+                    settings=settings,
+                )
+                report = BatchReport(
+                    batch_id=received.batch_id, status="processing", sector=received.sector.value
+                )
+                try:
+                    report = _process_locked(
+                        engine, received, report, context, filename, content_type, settings, on_record,
+                        last_attempt=attempt == ATTEMPTS,
+                    )  # fmt: skip
+                    break
+                except _TransientFailure:
+                    log.warning(
+                        "batch %s met a concurrent batch (attempt %d); trying again",
+                        received.batch_id,
+                        attempt,
+                    )
+                    time.sleep(0.05 * attempt)
         finally:
             _unlock_batch(lock_conn, received.batch_id)
     if report.status == "completed" and settings.stats_refresh == "after_import":
@@ -253,6 +269,8 @@ def _process_locked(
     content_type: str | None,
     settings: Settings,
     on_record: Callable[[], None] | None,
+    *,
+    last_attempt: bool,
 ) -> BatchReport:
     with engine.begin() as conn:
         conn.execute(
@@ -329,6 +347,13 @@ def _process_locked(
             sector=received.sector.value,
             duplicate_of=original,
         )
+    except DBAPIError as exc:
+        if not last_attempt and isinstance(exc.orig, DeadlockDetected | SerializationFailure):
+            # Two batches met on the same new persons in opposite order; the transaction rolled back
+            # and nothing of it is left, so the whole batch can simply run again.
+            raise _TransientFailure from exc
+        _mark_failed(engine, received.batch_id, report.format, "internal error")
+        raise
     except BaseException:
         # Unexpected: the transaction rolled back; record that the batch failed, then let it surface
         # (the CLI and API turn it into a generic error; the log has the traceback, never person data).
@@ -338,6 +363,13 @@ def _process_locked(
 
 
 _BATCH_LOCK = 7002
+ATTEMPTS = 3  # a batch that loses a deadlock to a concurrent batch runs again, this many times in all
+
+
+class _TransientFailure(Exception):
+    """The batch's transaction was rolled back by the database to resolve a conflict; run it again."""
+
+
 INTERRUPTED = (
     "import.interrupted: the process importing this batch stopped before it finished; send the file again"
 )

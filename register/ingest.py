@@ -784,8 +784,10 @@ def _resolve_persons(conn: Connection, rejections: _Rejections) -> None:
 
             -- A concurrent batch of another provider may have created the same person a moment ago:
             -- its identifier row wins, the map follows it, and the person made here is removed.
+            -- In key order, so two batches meeting on the same new persons wait rather than deadlock.
             INSERT INTO person_identifier (person_id, kind, scheme, value)
             SELECT person_id, kind, scheme, value FROM person_map WHERE found = 0
+            ORDER BY kind, scheme, value
             ON CONFLICT (kind, scheme, value) DO NOTHING;
 
             CREATE TEMP TABLE lost_person ON COMMIT DROP AS

@@ -107,6 +107,7 @@ def mark_batch_pending(connection: Connection, batch_id: uuid.UUID) -> None:
                SELECT v.person_id FROM achievement a
                JOIN achievement_version v ON v.achievement_id = a.id AND v.version = a.version - 1
                WHERE a.batch_id = :batch
+               ORDER BY 1  -- one order for every batch: concurrent batches wait, never deadlock
                ON CONFLICT DO NOTHING"""
         ),
         {"batch": batch_id},

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 import register.imports
 from register.imports import BatchReport, run_import
@@ -295,3 +297,43 @@ def test_text_the_database_cannot_hold_rejects_the_record_and_names_the_field(
     assert "NUL" in by_path["specification.title.nb"].message
     assert by_path["person.given_name"].record == "row 2\ufffd"  # the report itself stays storable
     assert count(db, "SELECT count(*) FROM import_rejection") == 2
+
+
+def _deadlocking_ingest(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """The real ingest, but the first ``times`` batches lose a deadlock after writing everything."""
+    real = register.imports.ingest
+    calls: list[int] = []
+
+    def ingest(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) <= times:
+            raise OperationalError("INSERT …", {}, DeadlockDetected("deadlock detected"))
+        return result
+
+    monkeypatch.setattr(register.imports, "ingest", ingest)
+    return calls
+
+
+def test_a_batch_that_loses_a_deadlock_runs_again(
+    db: Engine, settings: Settings, school: str, pupil: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _deadlocking_ingest(monkeypatch, times=2)
+    report = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school}, {"nin": pupil, "key": "s-2", "org": school})  # fmt: skip
+    assert (len(calls), report.status, report.accepted) == (3, "completed", 2)
+    assert count(db, "SELECT count(*) FROM achievement") == 2  # the rolled-back attempts left nothing
+    assert count(db, "SELECT count(*) FROM person") == 1
+
+
+def test_a_batch_that_keeps_losing_deadlocks_fails_after_three_attempts(
+    db: Engine, settings: Settings, school: str, pupil: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _deadlocking_ingest(monkeypatch, times=3)
+    with pytest.raises(OperationalError):
+        deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school})
+    assert len(calls) == register.imports.ATTEMPTS == 3
+    assert count(db, "SELECT count(*) FROM achievement") == 0
+    assert (
+        count(db, "SELECT count(*) FROM import_batch WHERE status = 'failed' AND failure = 'internal error'")
+        == 1
+    )
