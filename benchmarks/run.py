@@ -5,7 +5,8 @@ and hold the register to the ceilings PostgreSQL and the server set, in the same
    ``run_import`` into a register already holding the population, against the raw ``COPY`` of the same
    rows into the same ``achievement`` table with all its indexes and constraints (done in a transaction
    that is rolled back). Also the re-send of the same records (a re-export: other bytes, same
-   content) and of the byte-identical file.
+   content) and of the byte-identical file. The statistics refresh runs after the import's commit, as
+   in the register (register.stats); it is timed on its own and reported beside the import.
 2. **Look-up under load** — ``POST /v1/persons/lookup`` for random persons at ``BENCH_CONCURRENCY``
    connections against ``POST /bench/constant/{size}`` on the same server (a constant JSON body of the
    look-up's median size; see benchmarks/app.py).
@@ -21,10 +22,12 @@ unless ``BENCH_KEEP_DATABASE=1``. Results go to ``benchmarks/results.json`` and 
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import io
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -36,6 +39,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +54,7 @@ from register.database import make_engine, to_libpq
 from register.imports import run_import
 from register.organisations import add_organisation
 from register.settings import Settings
+from register.stats import achievement_stats, parse_group_by, refresh_pending
 from register.tokens import issue_dev_token
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +86,7 @@ class BenchConfig:
     load_generator: str = "auto"  # auto (wrk when on PATH), wrk, python
     admin_url: str | None = None
     keep_database: bool = False
+    load_processes: int = 2  # importers loading the population side by side (as many providers do)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> BenchConfig:
@@ -107,6 +113,7 @@ class BenchConfig:
             load_generator=get("BENCH_LOAD_GENERATOR", str, default.load_generator),
             admin_url=env.get("BENCH_ADMIN_URL") or None,
             keep_database=env.get("BENCH_KEEP_DATABASE", "") in ("1", "true", "yes"),
+            load_processes=get("BENCH_LOAD_PROCESSES", int, default.load_processes),
         )
 
 
@@ -197,6 +204,30 @@ def import_file(engine: Engine, settings: Settings, delivery: DeliveryFile) -> d
     return import_bytes(engine, settings, delivery, delivery.path.read_bytes())
 
 
+def load_population(
+    url: str, config: BenchConfig, files: list[DeliveryFile]
+) -> Iterator[tuple[DeliveryFile, dict[str, Any]]]:
+    """Import ``files`` in ``config.load_processes`` processes at once; yields each as it completes."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine or lock inherited
+    with concurrent.futures.ProcessPoolExecutor(config.load_processes, mp_context=context) as pool:
+        running = {pool.submit(_import_in_worker, url, str(config.work_dir), f): f for f in files}
+        for future in concurrent.futures.as_completed(running):
+            yield running[future], future.result()
+
+
+_worker_engine: Engine | None = None
+
+
+def _import_in_worker(url: str, work_dir: str, delivery: DeliveryFile) -> dict[str, Any]:
+    global _worker_engine
+    if _worker_engine is None:
+        _worker_engine = make_engine(url, pool_size=2)
+    settings = Settings(
+        database_url=url, allow_synthetic_ids=True, data_dir=Path(work_dir), stats_refresh="background"
+    )
+    return import_file(_worker_engine, settings, delivery)
+
+
 def copy_ceiling(url: str, batch_id: str) -> tuple[int, float]:
     """COPY the achievement rows a batch wrote into ``achievement`` again, timed, and roll back.
 
@@ -283,11 +314,14 @@ def benchmark_import(
         content = delivery.path.read_bytes()
         with StatementTimer(engine) as statements:
             first = import_bytes(engine, settings, delivery, content)
+        refresh = timed_refresh(engine)
         rows, copy_seconds = copy_ceiling(url, first["batch_id"])
         resend = import_bytes(engine, settings, delivery, content + RESEND_SUFFIX[kind])
+        resend_refresh = timed_refresh(engine)
         duplicate = import_bytes(engine, settings, delivery, content)
         import_rate = first["accepted"] / first["seconds"] if first["seconds"] else 0.0
         copy_rate = rows / copy_seconds if copy_seconds else 0.0
+        with_refresh = first["seconds"] + refresh["seconds"]
         results[kind] = {
             "file_bytes": len(content),
             "import": {k: v for k, v in first.items() if k != "batch_id"},
@@ -296,7 +330,12 @@ def benchmark_import(
             "copy_seconds": round(copy_seconds, 3),
             "copy_rows_per_s": round(copy_rate, 1),
             "ratio": round(import_rate / copy_rate, 4) if copy_rate else None,
+            "refresh": refresh,
+            "ratio_with_refresh": round(first["accepted"] / with_refresh / copy_rate, 4)
+            if copy_rate
+            else None,
             "resend": {k: v for k, v in resend.items() if k != "batch_id"},
+            "resend_refresh": resend_refresh,
             "resend_speedup": round(first["seconds"] / resend["seconds"], 2) if resend["seconds"] else None,
             "duplicate": {k: v for k, v in duplicate.items() if k != "batch_id"},
             "duplicate_speedup": round(first["seconds"] / duplicate["seconds"], 2)
@@ -307,9 +346,17 @@ def benchmark_import(
         }
         log(
             f"import {kind}: {first['accepted']} in {first['seconds']:.2f}s ({import_rate:.0f}/s) vs COPY "
-            f"{copy_rate:.0f}/s → {results[kind]['ratio']}; re-send {resend['status']} {resend['seconds']:.2f}s"
+            f"{copy_rate:.0f}/s → {results[kind]['ratio']}; statistics refresh {refresh['persons']} persons "
+            f"{refresh['seconds']:.2f}s; re-send {resend['status']} {resend['seconds']:.2f}s"
         )
     return results
+
+
+def timed_refresh(engine: Engine) -> dict[str, Any]:
+    """The statistics refresh of what is pending (the register runs it after each import's commit)."""
+    started = time.perf_counter()
+    report = refresh_pending(engine)
+    return {"persons": report.persons, "seconds": round(time.perf_counter() - started, 3)}
 
 
 # --- the server ----------------------------------------------------------------------------------------
@@ -596,6 +643,18 @@ def benchmark_stats_and_memory(
     }
 
 
+def uncached_stats(engine: Engine, repeats: int = 30) -> dict[str, Any]:
+    """What a cache miss costs: the stats query and suppression in-process, no HTTP, no encoding."""
+    dims = parse_group_by(STATS_QUERY.partition("group_by=")[2])
+    latencies = []
+    with engine.connect() as conn:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = achievement_stats(conn, group_by=dims, filters={}, threshold=5)
+            latencies.append(time.perf_counter() - started)
+    return {**_summary(sorted(latencies)), "cells": len(result.cells)}
+
+
 def _summary(sorted_latencies: list[float]) -> dict[str, Any]:
     return {
         "requests": len(sorted_latencies),
@@ -640,7 +699,11 @@ def run(config: BenchConfig) -> dict[str, Any]:
         "REGISTER_ENVIRONMENT": "development",
         "REGISTER_DATA_DIR": str(config.work_dir),
     }
-    settings = Settings(database_url=url, allow_synthetic_ids=True, data_dir=config.work_dir)
+    # Imports leave their persons pending and the benchmark refreshes the statistics itself, timed:
+    # after the population (once for all files) and after each measured import.
+    settings = Settings(
+        database_url=url, allow_synthetic_ids=True, data_dir=config.work_dir, stats_refresh="background"
+    )
     engine = make_engine(url, pool_size=4)
     server: Server | None = None
     try:
@@ -664,8 +727,9 @@ def run(config: BenchConfig) -> dict[str, Any]:
         t0 = time.perf_counter()
         loaded = {"accepted": 0, "rejected": 0}
         rejections: dict[str, int] = {}
-        for n, delivery in enumerate(bulk, 1):
-            outcome = import_file(engine, settings, delivery)
+        for n, (delivery, outcome) in enumerate(load_population(url, config, bulk), 1):
+            if outcome["status"] != "completed":
+                raise RuntimeError(f"{delivery.path.name}: {outcome['status']} {outcome['first_errors']}")
             loaded["accepted"] += outcome["accepted"]
             loaded["rejected"] += outcome["rejected"]
             if outcome["rejected"]:
@@ -677,6 +741,10 @@ def run(config: BenchConfig) -> dict[str, Any]:
                     f"population load: {n}/{len(bulk)} files, {loaded['accepted']} achievements, {rate:.0f}/s"
                 )
         load_seconds = time.perf_counter() - t0
+        population_refresh = timed_refresh(engine)
+        log(
+            f"statistics of the population: {population_refresh['persons']} persons in {population_refresh['seconds']}s"
+        )
 
         import_results = benchmark_import(engine, settings, url, measured)
         with psycopg.connect(url, autocommit=True) as conn:
@@ -692,7 +760,9 @@ def run(config: BenchConfig) -> dict[str, Any]:
         )
         nins = sample_nins(engine, config.lookup_sample, config.seed)
         lookup = benchmark_lookup(server, token, nins, config, url)
+        stats_uncached = uncached_stats(engine)
         stats_memory = benchmark_stats_and_memory(server, token, population, config, url, settings_env)
+        stats_memory["stats"]["uncached_compute"] = stats_uncached
     finally:
         if server is not None:
             server.stop()
@@ -741,6 +811,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
             if load_seconds
             else None,
             "population_rejected": rejections,
+            "population_refresh": population_refresh,
             "database_bytes": int(database_bytes[0]) if database_bytes else None,
         },
         "import": import_results,
