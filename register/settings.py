@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     suppression_threshold: int = Field(default=5, ge=1)
     # Encoded statistics answers kept per server process until the next refresh (0: no cache).
     stats_cache_bytes: int = Field(default=64 * 1024**2, ge=0)
+    # The longest a statistics table by NUS or grade (computed from the person cells) may take.
+    stats_on_demand_seconds: float = Field(default=30.0, gt=0)
     # GraphQL (/graphql): None = introspection on in development, off in production. Depth counts nested
     # selections; cost is the estimated number of objects a query may resolve (lists count their page
     # size); both are checked before a query runs.

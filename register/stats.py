@@ -50,7 +50,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from psycopg.errors import QueryCanceled
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from register.errors import InvalidInput
 from register.grading import CreditScheme
@@ -418,11 +420,13 @@ def achievement_stats(
     group_by: Sequence[str],
     filters: Mapping[str, Any],
     threshold: int,
+    on_demand_seconds: float = 30.0,
 ) -> StatsResult:
     """Counts, distinct persons and credits per credit scheme, grouped and filtered, with suppression.
 
     ``filters`` maps dimension names to one value each: sector/level/field/nus (text), year (int),
-    provider (orgnr), grade (``scheme:value``).
+    provider (orgnr), grade (``scheme:value``). A table computed on demand (NUS or grade among the
+    dimensions) may take ``on_demand_seconds`` at most (``stats.too_expensive`` beyond).
     """
     group = list(group_by)
     active = {name: value for name, value in filters.items() if value is not None}
@@ -432,19 +436,36 @@ def achievement_stats(
     params = _resolve_filters(conn, active)
     kept = set(group) | set(active)
     ordered = sorted(kept, key=list(DIMENSIONS).index)
+    on_demand = not kept <= set(MATERIALIZED)
+    if on_demand:
+        # A scan of every person's cells: bounded, so one analyst cannot hold a connection for minutes.
+        conn.execute(
+            text("SELECT set_config('statement_timeout', :ms, true)"),
+            {"ms": str(int(on_demand_seconds * 1000))},
+        )
     source = (
-        "(SELECT * FROM stats_cell WHERE rolled = :rolled)"
-        if kept <= set(MATERIALIZED)
-        else f"({_on_demand_select(ordered)})"
+        f"({_on_demand_select(ordered)})"
+        if on_demand
+        else "(SELECT * FROM stats_cell WHERE rolled = :rolled)"
     )
-    rows = conn.execute(
-        text(
-            f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
-                FROM {source} c LEFT JOIN organisation o ON o.id = c.provider_id
-                LIMIT :n"""
-        ),
-        {"rolled": rolled_mask(kept), "n": MAX_TABLE_CELLS + 1},
-    ).all()
+    try:
+        rows = conn.execute(
+            text(
+                f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
+                    FROM {source} c LEFT JOIN organisation o ON o.id = c.provider_id
+                    LIMIT :n"""
+            ),
+            {"rolled": rolled_mask(kept), "n": MAX_TABLE_CELLS + 1},
+        ).all()
+    except DBAPIError as exc:
+        if not isinstance(exc.orig, QueryCanceled):
+            raise
+        raise InvalidInput(
+            "stats.too_expensive",
+            f"a table by {', '.join(ordered)} is computed from every person's cells and took longer than"
+            f" {on_demand_seconds:g} s; group and filter only by {', '.join(MATERIALIZED)} (kept ready),"
+            " or by fewer dimensions",
+        ) from None
     if len(rows) > MAX_TABLE_CELLS:
         # Suppression needs the whole table (filters are applied after it), so its size is bounded.
         raise InvalidInput(

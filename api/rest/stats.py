@@ -85,17 +85,22 @@ def achievements(
         "nus": nus,
         "grade": grade,
     }
-    threshold = settings_of(request).suppression_threshold
+    settings = settings_of(request)
+    threshold = settings.suppression_threshold
     key = (tuple(dims), tuple(filters.items()), threshold)
-    with engine_of(request).connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-        body = stats.cached_answer(
+
+    def compute() -> bytes:
+        result = stats.achievement_stats(
             conn,
-            _answers(request),
-            key,
-            lambda: _encode(
-                stats.achievement_stats(conn, group_by=dims, filters=filters, threshold=threshold)
-            ),
+            group_by=dims,
+            filters=filters,
+            threshold=threshold,
+            on_demand_seconds=settings.stats_on_demand_seconds,
         )
+        return _encode(result)
+
+    with engine_of(request).connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        body = stats.cached_answer(conn, _answers(request), key, compute)
     return Response(body, media_type="application/json")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -59,3 +60,27 @@ def test_the_cache_is_bounded_by_weight() -> None:
     cache.put("huge", "v1", b"x" * 11)  # larger than the whole cache: not kept
     assert cache.get("huge", "v1") is None
     assert cache.get("a", "v2") is None  # another version: a miss
+
+
+def test_a_table_computed_on_demand_is_bounded_in_time(
+    client: TestClient, token: Token, orgs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analyst = bearer(token(orgs["analyst"], STATS))
+    _upload(client, token, orgs["own"], *(new_nin() for _ in range(4)), prefix="A")
+    by_grade = client.get("/v1/stats/achievements?group_by=grade", headers=analyst)
+    assert by_grade.status_code == 200 and by_grade.json()["cells"][0]["persons"] == 4
+
+    # The same table made slow (a person-cell scan on a national register), with a short limit:
+    original = stats._on_demand_select
+    monkeypatch.setattr(
+        stats,
+        "_on_demand_select",
+        lambda kept: original(kept).replace("FROM stats_person_cell", "FROM stats_person_cell, pg_sleep(1)"),
+    )
+    client.app.state.settings = client.app.state.settings.model_copy(update={"stats_on_demand_seconds": 0.1})
+    slow = client.get("/v1/stats/achievements?group_by=nus", headers=analyst)
+    assert slow.status_code == 422, slow.text
+    assert slow.json()["code"] == "stats.too_expensive"
+    assert "sector, year, provider, level, field" in slow.json()["detail"]
+    # The kept roll-ups are not affected, and the connection went back to the pool in good order.
+    assert _persons(client, analyst) == 4
