@@ -17,6 +17,7 @@ from api.auth import TokenVerifier
 from api.background import StatsRefresher
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
+from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.verifier = TokenVerifier.from_settings(settings)
+    # Statistics answers change only when a refresh commits: REST keeps them encoded, GraphQL as results.
     app.state.stats_answers = VersionedCache[bytes](settings.stats_cache_bytes, len)
+    app.state.stats_results = new_stats_results(settings)
     install_error_handlers(app)
     configure_api_logging(settings.log_level)
     install_access_log_redaction()

@@ -33,6 +33,7 @@ from register.organisations import OrganisationView
 from register.persons import person_id_by_nin
 from register.queries import AchievementView, PersonView, SpecificationView, person_view
 from register.settings import Settings
+from register.stats import StatsResult, VersionedCache
 
 T = TypeVar("T")
 
@@ -143,11 +144,19 @@ class Loaders:
 
 class GraphContext(BaseContext):
     def __init__(
-        self, *, settings: Settings, engine: Engine, principal: Principal | None, request_id: str | None
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        principal: Principal | None,
+        request_id: str | None,
+        stats_results: VersionedCache[StatsResult] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.engine = engine
+        # the app's statistics answers, kept until the next refresh (shared with every request)
+        self.stats_results = stats_results or new_stats_results(settings)
         self.principal = principal
         self.request_id = request_id
         self.audit = AuditLedger()
@@ -206,3 +215,10 @@ class GraphContext(BaseContext):
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await anyio.to_thread.run_sync(conn.close)
+
+
+def new_stats_results(settings: Settings) -> VersionedCache[StatsResult]:
+    """A cache of statistics results, weighed by their cells (a cell is a few hundred bytes)."""
+    return VersionedCache[StatsResult](
+        settings.stats_cache_bytes, lambda result: 400 * (1 + len(result.cells))
+    )

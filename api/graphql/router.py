@@ -72,6 +72,7 @@ async def context_getter(
         engine=request.app.state.engine,
         principal=principal,
         request_id=getattr(request.state, "request_id", None),
+        stats_results=request.app.state.stats_results,
     )
     request.state.graphql_context = context
     try:

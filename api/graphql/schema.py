@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy import Connection
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
@@ -93,12 +94,24 @@ class Query:
         # The register's own parsing, so a repeated dimension is refused with REST's code.
         dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
         filters = _filters(filter)
-        threshold = context.settings.suppression_threshold
-        result = await context.db(
-            lambda conn: register_stats.achievement_stats(
-                conn, group_by=dimensions, filters=filters, threshold=threshold
+        settings = context.settings
+        key = (tuple(dimensions), tuple(sorted(filters.items())), settings.suppression_threshold)
+
+        def answer(conn: Connection) -> register_stats.StatsResult:
+            return register_stats.cached_answer(
+                conn,
+                context.stats_results,
+                key,
+                lambda: register_stats.achievement_stats(
+                    conn,
+                    group_by=dimensions,
+                    filters=filters,
+                    threshold=settings.suppression_threshold,
+                    on_demand_seconds=settings.stats_on_demand_seconds,
+                ),
             )
-        )
+
+        result = await context.db(answer)
         return [StatsCell.of(cell) for cell in result.cells]
 
 

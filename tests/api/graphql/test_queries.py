@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests.api.conftest import ADMIN, READ, STATS, WRITE, Token, bearer
 from tests.api.graphql.conftest import data_of, error_codes, gql, make_learner
@@ -247,3 +247,22 @@ def test_stats_gives_the_same_cells_as_rest(
     assert error_codes(repeated) == ["stats.repeated_dimension"]
     bad_year = gql(client, auth, STATS_QUERY, {"groupBy": ["YEAR"], "filter": {"year": 3000}})
     assert error_codes(bad_year) == ["request.invalid"]
+
+
+def test_stats_answers_are_cached_until_a_refresh(
+    client: TestClient, token: Token, orgs: dict[str, str], db: Engine
+) -> None:
+    for seed in range(4):
+        make_learner(db, courses=2, organisations=1, seed=200 + seed)
+    auth = token(orgs["analyst"], STATS)
+
+    def national() -> int:
+        [cell] = data_of(gql(client, auth, STATS_QUERY, {"groupBy": []}))["stats"]
+        return int(cell["persons"])
+
+    assert national() == 4
+    with db.begin() as conn:  # behind the register's back, without a refresh: the cached answer stands
+        conn.execute(text("UPDATE stats_cell SET persons = persons + 100"))
+    assert national() == 4
+    make_learner(db, courses=2, organisations=1, seed=300)  # its import refreshes: the version moves
+    assert national() == 105
