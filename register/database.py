@@ -49,7 +49,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(
         to_sqlalchemy(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=10,
         pool_pre_ping=True,
         pool_timeout=5,
         # Statement parameters carry national ids: never let an error message or log line quote them.
@@ -61,7 +61,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(libpq_url())
+    settings = get_settings()
+    return make_engine(libpq_url(settings), pool_size=settings.db_pool_size)
 
 
 @contextmanager

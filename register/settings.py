@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     # Unset: an embedded PostgreSQL is started under ``data_dir`` (development only).
     database_url: str | None = None
+    # Connections each process keeps open: at least the API's 40 request threads, so that requests under
+    # load never wait to open one (10 more are opened past it at peaks and closed again).
+    db_pool_size: int = Field(default=40, ge=1)
     data_dir: Path = Path(".register")
     # None means "decide from the database": on with the embedded development database, off otherwise.
     allow_synthetic_ids: bool | None = None
