@@ -872,18 +872,80 @@ def run_memory(config: BenchConfig) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def run_reads(config: BenchConfig, url: str) -> dict[str, Any]:
+    """Benchmarks 2 and 3 (idle) again, on a database a full run kept (``BENCH_KEEP_DATABASE=1``):
+    ``BENCH_DATABASE_URL=… python -m benchmarks.run reads``. Also times the statistics tables that
+    are computed on demand (by NUS, by grade), which a full run does not."""
+    url = to_libpq(url)
+    engine = make_engine(url, pool_size=2)
+    settings = Settings(database_url=url, allow_synthetic_ids=True, data_dir=config.work_dir)
+    settings_env = {
+        "REGISTER_ALLOW_SYNTHETIC_IDS": "true",
+        "REGISTER_ENVIRONMENT": "development",
+        "REGISTER_DATA_DIR": str(config.work_dir),
+    }
+    with engine.connect() as conn:
+        persons, achievements = conn.execute(
+            text("SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM achievement)")
+        ).one()
+        orgnr = conn.execute(
+            text("SELECT orgnr FROM organisation WHERE kind = 'university' AND orgnr IS NOT NULL LIMIT 1")
+        ).scalar_one()
+    server = Server(url, settings_env, config.server_workers)
+    try:
+        token = issue_dev_token(settings, scopes=["kompetanse:read", "kompetanse:stats"], orgnr=orgnr)
+        lookup = benchmark_lookup(
+            server, token, sample_nins(engine, config.lookup_sample, config.seed), config, url
+        )
+        idle = sorted(_stats_latencies(server, token, until=None, count=config.stats_idle_requests))
+    finally:
+        server.stop()
+    on_demand = {}
+    with engine.connect() as conn:
+        for group in ("nus", "grade"):
+            started = time.perf_counter()
+            result = achievement_stats(
+                conn, group_by=[group], filters={}, threshold=5, on_demand_seconds=3600
+            )
+            on_demand[group] = {
+                "seconds": round(time.perf_counter() - started, 2),
+                "cells": len(result.cells),
+            }
+            log(f"statistics by {group}, computed on demand: {on_demand[group]}")
+    uncached = uncached_stats(engine)
+    engine.dispose()
+    return {
+        "persons": int(persons),
+        "achievements": int(achievements),
+        "lookup_ratio": lookup["ratio"],
+        "lookup_p99_ms": lookup["lookup"]["p99_ms"],
+        "lookup": lookup,
+        "stats": {"query": STATS_QUERY, "idle": _summary(idle), "uncached_compute": uncached},
+        "stats_on_demand": on_demand,
+        "load_generator": generator_name(config.load_generator),
+        "concurrency": config.concurrency,
+        "server_workers": config.server_workers,
+        "machine": machine(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args not in ([], ["memory"]):
-        print("usage: python -m benchmarks.run [memory]", file=sys.stderr)
+    if args not in ([], ["memory"], ["reads"]):
+        print("usage: python -m benchmarks.run [memory | reads]", file=sys.stderr)
         return 2
     config = BenchConfig.from_env()
+    if args and not os.environ.get("BENCH_RESULTS"):
+        config = dataclasses.replace(
+            config, results_path=PROJECT_ROOT / "benchmarks" / f"results-{args[0]}.json"
+        )
     if args == ["memory"]:
-        if not os.environ.get("BENCH_RESULTS"):
-            config = dataclasses.replace(
-                config, results_path=PROJECT_ROOT / "benchmarks" / "results-memory.json"
-            )
         results = run_memory(config)
+    elif args == ["reads"]:
+        if not os.environ.get("BENCH_DATABASE_URL"):
+            print("reads needs BENCH_DATABASE_URL: a database a full run kept", file=sys.stderr)
+            return 2
+        results = run_reads(config, os.environ["BENCH_DATABASE_URL"])
     else:
         results = run(config)
     config.results_path.parent.mkdir(parents=True, exist_ok=True)
