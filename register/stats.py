@@ -1,7 +1,7 @@
 """Aggregates for analysts: summary tables kept current by ingest, and suppression of small counts.
 
 Two tables (see ``register.models.stats``): ``stats_person_cell`` (per person and finest cell) and
-``stats_cell`` (every roll-up of the seven dimensions, with exact distinct-person counts).
+``stats_cell`` (the kept roll-ups of the seven dimensions, see below, with exact distinct-person counts).
 
 Keeping them current, in two steps. (1) The ingest calls ``mark_batch_pending`` inside the batch's
 transaction: the persons the batch touched (by the achievements it wrote, and by the earlier version of

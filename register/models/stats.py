@@ -1,12 +1,13 @@
-"""Summary tables for analysts (migration 0002), maintained by ``register.stats``.
+"""Summary tables for analysts (migrations 0002, 0005, 0006), maintained by ``register.stats``.
 
 ``stats_person_cell`` is the finest grain: per person, the count and credits of their valid
 achievements in each (sector, year, provider, level, field, nus, grade) cell. It is the source of truth
 from which deltas are computed, and is keyed by person so it distributes with the person-scoped tables.
 
-``stats_cell`` holds every roll-up of that grain (all 128 combinations of the seven dimensions, told
-apart by ``rolled``: bit set = dimension aggregated away), with exact distinct-person counts. An
-analyst's query reads exactly one ``rolled`` value of it; nothing scans achievements.
+``stats_cell`` holds the kept roll-ups of that grain (the 32 combinations of sector, year, provider,
+level and field; NUS and grade always aggregated away), told apart by ``rolled`` (bit set = dimension
+aggregated away), with exact distinct-person counts. An analyst's query reads one ``rolled`` value of
+it, or for NUS and grade one aggregate of ``stats_person_cell``; nothing scans achievements.
 """
 
 from __future__ import annotations
