@@ -10,9 +10,12 @@ import json
 import math
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from benchmarks import run as bench
+from register.embedded import database_url
+from tests.conftest import drop_database
 
 pytestmark = pytest.mark.bench
 
@@ -40,10 +43,13 @@ def test_tiny_benchmark_run_produces_every_figure(
         "BENCH_STATS_IDLE_REQUESTS": "5",
         # The asyncio generator: CI machines have no wrk, and this is the path that must not rot.
         "BENCH_LOAD_GENERATOR": "python",
+        "BENCH_KEEP_DATABASE": "1",  # for the 'reads' run at the end
     }.items():
         monkeypatch.setenv(name, value)
 
+    before = _databases(server_admin_url)
     assert bench.main([]) == 0
+    [kept] = _databases(server_admin_url) - before
 
     results = json.loads(results_path.read_text())
     assert json.loads(capsys.readouterr().out) == results
@@ -72,6 +78,31 @@ def test_tiny_benchmark_run_produces_every_figure(
     assert results["memory"]["import"]["rejected"] == 0
     assert results["stats"]["during_import"]["requests"] > 0
     assert results["machine"]["nproc"] >= 1
+    capsys.readouterr()
+
+    # The read benchmarks again on the kept database, as after a long run.
+    kept_url = database_url(server_admin_url, kept)
+    try:
+        monkeypatch.setenv("BENCH_DATABASE_URL", kept_url)
+        monkeypatch.setenv("BENCH_RESULTS", str(tmp_path / "reads.json"))
+        assert bench.main(["reads"]) == 0
+        reads = json.loads((tmp_path / "reads.json").read_text())
+    finally:
+        drop_database(server_admin_url, kept_url)
+    # the population, and the persons of the memory benchmark's ELMO file imported after the counts
+    assert reads["persons"] > results["persons"] and reads["achievements"] > results["achievements"]
+    assert 0 < reads["lookup_ratio"] < 5 and reads["lookup"]["lookup"]["errors"] == 0
+    assert reads["stats"]["idle"]["requests"] == 5
+    assert {name: figures["cells"] > 0 for name, figures in reads["stats_on_demand"].items()} == {
+        "nus": True,
+        "grade": True,
+    }
+
+
+def _databases(admin_url: str) -> set[str]:
+    with psycopg.connect(admin_url) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'register_bench%'").fetchall()
+    return {name for (name,) in rows}
 
 
 def test_memory_benchmark_alone(
@@ -96,4 +127,12 @@ def test_memory_benchmark_alone(
 
 def test_unknown_mode_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["everything"]) == 2
-    assert "usage: python -m benchmarks.run [memory]" in capsys.readouterr().err
+    assert "usage: python -m benchmarks.run [memory | reads]" in capsys.readouterr().err
+
+
+def test_reads_needs_a_kept_database(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BENCH_DATABASE_URL", raising=False)
+    assert bench.main(["reads"]) == 2
+    assert "reads needs BENCH_DATABASE_URL" in capsys.readouterr().err
