@@ -86,6 +86,8 @@ class BenchConfig:
     load_generator: str = "auto"  # auto (wrk when on PATH), wrk, python
     admin_url: str | None = None
     keep_database: bool = False
+    # A long run that stopped half-way: its kept database, to go on loading the files not loaded yet.
+    resume_url: str | None = None
     load_processes: int = 2  # importers loading the population side by side (as many providers do)
 
     @classmethod
@@ -113,6 +115,7 @@ class BenchConfig:
             load_generator=get("BENCH_LOAD_GENERATOR", str, default.load_generator),
             admin_url=env.get("BENCH_ADMIN_URL") or None,
             keep_database=env.get("BENCH_KEEP_DATABASE", "") in ("1", "true", "yes"),
+            resume_url=env.get("BENCH_RESUME_DATABASE_URL") or None,
             load_processes=get("BENCH_LOAD_PROCESSES", int, default.load_processes),
         )
 
@@ -693,7 +696,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
     files_dir = config.work_dir / "files"
     shutil.rmtree(files_dir, ignore_errors=True)
     admin = _admin_url(config)
-    url = create_database(admin)
+    url = to_libpq(config.resume_url) if config.resume_url else create_database(admin)
     settings_env = {
         "REGISTER_ALLOW_SYNTHETIC_IDS": "true",
         "REGISTER_ENVIRONMENT": "development",
@@ -724,6 +727,15 @@ def run(config: BenchConfig) -> dict[str, Any]:
             if candidates:
                 measured[kind] = max(candidates, key=lambda f: f.achievements)
         bulk = [f for f in files if f not in measured.values()]
+        if config.resume_url:  # the files a stopped run completed are in already
+            with engine.connect() as loaded_before:
+                done = set(
+                    loaded_before.execute(
+                        text("SELECT filename FROM import_batch WHERE status = 'completed'")
+                    ).scalars()
+                )
+            log(f"resuming: {sum(f.path.name in done for f in bulk)} of {len(bulk)} files loaded before")
+            bulk = [f for f in bulk if f.path.name not in done]
         t0 = time.perf_counter()
         loaded = {"accepted": 0, "rejected": 0}
         rejections: dict[str, int] = {}
@@ -767,7 +779,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
         if server is not None:
             server.stop()
         engine.dispose()
-        if not config.keep_database:
+        if not (config.keep_database or config.resume_url):
             drop_database(admin, url)
         shutil.rmtree(files_dir, ignore_errors=True)
 
@@ -804,6 +816,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
             "generated_achievements": counts.achievements,
             "generated_by_kind": counts.by_kind,
             "files": len(files),
+            "files_loaded_before_resuming": len(files) - len(measured) - len(bulk),
             "file_records": config.file_records,
             "generate_seconds": round(generate_seconds, 1),
             "population_load_seconds": round(load_seconds, 1),
