@@ -186,12 +186,8 @@ def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
 _encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _canonical_parts(content: Mapping[str, Any]) -> tuple[str, str]:
-    """The canonical JSON up to the value of ``prev_hash`` and from after it.
-
-    ``json.dumps(obj, sort_keys=True)`` of a flat object is its sorted ``key:value`` pairs joined, so
-    encoding the pairs one by one gives the same text with a gap for the previous hash.
-    """
+def canonical_fields(content: Mapping[str, Any]) -> dict[str, Any]:
+    """What an event's hash covers besides ``prev_hash``, as JSON values."""
     occurred = content["occurred_at"]
     canonical = {
         "occurred_at": occurred.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -207,6 +203,16 @@ def _canonical_parts(content: Mapping[str, Any]) -> tuple[str, str]:
     # not cover the chain, and a row moved into another chain still breaks that chain's links.
     if content.get("chain"):
         canonical["chain"] = content["chain"]
+    return canonical
+
+
+def _canonical_parts(content: Mapping[str, Any]) -> tuple[str, str]:
+    """The canonical JSON up to the value of ``prev_hash`` and from after it.
+
+    ``json.dumps(obj, sort_keys=True)`` of a flat object is its sorted ``key:value`` pairs joined, so
+    encoding the pairs one by one gives the same text with a gap for the previous hash.
+    """
+    canonical = canonical_fields(content)
     before = [f"{_encode(k)}:{_encode(canonical[k])}" for k in sorted(canonical) if k < "prev_hash"]
     after = [f"{_encode(k)}:{_encode(canonical[k])}" for k in sorted(canonical) if k > "prev_hash"]
     # Both sides are never empty ("action" sorts before, "scope" after), so the commas always belong.

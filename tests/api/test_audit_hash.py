@@ -23,20 +23,8 @@ from register.database import get_engine
 
 
 def _reference_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
-    """``event_hash`` as it was written before the SQL digest: the canonical JSON in one ``json.dumps``."""
-    canonical = {
-        "prev_hash": prev_hash,
-        "occurred_at": content["occurred_at"].astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "request_id": content["request_id"],
-        "client_id": content["client_id"],
-        "organisation": content["organisation"],
-        "scope": content["scope"],
-        "person_id": str(content["person_id"]) if content["person_id"] is not None else None,
-        "action": content["action"],
-        "details": content["details"],
-    }
-    if content.get("chain"):
-        canonical["chain"] = content["chain"]
+    """``event_hash`` as it was before the SQL digest: the same fields, the canonical JSON in one ``json.dumps``."""
+    canonical = {"prev_hash": prev_hash, **audit.canonical_fields(content)}
     encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
 
