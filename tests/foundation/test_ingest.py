@@ -15,12 +15,9 @@ import register.imports
 from register.imports import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
-from tests.foundation.recordlines import RecordLines, SimulatedCrash, lines
+from tests.foundation.recordlines import SimulatedCrash, lines
 
-
-@pytest.fixture(autouse=True)
-def _record_lines_importer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+pytestmark = pytest.mark.usefixtures("record_lines")
 
 
 @pytest.fixture

@@ -15,18 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-import register.imports
 from api.app import create_app
 from register import stats
 from register.imports import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
-from tests.foundation.recordlines import RecordLines, lines
+from tests.foundation.recordlines import lines
 
-
-@pytest.fixture(autouse=True)
-def _record_lines_importer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+pytestmark = pytest.mark.usefixtures("record_lines")
 
 
 @pytest.fixture
