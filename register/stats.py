@@ -110,7 +110,10 @@ def mark_batch_pending(connection: Connection, batch_id: uuid.UUID) -> None:
                JOIN achievement_version v ON v.achievement_id = a.id AND v.version = a.version - 1
                WHERE a.batch_id = :batch
                ORDER BY 1  -- one order for every batch: concurrent batches wait, never deadlock
-               ON CONFLICT DO NOTHING"""
+               -- Not DO NOTHING: a refresh may claim the existing row before this batch commits, and
+               -- count the person without this batch. Updating the row locks it, so that refresh
+               -- waits for this commit (and then sees the batch), or this insert waits for its claim.
+               ON CONFLICT (person_id) DO UPDATE SET person_id = excluded.person_id"""
         ),
         {"batch": batch_id},
     )
@@ -164,7 +167,7 @@ def refresh_round(connection: Connection, *, limit: int | None = None) -> int:
     claimed = _refresh(
         connection,
         """DELETE FROM stats_pending WHERE person_id IN (
-               SELECT person_id FROM stats_pending ORDER BY person_id LIMIT :n)
+               SELECT person_id FROM stats_pending ORDER BY person_id LIMIT :n FOR UPDATE)
            RETURNING person_id""",
         {"n": limit},  # LIMIT NULL: all of them
     )
