@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from api import health
 from api.auth import TokenVerifier
-from api.background import StatsRefresher
+from api.background import AuditCheckpointWriter, StatsRefresher
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
 from api.graphql.context import new_stats_results
@@ -72,12 +72,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    refresher = None
+    workers: list[StatsRefresher | AuditCheckpointWriter] = []
     if settings.stats_refresh == "background":
-        refresher = StatsRefresher(app.state.engine, settings.stats_refresh_seconds)
-        refresher.start()
+        workers.append(StatsRefresher(app.state.engine, settings.stats_refresh_seconds))
+    if settings.audit_checkpoint_dir is not None:
+        workers.append(AuditCheckpointWriter(app.state.engine, settings))
+    for worker in workers:
+        worker.start()
     try:
         yield
     finally:
-        if refresher is not None:
-            refresher.stop()
+        for worker in workers:
+            worker.stop()

@@ -2,8 +2,9 @@
 
 Every row carries ``prev_hash`` (the previous row's ``hash`` in its chain) and ``hash`` = sha256 over its
 own content and ``prev_hash``. Changing, inserting or deleting a row in the middle breaks its chain,
-which ``verify_chain`` finds (``register audit verify``). Deleting the newest rows cannot be seen from a
-chain alone; an operator who needs that exports the newest hashes elsewhere now and then.
+which ``verify_chain`` finds (``register audit verify``). A chain alone cannot show the newest rows or a
+whole chain deleted, nor a row rewritten together with every hash after it: signed checkpoints of every
+chain's head, kept outside the database, can (register.audit_checkpoints).
 
 There are CHAINS parallel chains: events about a person go to chain 1 + (person id mod 63), events
 without a person to chain 0. Writers of one chain are serialized by a transaction-scoped advisory lock
@@ -66,11 +67,26 @@ class PersonAccess:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where one chain ends: its number of rows, its newest row and that row's hash (GENESIS if empty)."""
+
+    chain: int
+    length: int
+    last_id: int | None
+    head: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"chain": self.chain, "length": self.length, "last_id": self.last_id, "head": self.head}
+
+
+@dataclass(frozen=True, slots=True)
 class ChainVerification:
     ok: bool
     checked: int
     broken_at: int | None = None  # id of the first row that does not fit
     reason: str | None = None
+    # Every chain's head as the walk found it (all CHAINS, empty ones too); only when ok.
+    heads: tuple[ChainHead, ...] = ()
 
 
 def record_event(
@@ -183,7 +199,9 @@ def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256((head + _encode(prev_hash) + tail).encode()).hexdigest()
 
 
-_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+#: The canonical JSON of the audit trail: keys sorted, compact, UTF-8 as is (events and checkpoints).
+canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_encode = canonical_json
 
 
 def canonical_fields(content: Mapping[str, Any]) -> dict[str, Any]:
@@ -222,11 +240,13 @@ def _canonical_parts(content: Mapping[str, Any]) -> tuple[str, str]:
 def verify_chain(conn: Connection, *, batch_rows: int = 5000) -> ChainVerification:
     """Walk every chain in id order (streamed) and report the first row that does not fit."""
     prev = GENESIS
-    chain = None
+    chain = -1
     checked = 0
+    found: dict[int, ChainHead] = {}
     for row in _stream(conn, batch_rows):
         if row.chain != chain:
             chain, prev = row.chain, GENESIS
+            length = 0
         if row.prev_hash != prev:
             return ChainVerification(
                 False, checked, row.id, "prev_hash does not match the previous row's hash"
@@ -235,7 +255,15 @@ def verify_chain(conn: Connection, *, batch_rows: int = 5000) -> ChainVerificati
             return ChainVerification(False, checked, row.id, "hash does not match the row's content")
         prev = row.hash
         checked += 1
-    return ChainVerification(True, checked)
+        length += 1
+        found[chain] = ChainHead(chain, length, row.id, row.hash)
+    return ChainVerification(True, checked, heads=all_heads(found))
+
+
+def all_heads(found: Mapping[int, ChainHead]) -> tuple[ChainHead, ...]:
+    """The heads of chains 0 … CHAINS-1 (an empty one as length 0 at GENESIS), and any other chain found."""
+    numbers = sorted(set(range(CHAINS)) | set(found))
+    return tuple(found.get(c, ChainHead(c, 0, None, GENESIS)) for c in numbers)
 
 
 def _stream(conn: Connection, batch_rows: int) -> Iterator[Any]:

@@ -336,25 +336,119 @@ def export_elmo(
 @clear_errors
 def audit_verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Also check the trail against this signed checkpoint file."
+    ),
+    checkpoint_dir: Path | None = typer.Option(
+        None,
+        "--checkpoint-dir",
+        help="Also check every checkpoint of this directory, and their sequence "
+        "(default: REGISTER_AUDIT_CHECKPOINT_DIR when it holds checkpoints).",
+    ),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="The audit key's public PEM (default: the register's audit key)."
+    ),
 ) -> None:
-    """Check the audit chain: exit 0 if intact, 1 if a row was changed, removed or inserted."""
+    """Check the audit chains: exit 0 if intact, 1 if a row was changed, removed, inserted or reordered.
+
+    Without a checkpoint only a break inside a chain shows; with one, also a chain rewritten with its
+    hashes recomputed, shortened, or deleted whole, up to what the checkpoint covers.
+    """
+    from register import audit_checkpoints as checkpoints
     from register.audit import verify_chain
     from register.database import get_engine
+    from register.settings import get_settings
 
+    settings = get_settings()
+    configured = settings.audit_checkpoint_dir
+    if checkpoint is None and checkpoint_dir is None and configured is not None and configured.is_dir():
+        checkpoint_dir = configured if checkpoints.checkpoint_files(configured) else None
     with get_engine().connect() as conn:
         result = verify_chain(conn)
+        check = None
+        if checkpoint is not None or checkpoint_dir is not None:
+            key = checkpoints.load_public_key(public_key or checkpoints.signing_key_path(settings))
+            lengths = {h.chain: h.length for h in result.heads} if result.ok else None
+            check = checkpoints.check_checkpoints(
+                conn, lengths, key, file=checkpoint, directory=checkpoint_dir
+            )
+    ok = result.ok and not (check and check.problems)
     if as_json:
-        fields = {"ok": result.ok, "checked": result.checked, "broken_at": result.broken_at}
-        typer.echo(json.dumps({**fields, "reason": result.reason}))
-    elif result.ok:
-        typer.echo(f"audit chain intact: {result.checked} events")
-    else:
+        fields = {"ok": ok, "checked": result.checked, "broken_at": result.broken_at, "reason": result.reason}
+        covered = None
+        if check is not None:
+            newest = check.newest
+            covered = {
+                "checked": check.checked,
+                "newest": newest.seq if newest else None,
+                "newest_digest": newest.digest if newest else None,
+                "problems": check.problems,
+            }
+        heads = [h.as_json() for h in result.heads]
+        typer.echo(json.dumps({**fields, "checkpoints": covered, "heads": heads}))
+    elif not result.ok:
         typer.echo(
             f"audit chain broken at event {result.broken_at}: {result.reason} "
             f"({result.checked} events before it fit)",
             err=True,
         )
-    raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
+    if not as_json and check is not None:
+        for problem in check.problems:
+            typer.echo(f"audit trail contradicts a checkpoint: {problem}", err=True)
+    if not as_json and ok:
+        chains = sum(1 for h in result.heads if h.length)
+        typer.echo(f"audit chain intact: {result.checked} events in {chains} chains")
+        if check is not None and check.newest is not None:
+            typer.echo(f"agrees with {check.checked} checkpoint(s), the newest {check.newest.seq}")
+        elif check is None:
+            typer.echo(
+                "no checkpoint given: rows deleted from the end of a chain, a whole chain deleted, or a row "
+                "rewritten with every later hash recomputed cannot be seen without one",
+                err=True,
+            )
+    raise typer.Exit(EXIT_OK if ok else EXIT_REJECTED)
+
+
+@audit_app.command("checkpoint")
+@clear_errors
+def audit_checkpoint(
+    as_json: bool = typer.Option(False, "--json", help="Print the checkpoint's payload as JSON."),
+) -> None:
+    """Sign the heads of every audit chain now and write them to REGISTER_AUDIT_CHECKPOINT_DIR."""
+    from register.audit_checkpoints import write_checkpoint
+    from register.database import get_engine
+    from register.settings import get_settings
+
+    settings = get_settings()
+    with get_engine().begin() as conn:
+        written = write_checkpoint(conn, settings)
+    assert written is not None  # waits for its turn, so always writes
+    if as_json:
+        typer.echo(json.dumps({**written.payload(), "file": written.name, "digest": written.digest}))
+    else:
+        events = sum(h.length for h in written.heads)
+        typer.echo(f"audit checkpoint {written.seq} written: {written.name} ({events} events)")
+
+
+@audit_app.command("public-key")
+@clear_errors
+def audit_public_key(
+    as_jwk: bool = typer.Option(False, "--jwk", help="Print a JWK Set instead of a PEM public key."),
+) -> None:
+    """Print the public half of the audit key, for verifying checkpoints outside the register."""
+    from register import audit_checkpoints as checkpoints
+    from register.settings import get_settings
+
+    public = checkpoints.load_signing_key(get_settings()).public_key()
+    if as_jwk:
+        jwk = {
+            **checkpoints.public_jwk(public),
+            "kid": checkpoints.key_id(public),
+            "alg": checkpoints.ALGORITHM,
+        }
+        typer.echo(json.dumps({"keys": [{**jwk, "use": "sig"}]}))
+    else:
+        typer.echo(checkpoints.public_key_pem(public), nl=False)
 
 
 # --- statistics -----------------------------------------------------------------------------------

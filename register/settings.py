@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = 30
     dev_signing_key_path: Path | None = None
 
+    # Audit checkpoints (register.audit_checkpoints): signed heads of every audit chain, written to this
+    # directory (outside the database) by the server every interval and by ``register audit checkpoint``.
+    # Unset: no scheduled checkpoints. The Ed25519 key is created under data_dir in development only.
+    audit_checkpoint_dir: Path | None = None
+    audit_checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
+    audit_signing_key_path: Path | None = None
+
     # HTTP
     log_level: str = "INFO"
 
@@ -76,6 +83,11 @@ class Settings(BaseSettings):
                 raise ValueError("REGISTER_ALLOW_SYNTHETIC_IDS cannot be on in production")
             if not self.jwks_files or not self.jwt_issuers:
                 raise ValueError("production needs REGISTER_JWT_ISSUERS and REGISTER_JWKS_FILES")
+            if self.audit_checkpoint_dir and not self.audit_signing_key_path:
+                raise ValueError(
+                    "REGISTER_AUDIT_CHECKPOINT_DIR needs REGISTER_AUDIT_SIGNING_KEY_PATH in production "
+                    "(an Ed25519 private key; none is generated outside development)"
+                )
         return self
 
     @property
