@@ -7,7 +7,9 @@ COPY register register
 COPY api api
 COPY importers importers
 COPY migrations migrations
-RUN pip install --no-cache-dir -e . && useradd --system register
+# The checkpoint directory belongs to the API's user; a new named volume mounted there takes its owner.
+RUN pip install --no-cache-dir -e . && useradd --system register \
+    && install -d -o register -m 0750 /var/lib/register/audit-checkpoints
 USER register
 EXPOSE 8000
 CMD ["register", "serve", "--host", "0.0.0.0", "--port", "8000"]
