@@ -167,21 +167,42 @@ def _unb64(part: str) -> bytes:
 # --- taking and writing -----------------------------------------------------------------------------
 
 
-def take_heads(conn: Connection) -> tuple[ChainHead, ...]:
+def take_heads(conn: Connection, after: Checkpoint | None = None) -> tuple[ChainHead, ...]:
     """Every chain's length, newest row and hash, as one snapshot.
 
     One statement sees one snapshot, and that snapshot holds a prefix of every chain: a chain's rows get
     their ids and commit under the chain's lock (register.audit), so no writer can commit row n+1 of a
     chain before row n is visible. No lock is needed, and writers never wait for a checkpoint.
+
+    ``after``: a checkpoint whose heads the database still holds; only the rows after its heads are
+    counted (through the (chain, id) index). On 2 M rows (two shared cores) counting every row took
+    0.7–2.3 s, counting the 1 000 rows after the previous checkpoint 5–11 ms; the tens of millions of
+    rows a year of national look-ups would make the full count a minute per checkpoint.
     """
-    rows = conn.execute(
-        text(
-            """SELECT h.chain, h.length, h.last_id, a.hash
-               FROM (SELECT chain, count(*) AS length, max(id) AS last_id FROM audit_event GROUP BY chain) h
-               JOIN audit_event a ON a.id = h.last_id"""
+    if after is None:
+        rows = conn.execute(text(_HEADS.format(counted=_COUNT_ALL)))
+    else:
+        rows = conn.execute(
+            text(_HEADS.format(counted=_COUNT_AFTER)),
+            {
+                "chains": [h.chain for h in after.heads],
+                "lengths": [h.length for h in after.heads],
+                "after": [h.last_id or 0 for h in after.heads],
+            },
         )
-    )
     return all_heads({r.chain: ChainHead(r.chain, r.length, r.last_id, r.hash) for r in rows})
+
+
+_HEADS = """SELECT h.chain, h.length, h.last_id, a.hash FROM ({counted}) h JOIN audit_event a ON a.id = h.last_id"""
+_COUNT_ALL = "SELECT chain, count(*) AS length, max(id) AS last_id FROM audit_event GROUP BY chain"
+# LATERAL: one range scan of the (chain, id) index per chain; a plain join of the 64 heads was planned as
+# a scan of the whole table (1.1–1.5 s for 1 000 new rows on 2 M).
+_COUNT_AFTER = """
+    SELECT p.chain, p.length + n.added AS length, coalesce(n.last_id, nullif(p.after, 0)) AS last_id
+    FROM unnest(CAST(:chains AS int[]), CAST(:lengths AS bigint[]), CAST(:after AS bigint[]))
+         AS p(chain, length, after)
+    CROSS JOIN LATERAL (SELECT count(*) AS added, max(a.id) AS last_id FROM audit_event a
+                        WHERE a.chain = p.chain AND a.id > p.after) n"""
 
 
 def checkpoint_files(directory: Path) -> list[tuple[int, Path]]:
@@ -238,7 +259,7 @@ def write_checkpoint(
                 "audit.checkpoint_refused",
                 f"the audit trail no longer holds what checkpoint {previous.seq} recorded: {problems[0]}",
             )
-    heads = take_heads(conn)
+    heads = take_heads(conn, previous)
     created = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
     seq = previous.seq + 1 if previous else 1
     payload = _payload(seq, created, previous.digest if previous else None, heads)

@@ -109,6 +109,15 @@ def test_rows_appended_after_a_checkpoint_verify(cli: CliRunner, db: Engine, che
     assert len(heads) == audit.CHAINS
     assert heads[CHAIN]["length"] == 5 and heads[CHAIN]["head"] == _chain_rows(db, CHAIN)[-1].hash
     assert {h["chain"]: h["length"] for h in written["chains"]}[CHAIN] == 3
+    # The writer counts only the rows after the previous checkpoint: the same heads as counting all.
+    first = checkpoints.read_checkpoint(_file(checkpoint_dir, 1), checkpoints.load_public_key(_key_path()))
+    with db.connect() as conn:
+        assert checkpoints.take_heads(conn, first) == checkpoints.take_heads(conn)
+    assert _checkpoint(cli)["chains"] == out["heads"]
+
+
+def _key_path() -> Path:
+    return checkpoints.signing_key_path(get_settings())
 
 
 def test_a_row_rewritten_with_its_chain_tail_recomputed_is_found(
