@@ -343,3 +343,21 @@ def test_the_server_writes_checkpoints_on_its_timer(db: Engine, database_url: st
         check = checkpoints.check_checkpoints(conn, lengths, public, directory=directory)
     assert check.checked >= 2 and check.problems == []
     assert check.newest is not None and sum(h.length for h in check.newest.heads) == 6
+
+
+def test_production_needs_an_audit_key_and_never_makes_one(tmp_path: Path) -> None:
+    production: dict[str, Any] = {
+        "environment": "production",
+        "allow_synthetic_ids": False,  # the test session turns them on through the environment
+        "database_url": "postgresql://register@db/register",
+        "jwt_issuers": ["https://maskinporten.example/"],
+        "jwks_files": [tmp_path / "jwks.json"],
+        "audit_checkpoint_dir": tmp_path / "checkpoints",
+    }
+    with pytest.raises(ValueError, match="REGISTER_AUDIT_SIGNING_KEY_PATH"):
+        Settings(**production)
+    settings = Settings(**production, audit_signing_key_path=tmp_path / "absent.pem")
+    with pytest.raises(checkpoints.CheckpointError) as caught:
+        checkpoints.load_signing_key(settings)
+    assert caught.value.code == "audit.checkpoint_key"
+    assert not (tmp_path / "absent.pem").exists()
