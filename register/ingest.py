@@ -371,6 +371,12 @@ def _stage_record(
             details["grade_as_delivered"] = record.grade.value.strip()
         if record.grade.scheme_description:
             details["grading_scheme"] = record.grade.scheme_description
+    credits, credit_scheme = record.credits, record.credit_scheme
+    if passed is False and credits:
+        # A failed result never awards credits: none are stored (so no sum counts them), and the value
+        # delivered is kept in details exactly.
+        details.setdefault("credits_as_delivered", str(credits))
+        credits, credit_scheme = None, None
 
     if record.status not in ("valid", "withdrawn"):
         raise _RecordRejected(
@@ -400,7 +406,7 @@ def _stage_record(
     row = (
         seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
-        grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
+        grade_value, passed, credits, _enum(credit_scheme), record.completed_on, year, record.term,
         record.status, record.withdrawal_reason, _json(details or None), content_hash,
     )  # fmt: skip
     attachments = [(a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments]
@@ -465,7 +471,9 @@ def _grade(record: AchievementRecord) -> tuple[str, str, bool | None]:
         raise _RecordRejected("grade.invalid", str(exc), "grade") from None
     # The column holds the scale's canonical spelling, so "Bestått" and "bestått" are one grade in
     # statistics; the spelling as delivered is kept in details when it differs (see _stage_record).
-    return grade.scheme.value, normalized.value, normalized.passed
+    # A pass/fail the format delivered itself (ELMO status) wins over the scale's.
+    passed = normalized.passed if grade.passed is None else grade.passed
+    return grade.scheme.value, normalized.value, passed
 
 
 def _check_credits(credits: Decimal | None, scheme: CreditScheme | None, path: str) -> None:

@@ -31,9 +31,9 @@ from register.grading import (
     GradeScheme,
     Sector,
     SpecificationKind,
-    UnknownGrade,
     normalize_grade,
     parse_credits,
+    recognise_scale,
 )
 from register.records import (
     AchievementRecord,
@@ -68,7 +68,6 @@ _LOS_KINDS: dict[str, tuple[AchievementKind, SpecificationKind]] = {
 _NOT_A_CODE = frozenset({"nus", "courseversion"})
 _CODE_PREFERENCE = ("coursecode", "local", "elmo", "ewp-los-id")
 
-_A_TO_F = frozenset("ABCDEF")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TERM_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
 
@@ -773,9 +772,10 @@ class _LosMapper:
         eqf, nkr = self._levels(level_elements, ref)
 
         # --- grade: as delivered, on a register scale when the value is on one
-        passed_by_status = {"passed": True, "failed": False, "in-progress": None}.get(
-            (status or "passed").lower()
-        )
+        # The delivered status wins; without one a grade on a known scale decides, and otherwise ELMO's
+        # rule holds: an absent status means passed.
+        status_passed = {"passed": True, "failed": False, "in-progress": None}.get((status or "").lower())
+        passed_by_status = status_passed if status else True
         grade = None
         descriptions = self.schemes.get(scheme_id or "", {})
         if scheme_id and scheme_id not in self.schemes and ns != LEGACY_NS:
@@ -786,8 +786,20 @@ class _LosMapper:
                 "gradingSchemeLocalId",
             )
         if grade_raw is not None:
+            scale = recognise_scale(grade_raw, self.issuer_info.get("country"), _preferred(descriptions))
+            if scale is GradeScheme.EXTERNAL:
+                warnings.add(
+                    "elmo.grade_scale_unknown",
+                    f"grade {grade_raw!r} is on no scale the register knows for issuer country"
+                    f" {self.issuer_info.get('country') or '(none)'}; kept as delivered, passed by"
+                    f" {'its status' if status else 'ELMO rule (no status means passed)'}",
+                    ref,
+                    "resultLabel",
+                )
+            else:
+                passed_by_status = status_passed if status else normalize_grade(scale, grade_raw).passed
             grade = GradeIn(
-                scheme=_grade_scheme(grade_raw),
+                scheme=scale,
                 value=grade_raw,
                 passed=passed_by_status,
                 scheme_description=_preferred(descriptions),
@@ -800,7 +812,7 @@ class _LosMapper:
             details["credits_as_delivered"] = str(credits)
             record_credits = None
             self.double_counted += 1
-        elif credits is not None and credits > 0 and _failed(grade, passed_by_status):
+        elif credits is not None and credits > 0 and passed_by_status is False:
             # ELMO credits are the credits the learner earned; a failed attempt earns none.
             details["credits_as_delivered"] = str(credits)
             record_credits = None
@@ -964,27 +976,6 @@ def _code(identifiers: list[tuple[str, str]]) -> tuple[str | None, str | None]:
         kind, value = usable[0]
         return value, f"elmo-{kind.lower() or 'identifier'}"[:32]
     return None, None
-
-
-def _failed(grade: GradeIn | None, passed_by_status: bool | None) -> bool:
-    if passed_by_status is False:
-        return True
-    if grade is None or grade.scheme is GradeScheme.EXTERNAL:
-        return False
-    try:
-        return normalize_grade(grade.scheme, grade.value).passed is False
-    except UnknownGrade:
-        return False
-
-
-def _grade_scheme(value: str) -> GradeScheme:
-    if len(value) == 1 and value.upper() in _A_TO_F:
-        return GradeScheme.A_F
-    try:
-        normalize_grade(GradeScheme.PASS_FAIL, value)
-    except UnknownGrade:
-        return GradeScheme.EXTERNAL
-    return GradeScheme.PASS_FAIL
 
 
 def _credit_scheme(raw: str, sector: Sector) -> CreditScheme | None:
