@@ -122,7 +122,8 @@ def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bo
         o.id: o
         for o in connection.execute(
             text(
-                "SELECT id, orgnr, name_nb, name_nn, name_en, country FROM organisation WHERE id = ANY(:ids)"
+                "SELECT id, orgnr, name_nb, name_nn, name_en, name_lang, country FROM organisation"
+                " WHERE id = ANY(:ids)"
             ),
             {"ids": org_ids},
         )
@@ -234,11 +235,13 @@ def _report(
             _sub(issuer, "identifier", codes[scheme], type=elmo_type)
     if not org.orgnr and not codes:
         _sub(issuer, "identifier", str(org.id), type="register")
-    _lang(
-        issuer,
-        "title",
-        {k: v for k, v in (("nb", org.name_nb), ("nn", org.name_nn), ("en", org.name_en)) if v},
-    )
+    # The main name in its own language (Uniwersytet Warszawski is Polish, not bokmål); "und" when the
+    # language is unknown, which _lang writes without xml:lang.
+    titles = {org.name_lang or "und": org.name_nb}
+    for lang, value in (("nn", org.name_nn), ("en", org.name_en)):
+        if value:
+            titles.setdefault(lang, value)
+    _lang(issuer, "title", titles)
     if "schac" in codes:
         url = f"https://{codes['schac']}/"
     elif org.orgnr:
