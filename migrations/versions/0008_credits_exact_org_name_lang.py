@@ -29,7 +29,11 @@ _CREDIT_COLUMNS = (("achievement", "credits"), ("learning_specification", "credi
 def upgrade() -> None:
     for table, column in _CREDIT_COLUMNS:
         op.alter_column(
-            table, column, type_=sa.Numeric(), existing_type=sa.Numeric(precision=8, scale=2), existing_nullable=True
+            table,
+            column,
+            type_=sa.Numeric(),
+            existing_type=sa.Numeric(precision=8, scale=2),
+            existing_nullable=True,
         )
     op.add_column("organisation", sa.Column("name_lang", sa.String(length=16), nullable=True))
     # Names registered so far were registered as bokmål names of Norwegian organisations; a foreign
@@ -41,5 +45,9 @@ def downgrade() -> None:
     op.drop_column("organisation", "name_lang")
     for table, column in _CREDIT_COLUMNS:
         op.alter_column(
-            table, column, type_=sa.Numeric(precision=8, scale=2), existing_type=sa.Numeric(), existing_nullable=True
+            table,
+            column,
+            type_=sa.Numeric(precision=8, scale=2),
+            existing_type=sa.Numeric(),
+            existing_nullable=True,
         )
