@@ -51,6 +51,7 @@ from register.records import (
     RecordError,
     spec_content_key,
 )
+from register.sectors import check_sector
 from register.text import clean_text, find_invalid_text
 from register.uuids import uuid7
 
@@ -89,12 +90,16 @@ class OrganisationIndex:
 
     by_code: dict[tuple[str, str], int]
     may_deliver_for: frozenset[int]  # the provider itself and those it delivers for
+    kinds: dict[int, str] = field(default_factory=dict)  # organisation id → kind (register.sectors)
 
     @classmethod
     def load(cls, conn: Connection, provider_id: int) -> OrganisationIndex:
         by_code: dict[tuple[str, str], int] = {}
-        for org_id, orgnr in conn.execute(text("SELECT id, orgnr FROM organisation WHERE orgnr IS NOT NULL")):
-            by_code[("orgnr", orgnr)] = org_id
+        kinds: dict[int, str] = {}
+        for org_id, orgnr, kind in conn.execute(text("SELECT id, orgnr, kind FROM organisation")):
+            kinds[org_id] = kind
+            if orgnr is not None:
+                by_code[("orgnr", orgnr)] = org_id
         for org_id, scheme, value in conn.execute(
             text("SELECT organisation_id, scheme, value FROM organisation_code")
         ):
@@ -107,7 +112,7 @@ class OrganisationIndex:
                 {"p": provider_id},
             )
         )
-        return cls(by_code=by_code, may_deliver_for=frozenset(allowed))
+        return cls(by_code=by_code, may_deliver_for=frozenset(allowed), kinds=kinds)
 
     def resolve(self, ref: OrgRef) -> int | None:
         for candidate in (ref, *ref.alternatives):
@@ -361,6 +366,12 @@ def _stage_record(
         )
     _check_credits(spec.credits, spec.credit_scheme, "specification.credits")
     _check_credits(record.credits, record.credit_scheme, "credits")
+    problem = check_sector(
+        record.sector, orgs.kinds.get(awarding, "other"), nkr_level=spec.nkr_level, eqf_level=eqf,
+        credit_schemes=(record.credit_scheme, spec.credit_scheme),
+    )  # fmt: skip
+    if problem is not None:
+        raise _RecordRejected(problem.code, problem.message, problem.path)
 
     grade_scheme = grade_value = None
     passed: bool | None = None
