@@ -102,3 +102,22 @@ def test_an_undated_result_does_not_take_the_reports_issue_year() -> None:
     assert result.errors == []
     assert result.records[0].year is None
     assert result.records[0].completed_on is None
+
+
+def test_danish_stads_output_without_its_namespace_reads_on_the_7_point_scale() -> None:
+    """The real STADS document, written without a namespace as STADS and the EMREX guide do."""
+    from pathlib import Path
+
+    from register.grading import GradeScheme
+
+    examples = Path(__file__).resolve().parents[3].parent / "shared" / "formats" / "elmo" / "examples"
+    real = (examples / "dk-stads-unsigned.xml").read_bytes()
+    bare = real.replace(f' xmlns="{NS}"'.encode(), b"").replace(
+        b'<identifier type="local">TODO : Issuer ID unknown</identifier>',
+        b'<identifier type="erasmus">DK KOBENHA01</identifier>',  # the placeholder, made resolvable
+    )
+    assert NS.encode() not in bare
+    result = extract(bare)
+    assert result.errors == [] and result.records
+    assert {r.grade.scheme for r in result.records if r.grade} == {GradeScheme.DK_7}
+    assert all(r.grade.passed for r in result.records if r.grade)
