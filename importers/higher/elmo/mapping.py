@@ -500,6 +500,7 @@ def map_report(
     person: PersonIn | None = None
     why_no_person: str | None = None
     resolved: list[tuple[OrgRef, dict[str, Any], list[etree._Element]]] = []
+    unresolved: list[tuple[tuple[str, str], list[etree._Element]]] = []
     for issuer_element, group in groups:
         org: OrgRef | None = None
         issuer_info: dict[str, Any] = {}
@@ -510,15 +511,18 @@ def map_report(
             present = (
                 ", ".join(sorted({k or "(no type)" for k in issuer_info.get("identifiers", {})})) or "none"
             )
-            problem = problem or (
+            why = (
                 "elmo.issuer_unidentified",
                 "the report's issuer has no identifier the register can resolve (orgnr, erasmus, schac, pic,"
                 f" or a Norwegian issuer's FS institution number as local); it has: {present}",
             )
+            unresolved.append((why, group))
         if learner is not None and person is None:
             person, why_no_person = person_for(learner, country)
         if org is not None:
             resolved.append((org, issuer_info, group))
+    if unresolved and not resolved:
+        problem = problem or unresolved[0][0]
     if learner is None:
         problem = problem or (
             "elmo.learner_missing",
@@ -536,6 +540,11 @@ def map_report(
             )
         return
     assert person is not None and learner is not None
+    positions = {id(los): index for index, los in enumerate(top_level, start=1)}
+    for why, group in unresolved:  # one of several issuers unidentified: only its results are rejected
+        for los in group:
+            for path, _ in _walk([los], ns, "learningOpportunitySpecification", start=positions[id(los)]):
+                yield RecordError(record=f"{ctx.where}/{path}", code=why[0], message=why[1], path="issuer")
     if len(resolved) > 1:
         ctx.warnings.add(
             "elmo.issuer_several",
@@ -566,7 +575,6 @@ def map_report(
             attachments[ident] = content
     issue_date = date_of(_child(element, ns, "issueDate"), ctx.warnings, ctx.where, "issueDate")
 
-    positions = {id(los): index for index, los in enumerate(top_level, start=1)}
     seen_keys: dict[str, int] = {}
     double_counted = 0
     for org, issuer_info, group in resolved:
@@ -610,8 +618,10 @@ def _issuer_groups(
     return groups
 
 
-def _walk(elements: list[etree._Element], ns: str, prefix: str) -> Iterator[tuple[str, etree._Element]]:
-    for index, los in enumerate(elements, start=1):
+def _walk(
+    elements: list[etree._Element], ns: str, prefix: str, start: int = 1
+) -> Iterator[tuple[str, etree._Element]]:
+    for index, los in enumerate(elements, start=start):
         path = f"{prefix}[{index}]"
         yield path, los
         parts = [

@@ -121,3 +121,13 @@ def test_danish_stads_output_without_its_namespace_reads_on_the_7_point_scale() 
     assert result.errors == [] and result.records
     assert {r.grade.scheme for r in result.records if r.grade} == {GradeScheme.DK_7}
     assert all(r.grade.passed for r in result.records if r.grade)
+
+
+def test_an_unidentified_second_issuer_costs_only_its_own_results() -> None:
+    nameless = "<issuer><identifier type='local'>TODO</identifier><title>?</title></issuer>"
+    data = _legacy(_legacy_issuer("N OSLO01") + _legacy_los("A1") + nameless + _legacy_los("B1"))
+    result = extract(data)
+    assert [r.specification.code for r in result.records] == ["A1"]
+    assert [(e.code, e.record) for e in result.errors] == [
+        ("elmo.issuer_unidentified", "elmo[1]/report[1]/learningOpportunitySpecification[2]")
+    ]
