@@ -157,8 +157,12 @@ def serve(
 @org_app.command("add")
 @clear_errors
 def org_add(
-    orgnr: str = typer.Argument(..., help="Organisasjonsnummer (9 digits)."),
-    name: str = typer.Option(..., "--name", help="Name (bokmål)."),
+    orgnr: str | None = typer.Argument(
+        None, help="Organisasjonsnummer (9 digits); leave out for a foreign organisation (then --country)."
+    ),
+    name: str = typer.Option(
+        ..., "--name", help="Name in the organisation's own language (see --name-lang)."
+    ),
     kind: str = typer.Option(
         "other", help="school, county, fagskole, university, course_provider, foreign, other."
     ),
@@ -169,6 +173,13 @@ def org_add(
         [], "--delivers-for", help="Orgnr (or SCHEME=VALUE) of an organisation this one delivers for."
     ),
     name_en: str | None = typer.Option(None, "--name-en", help="Name in English."),
+    name_nn: str | None = typer.Option(None, "--name-nn", help="Name in nynorsk."),
+    country: str | None = typer.Option(
+        None, "--country", help="ISO 3166-1 alpha-2 (PL, FI, SE, DE); NO by default only with an orgnr."
+    ),
+    name_lang: str | None = typer.Option(
+        None, "--name-lang", help="Language of --name (pl, fi, sv, de); nb by default for NO."
+    ),
 ) -> None:
     """Register an organisation, or add codes and delivery relations to one."""
     from register.database import get_engine
@@ -177,9 +188,10 @@ def org_add(
     codes = [parse_code(c) for c in code]
     with get_engine().begin() as conn:
         add_organisation(
-            conn, orgnr=orgnr, name=name, kind=kind, codes=codes, delivers_for=delivers_for, name_en=name_en
-        )
-    typer.echo(f"registered {orgnr}")
+            conn, orgnr=orgnr, name=name, kind=kind, codes=codes, delivers_for=delivers_for, name_en=name_en,
+            name_nn=name_nn, country=country, name_lang=name_lang,
+        )  # fmt: skip
+    typer.echo(f"registered {orgnr or name}")
 
 
 @org_app.command("list")

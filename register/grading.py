@@ -7,6 +7,7 @@ normalized ``passed``: True, False, or None where pass/fail does not apply (an e
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -54,6 +55,15 @@ class GradeScheme(enum.StrEnum):
     PASS_FAIL = "pass-fail"  # bestått / ikke bestått
     CONDUCT = "conduct"  # orden and atferd: G, NG, LG
     TRADE = "trade"  # fag-/svennebrev: bestått meget godt / bestått / ikke bestått
+    # The scales of the countries EMREX connects (docs/formats/elmo.md says how ELMO is matched to one).
+    ECTS = "ects-a-fx"  # ECTS grading scale A-E pass, FX/F fail; also Sweden's A-F scale
+    DK_7 = "dk-7"  # Danish 7-trinsskala: 12, 10, 7, 4, 02 pass; 00, -3 fail
+    SE_U_G_VG = "se-u-g-vg"  # Swedish underkänd / godkänd / väl godkänd
+    FI_0_5 = "fi-0-5"  # Finnish 0 (hylätty) … 5
+    FI_PASS_FAIL = "fi-pass-fail"  # hyväksytty / hylätty; godkänd / underkänd in Swedish-language Finland
+    DE_1_5 = "de-1-5"  # German 1,0 (best) … 4,0 pass; 5,0 fail
+    PL_2_5 = "pl-2-5"  # Polish 2 fail; 3, 3.5, 4, 4.5, 5 pass
+    NL_1_10 = "nl-1-10"  # Dutch 1-10; 5.5 and up pass
     EXTERNAL = "external"  # a scale the register does not know; kept as delivered
 
 
@@ -111,6 +121,36 @@ SCALES: dict[GradeScheme, dict[str, GradeValue]] = {
     ),
 }
 
+
+def _numbers(values: list[str], passed_from: int, labels: dict[str, str] | None = None) -> list[GradeValue]:
+    """A scale given best-last, where every value from index ``passed_from`` passes."""
+    return [GradeValue(v, i >= passed_from, (labels or {}).get(v, v)) for i, v in enumerate(values)]
+
+
+_GERMAN = ["5,0", "4,0", "3,7", "3,3", "3,0", "2,7", "2,3", "2,0", "1,7", "1,3", "1,0"]
+# Dutch grades run 1-10 with one decimal; 5.5 and up pass: the usual rule rounds a final 5.5 up to the
+# pass mark 6, and a register that stores 5.5 as failed would contradict the diploma it was printed on.
+_DUTCH = [str(n // 10) if n % 10 == 0 else f"{n // 10}.{n % 10}" for n in range(10, 101)]
+
+SCALES.update(
+    {
+        GradeScheme.ECTS: _scale(
+            *_numbers(["F", "FX", "E", "D", "C", "B", "A"], 2, {"F": "fail", "FX": "fail (some more work)"})
+        ),
+        GradeScheme.DK_7: _scale(*_numbers(["-3", "00", "02", "4", "7", "10", "12"], 2)),
+        GradeScheme.SE_U_G_VG: _scale(
+            *_numbers(["U", "G", "VG"], 1, {"U": "underkänd", "G": "godkänd", "VG": "väl godkänd"})
+        ),
+        GradeScheme.FI_0_5: _scale(*_numbers(["0", "1", "2", "3", "4", "5"], 1)),
+        GradeScheme.FI_PASS_FAIL: _scale(
+            GradeValue("hyväksytty", True, "hyväksytty"), GradeValue("hylätty", False, "hylätty")
+        ),
+        GradeScheme.DE_1_5: _scale(*_numbers(_GERMAN, 1)),
+        GradeScheme.PL_2_5: _scale(*_numbers(["2", "3", "3.5", "4", "4.5", "5"], 1)),
+        GradeScheme.NL_1_10: _scale(*_numbers(_DUTCH, _DUTCH.index("5.5"))),
+    }
+)
+
 # Spellings seen in real exports, mapped to the canonical value.
 _ALIASES: dict[GradeScheme, dict[str, str]] = {
     GradeScheme.PASS_FAIL: {
@@ -126,6 +166,31 @@ _ALIASES: dict[GradeScheme, dict[str, str]] = {
     },
     GradeScheme.NUMERIC_1_6: {"fri": "fritatt"},
     GradeScheme.TRADE: {"bmg": "bestått meget godt", "ib": "ikke bestått"},
+    GradeScheme.DK_7: {"2": "02", "0": "00"},
+    GradeScheme.FI_PASS_FAIL: {
+        "hyv": "hyväksytty",
+        "hyl": "hylätty",
+        "godkänd": "hyväksytty",
+        "underkänd": "hylätty",
+        "pass": "hyväksytty",
+        "fail": "hylätty",
+    },
+    # Decimal comma or point, and whole numbers without decimals: 1.3, 1,3; 2, 2.0, 2,0.
+    GradeScheme.DE_1_5: {
+        **{g.replace(",", "."): g for g in _GERMAN},
+        **{g[0]: g for g in _GERMAN if g.endswith(",0")},
+    },
+    GradeScheme.PL_2_5: {
+        "3,5": "3.5",
+        "4,5": "4.5",
+        **{f"{n}.0": str(n) for n in range(2, 6)},
+        **{f"{n},0": str(n) for n in range(2, 6)},
+    },
+    GradeScheme.NL_1_10: {
+        **{g.replace(".", ","): g for g in _DUTCH if "." in g},
+        **{f"{g}.0": g for g in _DUTCH if "." not in g},
+        **{f"{g},0": g for g in _DUTCH if "." not in g},
+    },
 }
 
 
@@ -147,6 +212,54 @@ def normalize_grade(scheme: GradeScheme, raw: str) -> GradeValue:
     if found is None:
         raise UnknownGrade(scheme, raw)
     return found
+
+
+# Which scales a foreign issuer's grades are tried on, by the issuer's country (ISO 3166-1 alpha-2), in
+# order; the first scale the value is on wins. Norway (and an issuer without a country) keeps the
+# Norwegian letter and pass/fail scales; every other country falls back to the ECTS scale.
+COUNTRY_SCALES: dict[str | None, tuple[GradeScheme, ...]] = {
+    None: (GradeScheme.A_F, GradeScheme.PASS_FAIL),
+    "NO": (GradeScheme.A_F, GradeScheme.PASS_FAIL),
+    "DK": (GradeScheme.DK_7,),
+    "SE": (GradeScheme.SE_U_G_VG, GradeScheme.ECTS),
+    "FI": (GradeScheme.FI_0_5, GradeScheme.FI_PASS_FAIL),
+    "DE": (GradeScheme.DE_1_5,),
+    "PL": (GradeScheme.PL_2_5,),
+    "NL": (GradeScheme.NL_1_10,),
+}
+FOREIGN_FALLBACK_SCALES = (GradeScheme.ECTS, GradeScheme.FI_PASS_FAIL, GradeScheme.PASS_FAIL)
+
+# Words in a grading scheme's description that name a scale; tried before the country, so that a
+# Finnish issuer's "ECTS grading scale" is read as ECTS, not on the Finnish 0-5 scale.
+_DESCRIPTION_WORDS: tuple[tuple[re.Pattern[str], GradeScheme], ...] = (
+    (re.compile(r"7[- ]?(trins|point|step|skala|scale)", re.IGNORECASE), GradeScheme.DK_7),
+    (re.compile(r"\bECTS\b", re.IGNORECASE), GradeScheme.ECTS),
+    (re.compile(r"väl godkänd|\bU\s*/\s*G\s*/\s*VG\b", re.IGNORECASE), GradeScheme.SE_U_G_VG),
+    (re.compile(r"hyväksytty|hylätty", re.IGNORECASE), GradeScheme.FI_PASS_FAIL),
+)
+
+
+def recognise_scale(value: str, country: str | None, description: str | None = None) -> GradeScheme:
+    """The register scale a delivered grade is on, or EXTERNAL when it is on none the register knows.
+
+    Tried in order: a scale named by the grading scheme's description, the issuer country's scales
+    (COUNTRY_SCALES), then for a foreign issuer the ECTS and pass/fail scales. A value must be on the
+    scale, so a Danish "B" is not read on the 7-point scale but on the ECTS one.
+    """
+    candidates: list[GradeScheme] = [
+        scheme for pattern, scheme in _DESCRIPTION_WORDS if description and pattern.search(description)
+    ]
+    country = (country or "").upper() or None
+    candidates.extend(COUNTRY_SCALES.get(country, ()))
+    if country not in (None, "NO"):
+        candidates.extend(FOREIGN_FALLBACK_SCALES)
+    for scheme in candidates:
+        try:
+            normalize_grade(scheme, value)
+        except UnknownGrade:
+            continue
+        return scheme
+    return GradeScheme.EXTERNAL
 
 
 def external_grade(raw: str, passed: bool | None) -> GradeValue:

@@ -51,6 +51,7 @@ from register.records import (
     RecordError,
     spec_content_key,
 )
+from register.sectors import check_sector
 from register.text import clean_text, find_invalid_text
 from register.uuids import uuid7
 
@@ -89,12 +90,16 @@ class OrganisationIndex:
 
     by_code: dict[tuple[str, str], int]
     may_deliver_for: frozenset[int]  # the provider itself and those it delivers for
+    kinds: dict[int, str] = field(default_factory=dict)  # organisation id → kind (register.sectors)
 
     @classmethod
     def load(cls, conn: Connection, provider_id: int) -> OrganisationIndex:
         by_code: dict[tuple[str, str], int] = {}
-        for org_id, orgnr in conn.execute(text("SELECT id, orgnr FROM organisation WHERE orgnr IS NOT NULL")):
-            by_code[("orgnr", orgnr)] = org_id
+        kinds: dict[int, str] = {}
+        for org_id, orgnr, kind in conn.execute(text("SELECT id, orgnr, kind FROM organisation")):
+            kinds[org_id] = kind
+            if orgnr is not None:
+                by_code[("orgnr", orgnr)] = org_id
         for org_id, scheme, value in conn.execute(
             text("SELECT organisation_id, scheme, value FROM organisation_code")
         ):
@@ -107,7 +112,7 @@ class OrganisationIndex:
                 {"p": provider_id},
             )
         )
-        return cls(by_code=by_code, may_deliver_for=frozenset(allowed))
+        return cls(by_code=by_code, may_deliver_for=frozenset(allowed), kinds=kinds)
 
     def resolve(self, ref: OrgRef) -> int | None:
         for candidate in (ref, *ref.alternatives):
@@ -361,6 +366,12 @@ def _stage_record(
         )
     _check_credits(spec.credits, spec.credit_scheme, "specification.credits")
     _check_credits(record.credits, record.credit_scheme, "credits")
+    problem = check_sector(
+        record.sector, orgs.kinds.get(awarding, "other"), nkr_level=spec.nkr_level, eqf_level=eqf,
+        credit_schemes=(record.credit_scheme, spec.credit_scheme),
+    )  # fmt: skip
+    if problem is not None:
+        raise _RecordRejected(problem.code, problem.message, problem.path)
 
     grade_scheme = grade_value = None
     passed: bool | None = None
@@ -371,6 +382,12 @@ def _stage_record(
             details["grade_as_delivered"] = record.grade.value.strip()
         if record.grade.scheme_description:
             details["grading_scheme"] = record.grade.scheme_description
+    credits, credit_scheme = record.credits, record.credit_scheme
+    if passed is False and credits:
+        # A failed result never awards credits: none are stored (so no sum counts them), and the value
+        # delivered is kept in details exactly.
+        details.setdefault("credits_as_delivered", str(credits))
+        credits, credit_scheme = None, None
 
     if record.status not in ("valid", "withdrawn"):
         raise _RecordRejected(
@@ -400,7 +417,7 @@ def _stage_record(
     row = (
         seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
-        grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
+        grade_value, passed, credits, _enum(credit_scheme), record.completed_on, year, record.term,
         record.status, record.withdrawal_reason, _json(details or None), content_hash,
     )  # fmt: skip
     attachments = [(a.media_type, a.title, a.content, _sha256(a.content)) for a in record.attachments]
@@ -465,7 +482,9 @@ def _grade(record: AchievementRecord) -> tuple[str, str, bool | None]:
         raise _RecordRejected("grade.invalid", str(exc), "grade") from None
     # The column holds the scale's canonical spelling, so "Bestått" and "bestått" are one grade in
     # statistics; the spelling as delivered is kept in details when it differs (see _stage_record).
-    return grade.scheme.value, normalized.value, normalized.passed
+    # A pass/fail the format delivered itself (ELMO status) wins over the scale's.
+    passed = normalized.passed if grade.passed is None else grade.passed
+    return grade.scheme.value, normalized.value, passed
 
 
 def _check_credits(credits: Decimal | None, scheme: CreditScheme | None, path: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
@@ -10,6 +11,49 @@ from sqlalchemy.exc import IntegrityError
 from register.errors import Conflict, InvalidInput, NotFound
 from register.identifiers import is_valid_orgnr
 from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
+
+# ISO 3166-1 alpha-2 (from the tz database's iso3166.tab), plus XK (Kosovo), which the EU and Erasmus use.
+_ISO_3166_ALPHA_2 = """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK"""
+ISO_COUNTRIES = frozenset(_ISO_3166_ALPHA_2.split())
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+
+
+def check_country(raw: str) -> str:
+    """An ISO 3166-1 alpha-2 country code, upper case, or InvalidInput."""
+    country = raw.strip().upper()
+    if country not in ISO_COUNTRIES:
+        raise InvalidInput(
+            "organisation.country_invalid",
+            f"country {raw!r} is not an ISO 3166-1 alpha-2 code (NO, SE, PL, …)",
+        )
+    return country
+
+
+def _country_of(orgnr: str | None, kind: str, country: str | None) -> str:
+    """The organisation's country: as given, else NO only for an organisation with an orgnr.
+
+    A Norwegian organisasjonsnummer says the organisation is registered in Norway; without one nothing
+    says where it is, so the country must be given rather than defaulted to NO.
+    """
+    if country is None or not country.strip():
+        if orgnr is None:
+            raise InvalidInput(
+                "organisation.country_missing",
+                "an organisation without an organisasjonsnummer needs its country (ISO 3166-1 alpha-2,"
+                " e.g. --country PL)",
+            )
+        return "NO"
+    found = check_country(country)
+    if kind == "foreign" and found == "NO":
+        raise InvalidInput("organisation.country_foreign", "a foreign organisation cannot have country NO")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +64,7 @@ class OrganisationView:
     name_en: str | None
     kind: str
     country: str
+    name_lang: str | None = None
     codes: dict[str, list[str]] = field(default_factory=dict)
     delivers_for: list[str] = field(default_factory=list)
 
@@ -47,9 +92,14 @@ def add_organisation(
     delivers_for: list[str] | None = None,
     name_nn: str | None = None,
     name_en: str | None = None,
-    country: str = "NO",
+    country: str | None = None,
+    name_lang: str | None = None,
 ) -> int:
-    """Register an organisation (or add codes and relations to an existing one with the same orgnr)."""
+    """Register an organisation (or add codes and relations to an existing one with the same orgnr).
+
+    ``country`` is required without an orgnr (see _country_of); ``name_lang`` is the language of
+    ``name``, "nb" by default for a Norwegian organisation and unknown by default for a foreign one.
+    """
     if orgnr is not None:
         orgnr = orgnr.strip().replace(" ", "")
         if not is_valid_orgnr(orgnr):
@@ -63,6 +113,16 @@ def add_organisation(
         )
     if not name.strip():
         raise InvalidInput("organisation.name_missing", "an organisation needs a name")
+    country = _country_of(orgnr, kind, country)
+    if name_lang is not None:
+        name_lang = name_lang.strip().lower()
+        if not _LANGUAGE_TAG.match(name_lang):
+            raise InvalidInput(
+                "organisation.name_lang_invalid",
+                f"name language {name_lang!r} is not a language tag (pl, fi, sv)",
+            )
+    elif country == "NO":
+        name_lang = "nb"
     org_id = None
     if orgnr is not None:
         org_id = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": orgnr}).scalar()
@@ -80,8 +140,8 @@ def add_organisation(
     if org_id is None:
         org_id = conn.execute(
             text(
-                """INSERT INTO organisation (orgnr, name_nb, name_nn, name_en, kind, country)
-                   VALUES (:orgnr, :name, :nn, :en, :kind, :country) RETURNING id"""
+                """INSERT INTO organisation (orgnr, name_nb, name_nn, name_en, kind, country, name_lang)
+                   VALUES (:orgnr, :name, :nn, :en, :kind, :country, :lang) RETURNING id"""
             ),
             {
                 "orgnr": orgnr,
@@ -90,6 +150,7 @@ def add_organisation(
                 "en": name_en,
                 "kind": kind,
                 "country": country,
+                "lang": name_lang,
             },
         ).scalar_one()
     for scheme, value in codes or []:
@@ -161,10 +222,14 @@ def list_organisations(conn: Connection) -> list[OrganisationView]:
             name_en=row.name_en,
             kind=row.kind,
             country=row.country,
+            name_lang=row.name_lang,
             codes=codes.get(row.id, {}),
             delivers_for=delivers.get(row.id, []),
         )
         for row in conn.execute(
-            text("SELECT id, orgnr, name_nb, name_en, kind, country FROM organisation ORDER BY name_nb, id")
+            text(
+                "SELECT id, orgnr, name_nb, name_en, kind, country, name_lang FROM organisation"
+                " ORDER BY name_nb, id"
+            )
         )
     ]

@@ -84,8 +84,9 @@ class SpecificationIn:
 class GradeIn:
     """A grade exactly as delivered; ``scheme`` EXTERNAL for scales the register does not know.
 
-    For known schemes the ingest normalizes ``value`` and sets ``passed`` from the scale. For EXTERNAL
-    the importer sets ``passed`` from what the format says (ELMO status), or None.
+    For known schemes the ingest normalizes ``value`` and takes ``passed`` from the scale unless the
+    importer set it from what the format says (ELMO status), which wins. For EXTERNAL the importer sets
+    ``passed`` from what the format says, or None. A failed result is stored without credits.
     """
 
     scheme: GradeScheme

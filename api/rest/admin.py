@@ -52,7 +52,12 @@ class OrganisationIn(BaseModel):
     name_nn: str | None = Field(default=None, max_length=300)
     name_en: str | None = Field(default=None, max_length=300)
     kind: str = Field(default="other", description=f"one of {', '.join(ORGANISATION_KINDS)}", max_length=32)
-    country: str = Field(default="NO", pattern=r"^[A-Z]{2}$")
+    country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2; NO by default only with an orgnr",
+    )
+    name_lang: str | None = Field(default=None, max_length=16, description="language of name; nb for NO")
     codes: list[CodeIn] = Field(default_factory=list, max_length=50)
     delivers_for: list[str] = Field(default_factory=list, max_length=1000)
 
@@ -110,6 +115,7 @@ def register_organisation(
             name_nn=body.name_nn,
             name_en=body.name_en,
             country=body.country,
+            name_lang=body.name_lang,
         )
         views = list_organisations(conn)
     found = next(v for v in views if v.id == org_id)

@@ -54,6 +54,17 @@ _SCALE_DESCRIPTIONS: dict[str, dict[str, str]] = {
         " er bestått; F er ikke bestått.",
     },
     "pass-fail": {"en": "Pass/fail.", "nb": "Bestått/ikke bestått."},
+    # The foreign scales (register.grading), in words the importer recognises them by again.
+    "ects-a-fx": {"en": "ECTS grading scale: A, B, C, D and E are passes; FX and F are fails."},
+    "dk-7": {
+        "en": "Danish 7-point scale (7-trinsskala): 12, 10, 7, 4 and 02 are passes; 00 and -3 are fails."
+    },
+    "se-u-g-vg": {"en": "Swedish scale U/G/VG: VG (väl godkänd) and G (godkänd) are passes; U is a fail."},
+    "fi-0-5": {"en": "Finnish scale 0-5: 5 is the highest, 1 the lowest pass and 0 a fail."},
+    "fi-pass-fail": {"en": "Finnish pass/fail: hyväksytty (godkänd) is a pass; hylätty (underkänd) a fail."},
+    "de-1-5": {"en": "German scale 1,0-5,0: 1,0 is the highest, 4,0 the lowest pass and 5,0 a fail."},
+    "pl-2-5": {"en": "Polish scale 2-5: 5 is the highest, 3 the lowest pass and 2 a fail."},
+    "nl-1-10": {"en": "Dutch scale 1-10: 10 is the highest; 5.5 and above are passes."},
     "no-1-6": {
         "en": "Norwegian school grades 1-6: 6 is the highest, 2 the lowest pass and 1 a fail;"
         " IV means no basis for assessment.",
@@ -122,7 +133,8 @@ def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bo
         o.id: o
         for o in connection.execute(
             text(
-                "SELECT id, orgnr, name_nb, name_nn, name_en, country FROM organisation WHERE id = ANY(:ids)"
+                "SELECT id, orgnr, name_nb, name_nn, name_en, name_lang, country FROM organisation"
+                " WHERE id = ANY(:ids)"
             ),
             {"ids": org_ids},
         )
@@ -234,11 +246,13 @@ def _report(
             _sub(issuer, "identifier", codes[scheme], type=elmo_type)
     if not org.orgnr and not codes:
         _sub(issuer, "identifier", str(org.id), type="register")
-    _lang(
-        issuer,
-        "title",
-        {k: v for k, v in (("nb", org.name_nb), ("nn", org.name_nn), ("en", org.name_en)) if v},
-    )
+    # The main name in its own language (Uniwersytet Warszawski is Polish, not bokmål); "und" when the
+    # language is unknown, which _lang writes without xml:lang.
+    titles = {org.name_lang or "und": org.name_nb}
+    for lang, value in (("nn", org.name_nn), ("en", org.name_en)):
+        if value:
+            titles.setdefault(lang, value)
+    _lang(issuer, "title", titles)
     if "schac" in codes:
         url = f"https://{codes['schac']}/"
     elif org.orgnr:

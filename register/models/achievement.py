@@ -66,7 +66,8 @@ class Achievement(Base):
     grade_scheme: Mapped[str | None] = mapped_column(String(16))
     grade_value: Mapped[str | None] = mapped_column(Text)  # exactly as delivered
     grade_passed: Mapped[bool | None]
-    credits: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    # exactly as delivered (9.2857 stays 9.2857): no scale, see migration 0008
+    credits: Mapped[Decimal | None] = mapped_column(Numeric())
     credit_scheme: Mapped[str | None] = mapped_column(String(16))
     completed_on: Mapped[dt.date | None]
     year: Mapped[int | None] = mapped_column(SmallInteger)

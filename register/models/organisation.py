@@ -30,6 +30,9 @@ class Organisation(Base):
     name_nb: Mapped[str] = mapped_column(Text)
     name_nn: Mapped[str | None] = mapped_column(Text)
     name_en: Mapped[str | None] = mapped_column(Text)
+    # The language of name_nb, the main name: "nb" for Norwegian organisations, the organisation's own
+    # language for a foreign one ("pl" for Uniwersytet Warszawski), None where unknown.
+    name_lang: Mapped[str | None] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str] = mapped_column(String(2), server_default="NO")
     created_at: Mapped[dt.datetime] = timestamp_now()

@@ -39,7 +39,8 @@ class LearningSpecification(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     title: Mapped[dict[str, str]] = mapped_column(JSONB)  # {"nb": …, "nn": …, "en": …}
     description: Mapped[dict[str, str] | None] = mapped_column(JSONB)
-    credits: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    # exactly as delivered (9.2857 stays 9.2857): no scale, see migration 0008
+    credits: Mapped[Decimal | None] = mapped_column(Numeric())
     credit_scheme: Mapped[str | None] = mapped_column(String(16))
     nkr_level: Mapped[str | None] = mapped_column(String(4))
     eqf_level: Mapped[int | None] = mapped_column(SmallInteger)

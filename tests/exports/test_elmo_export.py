@@ -78,7 +78,8 @@ def summary(records: list[AchievementRecord]) -> list[tuple[Any, ...]]:
 
 def test_round_trip_of_the_official_example(db: Engine, settings: Settings) -> None:
     original = (EXAMPLES / "elmo-v1.7.0-example.xml").read_bytes()
-    provider = create_organisation(db, name="Uniwersytet Warszawski", kind="university",
+    # Registered with its own country: exported as NO, its letter grades came back on the Norwegian scale.
+    provider = create_organisation(db, name="Uniwersytet Warszawski", kind="university", country="PL",
                                    codes={"erasmus": "PL WARSZAW01", "pic": "999572294", "schac": "uw.edu.pl"})  # fmt: skip
     report = run_import(db, io.BytesIO(original), sector="higher", provider_orgnr=provider, settings=settings)
     assert (report.accepted, report.rejected) == (6, 0)

@@ -164,3 +164,29 @@ def test_stats_refresh_and_rebuild(
     code, out, _ = run(cli, "stats", "rebuild")
     # two persons in one school, year, level and field: one cell in each of the 32 kept roll-ups
     assert (code, out) == (0, "statistics rebuilt: 32 cells\n")
+
+
+def test_org_add_a_foreign_organisation_with_its_country_and_name_language(cli: CliRunner) -> None:
+    code, out, err = run(cli, "org", "add", "--name", "Uniwersytet Warszawski", "--kind", "foreign",
+                         "--country", "pl", "--name-lang", "pl", "--code", "erasmus=PL WARSZAW01")  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run(cli, "org", "list", "--json")
+    (org,) = json.loads(out)
+    assert (org["orgnr"], org["country"], org["name_lang"]) == (None, "PL", "pl")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "foreign", "--code", "erasmus=SF TAMPERE17"], "[organisation.country_missing]"),
+        (["--kind", "foreign", "--country", "XX", "--code", "erasmus=SF TAMPERE17"], "[organisation.country_invalid]"),
+        (["--kind", "foreign", "--country", "NO", "--code", "erasmus=SF TAMPERE17"], "[organisation.country_foreign]"),
+        (["--country", "FI", "--name-lang", "suomi!", "--code", "erasmus=SF TAMPERE17"], "[organisation.name_lang_invalid]"),
+    ],
+)  # fmt: skip
+def test_a_foreign_organisation_never_becomes_norwegian_by_default(
+    cli: CliRunner, args: list[str], message: str
+) -> None:
+    code, _, err = run(cli, "org", "add", "--name", "Tampereen yliopisto", *args)
+    assert code == 2
+    assert message in err

@@ -17,7 +17,7 @@ from importers.higher.elmo.mapping import (
     read_learner,
     resolve_pending,
 )
-from importers.higher.elmo.reader import ELMO_NS, LEGACY_NS, iter_events
+from importers.higher.elmo.reader import ELMO_NS, LEGACY_NS, NO_NS, is_bare_elmo, iter_events
 from importers.higher.elmo.signature import SignatureOutcome, verify_document
 from importers.higher.elmo.transport import decode_base64_head, decoded_chunks, sniff
 from register.grading import Sector
@@ -47,7 +47,7 @@ class ElmoImporter:
             kind = sniff(head)
         if kind != "xml":
             return False
-        return ELMO_NS.encode() in head or LEGACY_NS.encode() in head
+        return ELMO_NS.encode() in head or LEGACY_NS.encode() in head or is_bare_elmo(head)
 
     def extract(self, source: BinaryIO, context: ImportContext) -> Iterator[Item]:
         """Stream the delivery learner by learner; see docs/formats/elmo.md for the mapping."""
@@ -124,6 +124,12 @@ class ElmoImporter:
                         f"pre-2015 ELMO (namespace {LEGACY_NS}); read with the legacy mapping",
                         where,
                     )
+                elif event.ns == NO_NS:
+                    warnings.add(
+                        "elmo.no_namespace",
+                        f"ELMO without its namespace ({ELMO_NS}); read by element names as ELMO",
+                        where,
+                    )
             elif event.kind == "learner":
                 learner = read_learner(event.element, event.ns, warnings, where)
             elif event.kind == "report":
@@ -171,6 +177,14 @@ class ElmoImporter:
                     where,
                 )
             elif event.kind == "elmo_end":
+                if event.ns == NO_NS and learner is None and report_index == 0:
+                    # Without the namespace only the structure says ELMO; an elmo element with neither
+                    # learner nor report is not a transcript.
+                    raise UnusableInput(
+                        "elmo.no_elmo",
+                        f"the document has no elmo element in the namespace {ELMO_NS}, and its bare elmo"
+                        " element holds neither learner nor report",
+                    )
                 for waiting in pending:
                     records += 1
                     yield resolve_pending(waiting, global_attachments, warnings.add)

@@ -31,9 +31,9 @@ from register.grading import (
     GradeScheme,
     Sector,
     SpecificationKind,
-    UnknownGrade,
     normalize_grade,
     parse_credits,
+    recognise_scale,
 )
 from register.records import (
     AchievementRecord,
@@ -68,7 +68,6 @@ _LOS_KINDS: dict[str, tuple[AchievementKind, SpecificationKind]] = {
 _NOT_A_CODE = frozenset({"nus", "courseversion"})
 _CODE_PREFERENCE = ("coursecode", "local", "elmo", "ewp-los-id")
 
-_A_TO_F = frozenset("ABCDEF")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TERM_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
 
@@ -153,7 +152,8 @@ def _child(element: etree._Element, ns: str, name: str) -> etree._Element | None
 
 @functools.cache
 def _tag(ns: str, name: str) -> str:
-    return f"{{{ns}}}{name}"
+    # ELMO without a namespace (reader.NO_NS): lxml names such elements without braces.
+    return f"{{{ns}}}{name}" if ns else name
 
 
 def _text(element: etree._Element | None) -> str | None:
@@ -237,6 +237,50 @@ def _identifier_pairs(elements: list[etree._Element]) -> list[tuple[str, str]]:
     return out
 
 
+# Legacy ELMO names a date's format in a ``dtf`` attribute, in Java SimpleDateFormat letters.
+_DTF_TOKENS = (("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("M", "%m"), ("d", "%d"))
+
+
+def _strptime_format(dtf: str) -> str | None:
+    out, pos = [], 0
+    while pos < len(dtf):
+        for token, directive in _DTF_TOKENS:
+            if dtf.startswith(token, pos):
+                out.append(directive)
+                pos += len(token)
+                break
+        else:
+            if dtf[pos].isalpha():
+                return None  # a time or era letter: not a date format this reader knows
+            out.append(dtf[pos].replace("%", "%%"))
+            pos += 1
+    return "".join(out)
+
+
+def date_of(element: etree._Element | None, warnings: Warnings, where: str, path: str) -> dt.date | None:
+    """The date in an element, in the format its legacy ``dtf`` attribute names, else as an xs:date."""
+    if element is None:
+        return None
+    raw = "".join(element.itertext())
+    dtf = (element.get("dtf") or "").strip()
+    if dtf:
+        layout = _strptime_format(dtf)
+        try:
+            if layout is None:
+                raise ValueError(dtf)
+            return dt.datetime.strptime(raw.strip(), layout).date()
+        except ValueError:
+            if _DATE.match(raw.strip()) is None:
+                warnings.add(
+                    "elmo.date_invalid",
+                    f"{path}: {raw.strip()[:40]!r} does not match its format {dtf!r}; ignored",
+                    where,
+                    path,
+                )
+                return None
+    return parse_date(raw, warnings, where, path)
+
+
 def parse_date(raw: str | None, warnings: Warnings, where: str, path: str) -> dt.date | None:
     """An xs:date (or a dateTime where a date belongs), read liberally: whitespace, time zones."""
     if raw is None:
@@ -285,7 +329,7 @@ def read_learner(element: etree._Element, ns: str, warnings: Warnings, where: st
     else:
         birth = _child(element, ns, "bday")
     if birth is not None:
-        learner.birth_date = parse_date("".join(birth.itertext()), warnings, where, "learner/bday")
+        learner.birth_date = date_of(birth, warnings, where, "learner/bday")
     if ns == LEGACY_NS:
         learner.version = "legacy"
     return learner
@@ -428,34 +472,64 @@ def map_report(
             ctx.where,
         )
     learner = ctx.learner
-    legacy_learner = _child(element, ns, "learner")
-    if legacy_learner is not None:
-        learner = read_learner(legacy_learner, ns, ctx.warnings, ctx.where)
+    report_learner = _child(element, ns, "learner")
+    if report_learner is not None:
+        read = read_learner(report_learner, ns, ctx.warnings, ctx.where)
+        if read.national_ids or read.esi or learner is None:
+            learner = read  # legacy ELMO: the learner sits inside the report
+        else:
+            # An empty (or unidentified) <learner/> inside a report names nobody; the document's
+            # learner still holds. Letting it override rejected 74 real results as "identifiers (none)".
+            ctx.warnings.add(
+                "elmo.report_learner_empty",
+                "the report's learner element has no nationalIdentifier or esi; the document's learner is used",
+                ctx.where,
+                "learner",
+            )
     top_level = _children(element, ns, "learningOpportunitySpecification")
-    issuer_element = _child(element, ns, "issuer")
-    org: OrgRef | None = None
-    issuer_info: dict[str, Any] = {}
-    country = None
-    if issuer_element is not None:
-        org, country, issuer_info = _issuer(issuer_element, ctx)
+    groups = _issuer_groups(element, ns)
     problem: tuple[str, str] | None = None
-    if org is None:
-        present = ", ".join(sorted({k or "(no type)" for k in issuer_info.get("identifiers", {})})) or "none"
+    if groups is None:
+        groups = [(_child(element, ns, "issuer"), top_level)]
         problem = (
-            "elmo.issuer_unidentified",
-            "the report's issuer has no identifier the register can resolve (orgnr, erasmus, schac, pic,"
-            f" or a Norwegian issuer's FS institution number as local); it has: {present}",
+            "elmo.issuer_ambiguous",
+            "the report has more than one issuer and learning opportunities before the first of them; which"
+            " issuer awarded them is unclear, so none of the report's results is taken (send one report per"
+            " issuer)",
         )
     person: PersonIn | None = None
+    why_no_person: str | None = None
+    resolved: list[tuple[OrgRef, dict[str, Any], list[etree._Element]]] = []
+    unresolved: list[tuple[tuple[str, str], list[etree._Element]]] = []
+    for issuer_element, group in groups:
+        org: OrgRef | None = None
+        issuer_info: dict[str, Any] = {}
+        country = None
+        if issuer_element is not None:
+            org, country, issuer_info = _issuer(issuer_element, ctx)
+        if org is None:
+            present = (
+                ", ".join(sorted({k or "(no type)" for k in issuer_info.get("identifiers", {})})) or "none"
+            )
+            why = (
+                "elmo.issuer_unidentified",
+                "the report's issuer has no identifier the register can resolve (orgnr, erasmus, schac, pic,"
+                f" or a Norwegian issuer's FS institution number as local); it has: {present}",
+            )
+            unresolved.append((why, group))
+        if learner is not None and person is None:
+            person, why_no_person = person_for(learner, country)
+        if org is not None:
+            resolved.append((org, issuer_info, group))
+    if unresolved and not resolved:
+        problem = problem or unresolved[0][0]
     if learner is None:
         problem = problem or (
             "elmo.learner_missing",
             "the document has no learner element before this report",
         )
-    else:
-        person, why = person_for(learner, country)
-        if person is None:
-            problem = problem or ("elmo.learner_unidentified", why or "")
+    elif person is None:
+        problem = problem or ("elmo.learner_unidentified", why_no_person or "")
     if problem is not None:
         for path, _ in _walk(top_level, ns, "learningOpportunitySpecification"):
             yield RecordError(
@@ -465,7 +539,19 @@ def map_report(
                 path="issuer" if problem[0].startswith("elmo.issuer") else "learner",
             )
         return
-    assert org is not None and person is not None and learner is not None
+    assert person is not None and learner is not None
+    positions = {id(los): index for index, los in enumerate(top_level, start=1)}
+    for why, group in unresolved:  # one of several issuers unidentified: only its results are rejected
+        for los in group:
+            for path, _ in _walk([los], ns, "learningOpportunitySpecification", start=positions[id(los)]):
+                yield RecordError(record=f"{ctx.where}/{path}", code=why[0], message=why[1], path="issuer")
+    if len(resolved) > 1:
+        ctx.warnings.add(
+            "elmo.issuer_several",
+            f"the report has {len(resolved)} issuers; each result is credited to the issuer before it",
+            ctx.where,
+            "issuer",
+        )
 
     schemes: dict[str, dict[str, str]] = {}
     for scheme in _children(element, ns, "gradingScheme"):
@@ -487,16 +573,20 @@ def map_report(
             )
         for ident in ids:
             attachments[ident] = content
-    issue_date = parse_date(_text(_child(element, ns, "issueDate")), ctx.warnings, ctx.where, "issueDate")
+    issue_date = date_of(_child(element, ns, "issueDate"), ctx.warnings, ctx.where, "issueDate")
 
-    mapper = _LosMapper(ctx, org, person, learner, schemes, attachments, issue_date, issuer_info)
     seen_keys: dict[str, int] = {}
-    for index, los in enumerate(top_level, start=1):
-        yield from mapper.map(los, f"learningOpportunitySpecification[{index}]", None, False, seen_keys)
-    if mapper.double_counted:
+    double_counted = 0
+    for org, issuer_info, group in resolved:
+        mapper = _LosMapper(ctx, org, person, learner, schemes, attachments, issue_date, issuer_info)
+        for los in group:
+            path = f"learningOpportunitySpecification[{positions[id(los)]}]"
+            yield from mapper.map(los, path, None, False, seen_keys)
+        double_counted += mapper.double_counted
+    if double_counted:
         ctx.warnings.add(
             "elmo.credits_double_counted",
-            f"{mapper.double_counted} learning opportunities carry credits inside one that carries credits"
+            f"{double_counted} learning opportunities carry credits inside one that carries credits"
             " itself; the outermost keeps them, the parts keep theirs in details and on the course"
             " (no double counting)",
             ctx.where,
@@ -504,8 +594,34 @@ def map_report(
         )
 
 
-def _walk(elements: list[etree._Element], ns: str, prefix: str) -> Iterator[tuple[str, etree._Element]]:
-    for index, los in enumerate(elements, start=1):
+def _issuer_groups(
+    report: etree._Element, ns: str
+) -> list[tuple[etree._Element | None, list[etree._Element]]] | None:
+    """The report's top-level learning opportunities by the issuer that awarded them.
+
+    One issuer (the schema's rule): it awarded all of them, wherever it stands. Several issuers (legacy
+    documents list issuer, results, issuer, results): each result belongs to the issuer before it, and
+    None when a result stands before the first issuer, since then nothing says whose it is.
+    """
+    issuers = _children(report, ns, "issuer")
+    if len(issuers) <= 1:
+        return [(issuers[0] if issuers else None, _children(report, ns, "learningOpportunitySpecification"))]
+    groups: list[tuple[etree._Element | None, list[etree._Element]]] = []
+    los_tag, issuer_tag = _tag(ns, "learningOpportunitySpecification"), _tag(ns, "issuer")
+    for child in report.iterchildren(los_tag, issuer_tag):
+        if child.tag == issuer_tag:
+            groups.append((child, []))
+        elif not groups:
+            return None
+        else:
+            groups[-1][1].append(child)
+    return groups
+
+
+def _walk(
+    elements: list[etree._Element], ns: str, prefix: str, start: int = 1
+) -> Iterator[tuple[str, etree._Element]]:
+    for index, los in enumerate(elements, start=start):
         path = f"{prefix}[{index}]"
         yield path, los
         parts = [
@@ -627,23 +743,18 @@ class _LosMapper:
         credit_elements: list[etree._Element] = []
         level_elements: list[etree._Element] = []
         if loi is not None:
-            raw_start = _raw(instance.one("start"))
+            start_element = instance.one("start")
+            raw_start = _raw(start_element)
             if raw_start is not None and ns == LEGACY_NS and not _DATE.search(raw_start):
                 term = " ".join(raw_start.split())  # legacy: start holds the term, "2012 Høst"
             else:
-                start = parse_date(raw_start, warnings, where, "learningOpportunityInstance/start")
-            completed = parse_date(
-                _raw(instance.one("date")), warnings, where, "learningOpportunityInstance/date"
-            )
+                start = date_of(start_element, warnings, where, "learningOpportunityInstance/start")
+            completed = date_of(instance.one("date"), warnings, where, "learningOpportunityInstance/date")
             term_element = instance.one("academicTerm")
             if term_element is not None:
                 term_titles = _texts_by_lang(_children(term_element, ns, "title"))
-                term_start = parse_date(
-                    _raw(_child(term_element, ns, "start")), warnings, where, "academicTerm/start"
-                )
-                term_end = parse_date(
-                    _raw(_child(term_element, ns, "end")), warnings, where, "academicTerm/end"
-                )
+                term_start = date_of(_child(term_element, ns, "start"), warnings, where, "academicTerm/start")
+                term_end = date_of(_child(term_element, ns, "end"), warnings, where, "academicTerm/end")
                 term = _preferred(term_titles, ("nb", "nn", "en")) or term
                 term_info = {
                     "title": term_titles,
@@ -671,9 +782,10 @@ class _LosMapper:
         eqf, nkr = self._levels(level_elements, ref)
 
         # --- grade: as delivered, on a register scale when the value is on one
-        passed_by_status = {"passed": True, "failed": False, "in-progress": None}.get(
-            (status or "passed").lower()
-        )
+        # The delivered status wins; without one a grade on a known scale decides, and otherwise ELMO's
+        # rule holds: an absent status means passed.
+        status_passed = {"passed": True, "failed": False, "in-progress": None}.get((status or "").lower())
+        passed_by_status = status_passed if status else True
         grade = None
         descriptions = self.schemes.get(scheme_id or "", {})
         if scheme_id and scheme_id not in self.schemes and ns != LEGACY_NS:
@@ -684,8 +796,20 @@ class _LosMapper:
                 "gradingSchemeLocalId",
             )
         if grade_raw is not None:
+            scale = recognise_scale(grade_raw, self.issuer_info.get("country"), _preferred(descriptions))
+            if scale is GradeScheme.EXTERNAL:
+                warnings.add(
+                    "elmo.grade_scale_unknown",
+                    f"grade {grade_raw!r} is on no scale the register knows for issuer country"
+                    f" {self.issuer_info.get('country') or '(none)'}; kept as delivered, passed by"
+                    f" {'its status' if status else 'ELMO rule (no status means passed)'}",
+                    ref,
+                    "resultLabel",
+                )
+            else:
+                passed_by_status = status_passed if status else normalize_grade(scale, grade_raw).passed
             grade = GradeIn(
-                scheme=_grade_scheme(grade_raw),
+                scheme=scale,
                 value=grade_raw,
                 passed=passed_by_status,
                 scheme_description=_preferred(descriptions),
@@ -698,7 +822,7 @@ class _LosMapper:
             details["credits_as_delivered"] = str(credits)
             record_credits = None
             self.double_counted += 1
-        elif credits is not None and credits > 0 and _failed(grade, passed_by_status):
+        elif credits is not None and credits > 0 and passed_by_status is False:
             # ELMO credits are the credits the learner earned; a failed attempt earns none.
             details["credits_as_delivered"] = str(credits)
             record_credits = None
@@ -757,11 +881,9 @@ class _LosMapper:
             }
             or None,
         )
-        year = (
-            completed.year
-            if completed
-            else _term_year(term) or (self.issue_date.year if self.issue_date else None)
-        )
+        # The year the result was achieved, or none: the report's issue date is when the transcript was
+        # printed, and giving an undated 2009 result the year 2026 would be a false fact in statistics.
+        year = completed.year if completed else _term_year(term)
         los_identity = (code_scheme, code) if code else ("title", _preferred(titles), los_type)
         loi_identity: dict[str, Any] = dict(loi_ids) or {
             "start": start.isoformat() if start else None,
@@ -789,7 +911,9 @@ class _LosMapper:
             parent_key=parent_key,
             details=details or None,
         )
-        return record, refs, credits is not None
+        # A node carries credits for the no-double-counting rule only with a positive value: an outer
+        # grouping that says <value>0</value> counts nothing, so its parts keep theirs.
+        return record, refs, credits is not None and credits > 0
 
     def _credits(
         self, elements: list[etree._Element], ref: str
@@ -862,27 +986,6 @@ def _code(identifiers: list[tuple[str, str]]) -> tuple[str | None, str | None]:
         kind, value = usable[0]
         return value, f"elmo-{kind.lower() or 'identifier'}"[:32]
     return None, None
-
-
-def _failed(grade: GradeIn | None, passed_by_status: bool | None) -> bool:
-    if passed_by_status is False:
-        return True
-    if grade is None or grade.scheme is GradeScheme.EXTERNAL:
-        return False
-    try:
-        return normalize_grade(grade.scheme, grade.value).passed is False
-    except UnknownGrade:
-        return False
-
-
-def _grade_scheme(value: str) -> GradeScheme:
-    if len(value) == 1 and value.upper() in _A_TO_F:
-        return GradeScheme.A_F
-    try:
-        normalize_grade(GradeScheme.PASS_FAIL, value)
-    except UnknownGrade:
-        return GradeScheme.EXTERNAL
-    return GradeScheme.PASS_FAIL
 
 
 def _credit_scheme(raw: str, sector: Sector) -> CreditScheme | None:

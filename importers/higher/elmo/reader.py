@@ -9,6 +9,7 @@ transcript-of-records response that embeds one, or a batch file whose root wraps
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,7 +20,10 @@ from importers.base import UnusableInput
 ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 LEGACY_NS = "http://purl.org/net/elmo"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
-ELMO_NAMESPACES = (ELMO_NS, LEGACY_NS)
+# "" is ELMO written without its namespace: the EMREX implementation guide's own example and Danish
+# STADS output do that. Such a document is read as ELMO when its root is ``elmo`` (see is_bare_elmo).
+NO_NS = ""
+ELMO_NAMESPACES = (ELMO_NS, LEGACY_NS, NO_NS)
 
 PROLOG_LIMIT = 64 * 1024
 # A transcript with 60 courses has about 2 000 elements; a report a hundred times larger is not one.
@@ -34,6 +38,15 @@ class Event:
     element: etree._Element
     ns: str
     elmo_index: int  # 1-based count of elmo elements in the file
+
+
+_BARE_ROOT = re.compile(rb"\A(?:\s|<\?.*?\?>|<!--.*?-->)*<elmo(?P<attrs>(?:\s[^>]*)?)/?>", re.DOTALL)
+
+
+def is_bare_elmo(head: bytes) -> bool:
+    """True when the document's root element is ``elmo`` in no namespace (a default xmlns would name one)."""
+    match = _BARE_ROOT.match(head.removeprefix(b"\xef\xbb\xbf"))
+    return match is not None and re.search(rb"\sxmlns\s*=", match["attrs"]) is None
 
 
 def secure_parser() -> etree.XMLParser:
@@ -228,5 +241,6 @@ def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
     if elmo_count == 0:
         raise UnusableInput(
             "elmo.no_elmo",
-            f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS})",
+            f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS},"
+            " nor in no namespace)",
         )

@@ -111,7 +111,8 @@ def test_official_example_mapping() -> None:
     assert compilers.specification.eqf_level == 5 and compilers.credits == 6
     assert lecture.parent_key == lab.parent_key == compilers.source_key
     assert untitled.specification.title == {"und": "The importance of <br> in HTML"}
-    assert untitled.grade is not None and untitled.grade.scheme is GradeScheme.A_F
+    # A Polish issuer's letter grade is on the ECTS letter scale, not the Norwegian A-F one.
+    assert untitled.grade is not None and untitled.grade.scheme is GradeScheme.ECTS
     person = degree.person
     assert [(i.kind, i.scheme) for i in person.identifiers] == [("foreign", "PL")]
     assert "elmo.credits_double_counted" in result.warning_codes()
