@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,7 +31,7 @@ import orjson
 from psycopg import Cursor
 from sqlalchemy import Connection, text
 
-from register import stats
+from register import identity, stats
 from register.grading import (
     NKR_TO_EQF,
     CreditScheme,
@@ -40,7 +40,6 @@ from register.grading import (
     is_valid_eqf,
     normalize_grade,
 )
-from register import identity
 from register.records import (
     AchievementRecord,
     BatchWarning,
