@@ -353,7 +353,7 @@ def link_national_id(conn: Connection, old: str, new: str, *, allow_synthetic: b
 
     old_kind, old_value = _parsed(old, "the old number", allow_synthetic)
     new_kind, new_value = _parsed(new, "the new number", allow_synthetic)
-    holders = dict(
+    holders: dict[str, Any] = dict(
         conn.execute(
             text(
                 """SELECT value, person_id FROM person_identifier
