@@ -335,7 +335,13 @@ def audit_conflicts(conn: Connection, batch_id: uuid.UUID, conflicts: list[tuple
         "records": len(conflicts),
         "conflicts": [{"record": ref, "persons": persons} for ref, persons in conflicts[:AUDITED_CONFLICTS]],
     }
-    record_event(conn, action="identity.conflict", client_id="ingest", details=details)
+    provider = conn.execute(
+        text(
+            "SELECT o.orgnr FROM import_batch b JOIN organisation o ON o.id = b.provider_id WHERE b.id = :b"
+        ),
+        {"b": batch_id},
+    ).scalar()
+    record_event(conn, action="identity.conflict", client_id="ingest", organisation=provider, details=details)
 
 
 # --- the operator's change of national id --------------------------------------------------------

@@ -192,9 +192,11 @@ def test_a_conflict_is_audited_for_the_operators_without_identifiers(
         {"nin": bjorn, "key": "b-1", "org": school, "extra_ids": [esi()], "ref": "row 7"},
     )
     with db.connect() as conn:
-        details = conn.execute(
-            text("SELECT details FROM audit_event WHERE action = 'identity.conflict'")
-        ).scalar_one()
+        event = conn.execute(
+            text("SELECT organisation, details FROM audit_event WHERE action = 'identity.conflict'")
+        ).one()
+    assert event.organisation == school
+    details = event.details
     assert details["batch_id"] == str(report.batch_id)
     assert details["conflicts"] == [{"record": "row 7", "persons": [str(holder(db, anna))]}]
     assert anna not in str(details) and bjorn not in str(details) and ESI not in str(details)
