@@ -119,18 +119,23 @@ def learner_key(identifiers: list[Identifier]) -> str:
 
 _NATIONAL = "(" + ", ".join(f"'{kind}'" for kind in NATIONAL_KINDS) + ")"
 
-# Learners, their identifiers and who holds each. A learner's primary identifier (its anchor) is on the
-# stage row; the others are in stage_identifier. ``anchored``: the anchor is a national id.
+# Learners and their identifiers. A learner's primary identifier (its anchor) is on the stage row, the
+# others are in stage_identifier. ``anchored``: the anchor is a national id, whose holder is the
+# learner's person (NULL: new) — found here, in the statement that makes the map. Bulk deliveries name
+# a national id and nothing else: their learners have no rows in learner_identifier, which holds only
+# what can disagree (the secondary identifiers, and the anchors of learners without a national id), so
+# the rules below cost them nothing beyond this one join.
 _LEARNERS = f"""
 CREATE TEMP TABLE person_map ON COMMIT DROP AS
-SELECT learner, pid_kind AS kind, pid_scheme AS scheme, pid_value AS value,
-       pid_kind IN {_NATIONAL} AS anchored, min(seq) AS first_seq,
-       NULL::uuid AS person_id, false AS created, false AS conflict
-FROM stage GROUP BY learner, pid_kind, pid_scheme, pid_value;
+SELECT l.*, CASE WHEN l.anchored THEN pi.person_id END AS person_id, false AS created, false AS conflict
+FROM (SELECT learner, pid_kind AS kind, pid_scheme AS scheme, pid_value AS value,
+             pid_kind IN {_NATIONAL} AS anchored, min(seq) AS first_seq
+      FROM stage GROUP BY learner, pid_kind, pid_scheme, pid_value) l
+LEFT JOIN person_identifier pi ON pi.kind = l.kind AND pi.scheme = l.scheme AND pi.value = l.value;
 CREATE UNIQUE INDEX ON person_map (learner);
 
 CREATE TEMP TABLE learner_identifier ON COMMIT DROP AS
-SELECT learner, kind, scheme, value, true AS is_anchor FROM person_map
+SELECT learner, kind, scheme, value, true AS is_anchor FROM person_map WHERE NOT anchored
 UNION
 SELECT DISTINCT s.learner, si.kind, si.scheme, si.value, false
 FROM stage_identifier si JOIN stage s ON s.seq = si.seq;
@@ -138,13 +143,15 @@ CREATE INDEX ON learner_identifier (learner);
 ANALYZE person_map; ANALYZE learner_identifier;
 """
 
-# Who holds each identifier now; run again after each phase's inserts.
+# Who holds each of those identifiers now; run again (for the learners without a national id) after
+# the national ids' identifiers are attached.
 _HOLDERS = """
 DROP TABLE IF EXISTS held;
 CREATE TEMP TABLE held ON COMMIT DROP AS
 SELECT li.learner, li.kind, li.scheme, li.value, li.is_anchor, pi.person_id AS holder
 FROM learner_identifier li
-LEFT JOIN person_identifier pi ON pi.kind = li.kind AND pi.scheme = li.scheme AND pi.value = li.value;
+LEFT JOIN person_identifier pi ON pi.kind = li.kind AND pi.scheme = li.scheme AND pi.value = li.value
+{where};
 CREATE INDEX ON held (learner);
 """
 
@@ -152,9 +159,6 @@ CREATE INDEX ON held (learner);
 # by someone else conflicts. I4: an unheld secondary identifier delivered with two national ids belongs
 # to the earliest; the later ones conflict.
 _ANCHORED = """
-UPDATE person_map pm SET person_id = h.holder
-FROM held h WHERE h.learner = pm.learner AND h.is_anchor AND pm.anchored;
-
 UPDATE person_map pm SET conflict = true
 WHERE pm.anchored AND EXISTS (
     SELECT 1 FROM held h WHERE h.learner = pm.learner AND NOT h.is_anchor AND h.holder IS NOT NULL
@@ -245,6 +249,8 @@ ON CONFLICT (kind, scheme, value) DO NOTHING;
 
 # The final check, on what is stored now (this batch's inserts and every concurrent batch committed
 # before them): no identifier of a learner may be held by a person other than the learner's.
+# (The anchor of a learner with a national id is its person's by construction: found, made here, or
+# made by a concurrent batch and followed.)
 _FINAL = """
 UPDATE person_map pm SET conflict = true
 WHERE NOT pm.conflict AND EXISTS (
@@ -259,10 +265,15 @@ WITH rejected AS (
     DELETE FROM stage s USING person_map pm WHERE pm.conflict AND pm.learner = s.learner
     RETURNING s.seq, s.ref, s.learner
 )
-SELECT r.ref, (SELECT array_agg(DISTINCT pi.person_id::text ORDER BY pi.person_id::text)
-               FROM learner_identifier li
-               JOIN person_identifier pi ON pi.kind = li.kind AND pi.scheme = li.scheme AND pi.value = li.value
-               WHERE li.learner = r.learner) AS persons
+SELECT r.ref, (SELECT array_agg(DISTINCT p ORDER BY p)
+               FROM (SELECT pi.person_id::text AS p
+                     FROM learner_identifier li
+                     JOIN person_identifier pi ON pi.kind = li.kind AND pi.scheme = li.scheme
+                                              AND pi.value = li.value
+                     WHERE li.learner = r.learner
+                     UNION ALL
+                     SELECT pm.person_id::text FROM person_map pm
+                     WHERE pm.learner = r.learner AND pm.person_id IS NOT NULL) held) AS persons
 FROM rejected r ORDER BY r.seq
 """
 
@@ -303,10 +314,13 @@ def resolve_persons(conn: Connection, rejections: Rejections, *, batch_id: uuid.
     """Map every learner of the staged batch to one person under I2–I5 (``person_map``: learner →
     person_id), rejecting the records of conflicting learners (I7) and updating names (I8)."""
     _run(conn, _LEARNERS)
-    _run(conn, _HOLDERS)
+    _run(conn, _HOLDERS.format(where=""))
     _run(conn, _ANCHORED)
     _run(conn, _CREATE, anchored=True)
-    _run(conn, _HOLDERS)  # the national ids' new identifiers now lead to their persons
+    # the national ids' new identifiers now lead to their persons
+    _run(
+        conn, _HOLDERS.format(where="WHERE li.learner IN (SELECT learner FROM person_map WHERE NOT anchored)")
+    )
     _run(conn, _UNANCHORED)
     _run(conn, _CREATE, anchored=False)
     _run(conn, _FINAL)
