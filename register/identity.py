@@ -37,6 +37,7 @@ identifier of the batch's learners, so a race ends as a rejection under I2–I5,
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -60,6 +61,9 @@ CONFLICT_MESSAGE = (
 TWO_NATIONAL_IDS = "the record names more than one national identity number for its learner"
 #: conflicts listed one by one in the audit event of a batch; past this they are counted
 AUDITED_CONFLICTS = 1000
+#: the longest secondary identifier accepted: an ESI URN is under 100 characters, and a b-tree entry of
+#: person_identifier's unique index cannot exceed about 2 700 bytes (a longer value failed the batch)
+IDENTIFIER_MAX_CHARS = 255
 
 
 class Rejected(Exception):
@@ -99,6 +103,12 @@ def learner_identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) 
             value = ident.value.strip()
             if not value:
                 raise Rejected("person.identifier_empty", f"{ident.kind} identifier is empty", path)
+            if len(value) > IDENTIFIER_MAX_CHARS:
+                raise Rejected(
+                    "person.identifier_too_long",
+                    f"{ident.kind} identifier has {len(value)} characters (at most {IDENTIFIER_MAX_CHARS})",
+                    path,
+                )
             found = (ident.kind, ident.scheme.strip(), value)
             if found not in others:
                 others.append(found)
@@ -111,8 +121,10 @@ def learner_identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) 
 
 def learner_key(identifiers: list[Identifier]) -> str:
     """One learner of a delivery: the same identifiers (in the same canonical order) are one learner,
-    decided once for all its records. Held only in the batch's temporary tables."""
-    return "\x1e".join("\x1f".join(ident) for ident in identifiers)
+    decided once for all its records. A digest, so that the batch's index on it holds any number of
+    identifiers; held only in the batch's temporary tables."""
+    joined = "\x1e".join("\x1f".join(ident) for ident in identifiers)
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 # --- the set-based resolution (stage, stage_identifier → person_map) -----------------------------

@@ -321,7 +321,7 @@ def _stage_record(
     seen_specs: set[str],
     persons: _PersonMemo,
 ) -> _Staged:
-    identifiers = persons.identifiers_of(record.person)  # the first is the anchor
+    identifiers, learner = persons.identifiers_of(record.person)  # the first is the anchor
 
     awarding = orgs.resolve(record.awarding_org)
     if awarding is None:
@@ -403,7 +403,7 @@ def _stage_record(
         else (record.completed_on.year if record.completed_on else None)
     )
     row = (
-        seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, identity.learner_key(identifiers),
+        seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, learner,
         *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
         grade_value, passed, record.credits, _enum(record.credit_scheme), record.completed_on, year, record.term,
@@ -424,15 +424,18 @@ class _PersonMemo:
         self.allow_synthetic = allow_synthetic
         self.person: PersonIn | None = None
         self.identifiers: list[identity.Identifier] = []
+        self.learner = ""
 
-    def identifiers_of(self, person: PersonIn) -> list[identity.Identifier]:
+    def identifiers_of(self, person: PersonIn) -> tuple[list[identity.Identifier], str]:
+        """The identifiers, the anchor first, and the learner key (register.identity)."""
         if person is not self.person:
             try:
                 self.identifiers = identity.learner_identifiers(person.identifiers, self.allow_synthetic)
             except identity.Rejected as exc:
                 raise _RecordRejected(exc.code, exc.message, exc.path) from None
+            self.learner = identity.learner_key(self.identifiers)
             self.person = person
-        return self.identifiers
+        return self.identifiers, self.learner
 
 
 def _named(ref: OrgRef) -> str:

@@ -310,3 +310,17 @@ def test_names_and_birth_date_follow_newer_deliveries_and_keep_their_history(
         ).all()
     assert tuple(current) == ("Karianne", "Nordmann", "2008-03-01")
     assert [tuple(h) for h in history] == [("Kari", "Nordmann", report.batch_id)]
+
+
+def test_an_overlong_or_many_identifiers_reject_the_record_not_the_batch(
+    db: Engine, settings: Settings, school: str
+) -> None:
+    many = [esi(f"urn:schac:personalUniqueCode:int:esi:no:{'x' * 200}{i}") for i in range(40)]
+    report = deliver(
+        db, settings, school,
+        {"nin": new_nin(), "key": "long", "org": school, "extra_ids": [esi("u" * 3000)], "ref": "row 1"},
+        {"nin": new_nin(), "key": "many", "org": school, "extra_ids": many},
+    )  # fmt: skip
+    assert report.status == "completed"
+    assert [(e.record, e.code) for e in report.errors] == [("row 1", "person.identifier_too_long")]
+    assert report.accepted == 1
