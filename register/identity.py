@@ -19,8 +19,9 @@ I4  A secondary identifier is attached only to the person of the record's nation
 I5  A record without a national id belongs to the one person its identifiers lead to. If they lead to
     two or more persons: rejected. If they lead to one person, nothing is attached to that person
     (a secondary identifier never extends a person's identity by itself). If they lead to nobody, a
-    new person is made holding them all — unless another record of the delivery with other
-    identifiers claims one of them (rejected: no second person shares an identifier).
+    new person is made holding them all; where records of one delivery name different, overlapping
+    sets of new identifiers, the earliest makes the person and the later are rejected (no second
+    person shares an identifier).
 I6  A delivery never adds a second national id to a person, never merges persons and never moves a
     result between persons (``record.learner_changed``, enforced by the ingest's write). A change of
     national id is the operator's ``register person link-id`` (``link_national_id``).
