@@ -324,3 +324,17 @@ def test_an_overlong_or_many_identifiers_reject_the_record_not_the_batch(
     assert report.status == "completed"
     assert [(e.record, e.code) for e in report.errors] == [("row 1", "person.identifier_too_long")]
     assert report.accepted == 1
+
+
+def test_overlapping_new_identifiers_without_a_national_id_make_one_person(
+    db: Engine, settings: Settings, school: str
+) -> None:
+    other = esi("urn:schac:personalUniqueCode:int:esi:no.nordvik:4712")
+    report = deliver(
+        db, settings, school,
+        {"nin": None, "key": "e-1", "org": school, "extra_ids": [esi(), SWEDISH]},
+        {"nin": None, "key": "e-2", "org": school, "extra_ids": [other, SWEDISH], "ref": "row 2"},
+    )  # fmt: skip
+    assert [(e.record, e.code) for e in report.errors] == [("row 2", "person.identifier_conflict")]
+    assert scalar(db, "SELECT count(*) FROM person") == 1
+    assert holder(db, other["value"]) is None
