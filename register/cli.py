@@ -39,11 +39,13 @@ org_app = typer.Typer(help="The organisation registry and its code cross-walk.",
 export_app = typer.Typer(help="Give a person's results out in an exchange format.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail of reads of person data.", no_args_is_help=True)
 stats_app = typer.Typer(help="The analysts' summary tables.", no_args_is_help=True)
+person_app = typer.Typer(help="Persons: the operators' changes of identity.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(stats_app, name="stats")
+app.add_typer(person_app, name="person")
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -339,6 +341,53 @@ def export_elmo(
         sys.stdout.buffer.write(document)
     else:
         output.write_bytes(document)
+
+
+# --- person ---------------------------------------------------------------------------------------
+
+
+@person_app.command("link-id")
+@clear_errors
+def person_link_id(
+    old: str | None = typer.Argument(None, help="The number the person holds now (better: --from-file)."),
+    new: str | None = typer.Argument(None, help="The number to add to that person (better: --from-file)."),
+    from_file: str | None = typer.Option(
+        None,
+        "--from-file",
+        help="Read OLD and NEW from this file ('-': standard input), so that they stay out of shell history.",
+    ),
+) -> None:
+    """Add a new national id to the person holding OLD (D-nummer → fødselsnummer); audited.
+
+    Both numbers stay with the person. Refused (exit 1) when another person holds NEW: persons are
+    never merged by this command. Neither number is printed or logged.
+    """
+    from register.database import get_engine
+    from register.errors import Conflict
+    from register.identity import link_national_id, read_numbers
+    from register.settings import get_settings
+
+    if from_file is not None:
+        if old is not None or new is not None:
+            raise _fail("give the numbers either as arguments or with --from-file, not both [usage]")
+        if from_file == "-":
+            numbers = read_numbers(sys.stdin)
+        else:
+            with open(from_file, encoding="utf-8") as handle:
+                numbers = read_numbers(handle)
+    else:
+        numbers = [n for n in (old, new) if n is not None]
+    if len(numbers) != 2:
+        raise _fail(f"expected two national identity numbers (OLD NEW), got {len(numbers)} [usage]")
+    try:
+        with get_engine().begin() as conn:
+            person_id = link_national_id(
+                conn, numbers[0], numbers[1], allow_synthetic=get_settings().synthetic_ids_allowed
+            )
+    except Conflict as exc:
+        typer.echo(f"refused: {exc.message} [{exc.code}]", err=True)
+        raise typer.Exit(EXIT_REJECTED) from None
+    typer.echo(f"linked: the new number now also identifies person {person_id}")
 
 
 # --- audit ----------------------------------------------------------------------------------------

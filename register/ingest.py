@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,7 +31,7 @@ import orjson
 from psycopg import Cursor
 from sqlalchemy import Connection, text
 
-from register import stats
+from register import identity, stats
 from register.grading import (
     NKR_TO_EQF,
     CreditScheme,
@@ -40,11 +40,9 @@ from register.grading import (
     is_valid_eqf,
     normalize_grade,
 )
-from register.identifiers import InvalidNin, parse_nin
 from register.records import (
     AchievementRecord,
     BatchWarning,
-    IdentifierIn,
     InvalidText,
     OrgRef,
     PersonIn,
@@ -63,7 +61,7 @@ REJECTIONS_STORED = 100_000
 WARNING_LIMIT = 1000
 
 _STAGE_COLUMNS = (
-    "seq", "new_id", "ref", "source_key", "parent_key", "pid_kind", "pid_scheme", "pid_value", "given_name", "family_name", "birth_date", "awarding_org_id",
+    "seq", "new_id", "ref", "source_key", "parent_key", "learner", "pid_kind", "pid_scheme", "pid_value", "given_name", "family_name", "birth_date", "awarding_org_id",
     "spec_key", "sector", "kind", "grade_scheme", "grade_value", "grade_passed", "credits", "credit_scheme",
     "completed_on", "year", "term", "status", "withdrawal_reason", "details", "content_hash",
 )  # fmt: skip
@@ -217,18 +215,16 @@ def ingest(
 ) -> IngestResult:
     """Validate and write one batch of records in the caller's transaction.
 
-    Upserts by (provider, source key): an identical re-send changes nothing, a changed record gets a
-    new version (the old one kept in ``achievement_version``), a withdrawal is a status. Records that
-    fail a rule are reported with reference, path, code and message; the rest are written.
+    Upserts by (awarding organisation, source key) — the same result whichever entitled organisation
+    delivers it: an identical re-send changes nothing, a changed record gets a new version (the old
+    one kept in ``achievement_version``), a withdrawal is a status. Records that fail a rule are
+    reported with reference, path, code and message; the rest are written.
     """
     result = IngestResult()
     cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     rejections = _Rejections(cur, batch_id, result)
     orgs = OrganisationIndex.load(conn, provider_id)
 
-    # Batches of one provider touch the same (provider, source key) rows: serialize them, so two
-    # concurrent deliveries never both insert the same key. Different providers run in parallel.
-    conn.execute(text("SELECT pg_advisory_xact_lock(7001, :p)"), {"p": provider_id})
     _create_staging_tables(conn)
 
     seen_specs: set[str] = set()
@@ -248,11 +244,14 @@ def ingest(
         # One indexed query per chunk tells which records are stored with the same content: those
         # are counted unchanged and skip validation and staging, so a re-send costs little more
         # than reading the file.
-        stored = _stored_hashes(conn, provider_id, [record.source_key for _, record, _ in hashed])
+        # Only for organisations the provider may deliver for: anyone else's key is not its business
+        # (and is refused at staging).
+        keyed = [(orgs.resolve(record.awarding_org), record.source_key) for _, record, _ in hashed]
+        stored = _stored_hashes(conn, [(org, key) for org, key in keyed if org in orgs.may_deliver_for])
         staged: list[_Staged] = []
         unchanged: list[tuple[int, str, str]] = []
-        for seq, record, content_hash in hashed:
-            if stored.get(record.source_key) == content_hash:
+        for (seq, record, content_hash), key in zip(hashed, keyed, strict=True):
+            if stored.get(key) == content_hash:
                 unchanged.append((seq, clean_text(record.ref), record.source_key))
                 continue
             try:
@@ -280,7 +279,9 @@ def ingest(
                 flush()
     flush()
 
-    written = _write(conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections)
+    written = _write(
+        conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections, entitled=orgs.may_deliver_for
+    )
     rejections.flush()
     result.rejections_stored = rejections.stored
     result.accepted = written.written
@@ -298,16 +299,20 @@ def _clean_warning(warning: BatchWarning) -> BatchWarning:
     )
 
 
-def _stored_hashes(conn: Connection, provider_id: int, keys: list[str]) -> dict[str, str]:
+def _stored_hashes(conn: Connection, keys: list[tuple[int | None, str]]) -> dict[tuple[int | None, str], str]:
+    """The stored content hash of each (awarding organisation, source key): one probe of the unique
+    (source key, awarding organisation) index per key; the pairs are matched here."""
     if not keys:
         return {}
     rows = conn.execute(
         text(
-            "SELECT source_key, content_hash FROM achievement WHERE provider_id = :p AND source_key = ANY(:keys)"
+            """SELECT awarding_org_id, source_key, content_hash FROM achievement
+               WHERE source_key = ANY(:keys) AND awarding_org_id = ANY(:orgs)"""
         ),
-        {"p": provider_id, "keys": keys},
+        {"keys": [key for _, key in keys], "orgs": list({org for org, _ in keys})},
     )
-    return {key: content_hash for key, content_hash in rows}
+    wanted = set(keys)
+    return {(org, key): h for org, key, h in rows if (org, key) in wanted}
 
 
 # --- per-record checks (no database) ------------------------------------------------------------
@@ -321,7 +326,7 @@ def _stage_record(
     seen_specs: set[str],
     persons: _PersonMemo,
 ) -> _Staged:
-    identifiers = persons.identifiers_of(record.person)  # the first is the primary
+    identifiers, learner = persons.identifiers_of(record.person)  # the first is the anchor
 
     awarding = orgs.resolve(record.awarding_org)
     if awarding is None:
@@ -415,7 +420,8 @@ def _stage_record(
         else (record.completed_on.year if record.completed_on else None)
     )
     row = (
-        seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, *identifiers[0], record.person.given_name, record.person.family_name,
+        seq, uuid7(), clean_text(record.ref), record.source_key, record.parent_key, learner,
+        *identifiers[0], record.person.given_name, record.person.family_name,
         record.person.birth_date, awarding, spec_key, record.sector.value, record.kind.value, grade_scheme,
         grade_value, passed, credits, _enum(credit_scheme), record.completed_on, year, record.term,
         record.status, record.withdrawal_reason, _json(details or None), content_hash,
@@ -434,39 +440,23 @@ class _PersonMemo:
     def __init__(self, allow_synthetic: bool) -> None:
         self.allow_synthetic = allow_synthetic
         self.person: PersonIn | None = None
-        self.identifiers: list[tuple[str, str, str]] = []
+        self.identifiers: list[identity.Identifier] = []
+        self.learner = ""
 
-    def identifiers_of(self, person: PersonIn) -> list[tuple[str, str, str]]:
+    def identifiers_of(self, person: PersonIn) -> tuple[list[identity.Identifier], str]:
+        """The identifiers, the anchor first, and the learner key (register.identity)."""
         if person is not self.person:
-            self.identifiers = list(_identifiers(person.identifiers, self.allow_synthetic))
+            try:
+                self.identifiers = identity.learner_identifiers(person.identifiers, self.allow_synthetic)
+            except identity.Rejected as exc:
+                raise _RecordRejected(exc.code, exc.message, exc.path) from None
+            self.learner = identity.learner_key(self.identifiers)
             self.person = person
-        return self.identifiers
+        return self.identifiers, self.learner
 
 
 def _named(ref: OrgRef) -> str:
     return " / ".join(str(r) for r in (ref, *ref.alternatives))
-
-
-def _identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) -> Iterator[tuple[str, str, str]]:
-    if not given:
-        raise _RecordRejected("person.identifier_missing", "the record names no person identifier", "person")
-    for ord_, ident in enumerate(given):
-        path = f"person.identifiers[{ord_}]"
-        if ident.kind == "nin":
-            try:
-                nin = parse_nin(ident.value, allow_synthetic=allow_synthetic)
-            except InvalidNin as exc:
-                raise _RecordRejected(exc.problem.code, exc.problem.message, path) from None
-            yield nin.kind.value, "", nin.value
-        elif ident.kind in ("esi", "foreign"):
-            value = ident.value.strip()
-            if not value:
-                raise _RecordRejected("person.identifier_empty", f"{ident.kind} identifier is empty", path)
-            yield ident.kind, ident.scheme.strip(), value
-        else:
-            raise _RecordRejected(
-                "person.identifier_kind", f"identifier kind {ident.kind!r} is not nin, esi or foreign", path
-            )
 
 
 def _grade(record: AchievementRecord) -> tuple[str, str, bool | None]:
@@ -522,6 +512,7 @@ def _create_staging_tables(conn: Connection) -> None:
             """
             CREATE TEMP TABLE stage (
                 seq int PRIMARY KEY, new_id uuid NOT NULL, ref text, source_key text NOT NULL, parent_key text,
+                learner text NOT NULL,
                 pid_kind text NOT NULL, pid_scheme text NOT NULL, pid_value text NOT NULL, given_name text, family_name text, birth_date date, awarding_org_id int NOT NULL,
                 spec_key text NOT NULL, sector text, kind text, grade_scheme text, grade_value text,
                 grade_passed boolean, credits numeric, credit_scheme text, completed_on date, year smallint,
@@ -573,6 +564,16 @@ def _copy_chunk(cur: Cursor[Any], chunk: list[_Staged], unchanged: list[tuple[in
 
 # --- set-based writing ---------------------------------------------------------------------------
 
+LEARNER_CHANGED = (
+    "this record is stored for another person; a result never moves between persons. If it was "
+    "delivered for the wrong person, withdraw it (status withdrawn, with a reason) and deliver the "
+    "result for the right person under a new source key"
+)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
 
 @dataclass(frozen=True, slots=True)
 class _Written:
@@ -580,8 +581,26 @@ class _Written:
     written: int  # new + changed
 
 
-def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejections: _Rejections) -> _Written:
-    p = {"provider": provider_id, "batch": batch_id}
+def _write(
+    conn: Connection,
+    *,
+    batch_id: uuid.UUID,
+    provider_id: int,
+    rejections: _Rejections,
+    entitled: frozenset[int],
+) -> _Written:
+    p = {"provider": provider_id, "batch": batch_id, "entitled": sorted(entitled)}
+    # A result is identified by (awarding organisation, source key), whoever of those entitled delivers
+    # it: batches writing results of the same organisation are serialized on that organisation, so a
+    # school and its county sending the same file at once never both insert a key. The locks are taken
+    # in ascending order in one statement (two batches never hold one each while waiting for the
+    # other), before anything else is locked; batches for different organisations run in parallel.
+    conn.execute(
+        text(
+            """SELECT count(pg_advisory_xact_lock(7001, org))
+               FROM (SELECT DISTINCT awarding_org_id AS org FROM stage ORDER BY 1) o"""
+        )
+    )
     conn.execute(
         text(
             """
@@ -619,7 +638,7 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
         p,
     )
 
-    _resolve_persons(conn, rejections)
+    identity.resolve_persons(conn, rejections, batch_id=batch_id)
 
     conn.execute(
         text(
@@ -637,14 +656,14 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
             CREATE TEMP VIEW staged AS
             SELECT s.*, pm.person_id, ls.id AS spec_id
             FROM stage s
-            JOIN person_map pm ON pm.kind = s.pid_kind AND pm.scheme = s.pid_scheme AND pm.value = s.pid_value
+            JOIN person_map pm ON pm.learner = s.learner
             JOIN learning_specification ls ON ls.content_key = s.spec_key;
             """
         )
     )
 
     # What is stored already, per staged record: the row it updates and the parent it names. Found by
-    # one probe of the (provider, source key) index per record, on purpose (LATERAL … LIMIT 1 is not
+    # one probe of the (source key, awarding organisation) index per record, on purpose (LATERAL … LIMIT 1 is not
     # flattened into a join): with a provider's rows inserted since the table was last analyzed, the
     # planner believes it has none and once chose to rescan all of them for every staged record (a
     # 200 000-record delivery ran for over ten minutes at 9 M achievements). Later statements join
@@ -653,18 +672,38 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
         text(
             """
             CREATE TEMP TABLE stored ON COMMIT DROP AS
-            SELECT s.seq, cur.id, cur.content_hash, par.id AS parent_id, par.person_id AS parent_person_id
-            FROM stage s
-            LEFT JOIN LATERAL (SELECT a.id, a.content_hash FROM achievement a
-                               WHERE a.provider_id = :provider AND a.source_key = s.source_key LIMIT 1) cur ON true
+            SELECT s.seq, cur.id, cur.content_hash, cur.person_id, par.id AS parent_id,
+                   par.person_id AS parent_person_id
+            FROM staged s
+            LEFT JOIN LATERAL (SELECT a.id, a.content_hash, a.person_id FROM achievement a
+                               WHERE a.source_key = s.source_key AND a.awarding_org_id = s.awarding_org_id
+                               LIMIT 1) cur ON true
+            -- The parent: the same person's record under that key, of an organisation the provider may
+            -- deliver for (its own awarding organisation first, when several have one).
             LEFT JOIN LATERAL (SELECT a.id, a.person_id FROM achievement a
-                               WHERE s.parent_key IS NOT NULL AND a.provider_id = :provider
-                                 AND a.source_key = s.parent_key LIMIT 1) par ON true
+                               WHERE s.parent_key IS NOT NULL AND a.source_key = s.parent_key
+                                 AND a.person_id = s.person_id AND a.awarding_org_id = ANY(:entitled)
+                               ORDER BY a.awarding_org_id = s.awarding_org_id DESC LIMIT 1) par ON true
             """
         ),
         p,
     )
     conn.execute(text("CREATE UNIQUE INDEX ON stored (seq); ANALYZE stored;"))
+
+    # Records keep their learner (I6 of register.identity): a stored result re-delivered for another
+    # person is refused, never moved — the other person would silently lose it.
+    rejections.from_sql(
+        conn,
+        f"""
+        WITH moved AS (
+            DELETE FROM stage s USING stored st, person_map pm
+            WHERE st.seq = s.seq AND pm.learner = s.learner AND st.person_id <> pm.person_id
+            RETURNING s.seq, s.ref
+        )
+        SELECT ref, 'person', 'record.learner_changed', {_sql_text(LEARNER_CHANGED)} FROM moved ORDER BY seq
+        """,
+        p,
+    )
 
     # A child needs its parent: delivered in this batch (and not rejected) or delivered earlier, and
     # belonging to the same person. Rejecting a parent rejects its children, so repeat until stable.
@@ -747,7 +786,8 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
                 grade_value = s.grade_value, grade_passed = s.grade_passed, credits = s.credits,
                 credit_scheme = s.credit_scheme, completed_on = s.completed_on, year = s.year, term = s.term,
                 status = s.status, withdrawal_reason = s.withdrawal_reason, details = s.details,
-                version = a.version + 1, content_hash = s.content_hash, batch_id = :batch, updated_at = now()
+                version = a.version + 1, content_hash = s.content_hash, batch_id = :batch, updated_at = now(),
+                provider_id = :provider
             FROM ({with_parent}) s
             WHERE a.id = s.stored_id AND s.stored_hash <> s.content_hash
             """
@@ -768,86 +808,3 @@ def _write(conn: Connection, *, batch_id: uuid.UUID, provider_id: int, rejection
         p,
     )
     return _Written(total=total, written=changed + inserted)
-
-
-def _resolve_persons(conn: Connection, rejections: _Rejections) -> None:
-    """Map each distinct primary identifier of the batch to one person, creating the unknown ones.
-
-    A primary identifier is looked up together with every identifier delivered beside it (an ESI next
-    to a national id): all of them must point at one person, or its records are rejected as ambiguous.
-    """
-    conn.execute(
-        text(
-            """
-            CREATE TEMP TABLE person_map ON COMMIT DROP AS
-            WITH primaries AS (
-                SELECT DISTINCT pid_kind AS kind, pid_scheme AS scheme, pid_value AS value FROM stage
-            ), alias AS (
-                SELECT kind, scheme, value, kind AS a_kind, scheme AS a_scheme, value AS a_value FROM primaries
-                UNION
-                SELECT s.pid_kind, s.pid_scheme, s.pid_value, si.kind, si.scheme, si.value
-                FROM stage_identifier si JOIN stage s ON s.seq = si.seq
-            )
-            SELECT a.kind, a.scheme, a.value, count(DISTINCT pi.person_id) AS found,
-                   min(pi.person_id::text)::uuid AS person_id
-            FROM alias a
-            LEFT JOIN person_identifier pi ON pi.kind = a.a_kind AND pi.scheme = a.a_scheme AND pi.value = a.a_value
-            GROUP BY a.kind, a.scheme, a.value;
-            CREATE UNIQUE INDEX ON person_map (value, kind, scheme);
-            """
-        )
-    )
-    rejections.from_sql(
-        conn,
-        """
-        WITH ambiguous AS (
-            DELETE FROM stage s USING person_map pm
-            WHERE pm.found > 1 AND pm.kind = s.pid_kind AND pm.scheme = s.pid_scheme AND pm.value = s.pid_value
-            RETURNING s.ref
-        )
-        SELECT ref, 'person.identifiers', 'person.ambiguous',
-               'the identifiers of this record belong to different persons in the register'
-        FROM ambiguous
-        """,
-        {},
-    )
-    conn.execute(
-        text(
-            """
-            UPDATE person_map SET person_id = gen_random_uuid() WHERE found = 0;
-
-            INSERT INTO person (id, given_name, family_name, birth_date)
-            SELECT DISTINCT ON (pm.person_id) pm.person_id, s.given_name, s.family_name, s.birth_date
-            FROM person_map pm
-            JOIN stage s ON s.pid_kind = pm.kind AND s.pid_scheme = pm.scheme AND s.pid_value = pm.value
-            WHERE pm.found = 0
-            ORDER BY pm.person_id, s.seq;
-
-            -- A concurrent batch of another provider may have created the same person a moment ago:
-            -- its identifier row wins, the map follows it, and the person made here is removed.
-            -- In key order, so two batches meeting on the same new persons wait rather than deadlock.
-            INSERT INTO person_identifier (person_id, kind, scheme, value)
-            SELECT person_id, kind, scheme, value FROM person_map WHERE found = 0
-            ORDER BY kind, scheme, value
-            ON CONFLICT (kind, scheme, value) DO NOTHING;
-
-            CREATE TEMP TABLE lost_person ON COMMIT DROP AS
-            SELECT pm.person_id AS lost_id, pi.person_id AS winner_id, pm.kind, pm.scheme, pm.value
-            FROM person_map pm
-            JOIN person_identifier pi ON pi.kind = pm.kind AND pi.scheme = pm.scheme AND pi.value = pm.value
-            WHERE pm.found = 0 AND pi.person_id <> pm.person_id;
-            UPDATE person_map pm SET person_id = l.winner_id
-            FROM lost_person l WHERE l.kind = pm.kind AND l.scheme = pm.scheme AND l.value = pm.value;
-            DELETE FROM person WHERE id IN (SELECT lost_id FROM lost_person);
-
-            -- Further identifiers (an ESI next to the national id) join the person they arrived with.
-            INSERT INTO person_identifier (person_id, kind, scheme, value)
-            SELECT DISTINCT pm.person_id, si.kind, si.scheme, si.value
-            FROM stage_identifier si
-            JOIN stage s ON s.seq = si.seq
-            JOIN person_map pm ON pm.kind = s.pid_kind AND pm.scheme = s.pid_scheme AND pm.value = s.pid_value
-            ON CONFLICT (kind, scheme, value) DO NOTHING;
-            ANALYZE person_map;
-            """
-        )
-    )

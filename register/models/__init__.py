@@ -5,7 +5,7 @@ from register.models.audit import AuditEvent
 from register.models.base import Base
 from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
-from register.models.person import Person, PersonIdentifier
+from register.models.person import Person, PersonHistory, PersonIdentifier
 from register.models.specification import LearningSpecification
 from register.models.stats import StatsCell, StatsPending, StatsPersonCell, StatsState
 
@@ -22,6 +22,7 @@ __all__ = [
     "Organisation",
     "OrganisationCode",
     "Person",
+    "PersonHistory",
     "PersonIdentifier",
     "StatsCell",
     "StatsPending",

@@ -37,13 +37,15 @@ STATUSES = ("valid", "withdrawn")
 class Achievement(Base):
     """The current state of one delivered result.
 
-    Identity is (provider, source key): the provider's own key for the record, so a re-send finds it.
-    Every version, the first included, is also written to ``achievement_version`` (append-only).
+    Identity is (awarding organisation, source key): the key the result carries in its own system, so
+    a re-send finds it whichever entitled organisation delivers it (a school, or its county on its
+    behalf). ``provider_id`` says who delivered the current version. Every version, the first included, is also written to ``achievement_version`` (append-only).
     """
 
     __tablename__ = "achievement"
     __table_args__ = (
-        UniqueConstraint("provider_id", "source_key"),
+        # source_key first: the ingest also finds a parent by its key alone (then filters by person).
+        UniqueConstraint("source_key", "awarding_org_id"),
         CheckConstraint(f"kind IN {ACHIEVEMENT_KINDS!r}", name="kind"),
         CheckConstraint(f"sector IN {SECTORS!r}", name="sector"),
         CheckConstraint(f"status IN {STATUSES!r}", name="status"),

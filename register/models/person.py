@@ -47,3 +47,22 @@ class PersonIdentifier(Base):
     created_at: Mapped[dt.datetime] = timestamp_now()
 
     person: Mapped[Person] = relationship(back_populates="identifiers", lazy="raise")
+
+
+class PersonHistory(Base):
+    """Append-only: the names and birth date a person had before a delivery replaced them.
+
+    The current values are on ``person``; a row here holds the values as they were until the batch
+    ``replaced_by_batch_id`` delivered others (register.identity, rule I8).
+    """
+
+    __tablename__ = "person_history"
+    __table_args__ = (Index(None, "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    given_name: Mapped[str | None] = mapped_column(Text)
+    family_name: Mapped[str | None] = mapped_column(Text)
+    birth_date: Mapped[dt.date | None]
+    replaced_by_batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_batch.id"))
+    replaced_at: Mapped[dt.datetime] = timestamp_now()

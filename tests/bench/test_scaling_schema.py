@@ -28,6 +28,7 @@ DISTRIBUTED_BY_PERSON = {  # table → its distribution column (person's own key
     "achievement": "person_id",
     "achievement_version": "person_id",
     "achievement_attachment": "person_id",
+    "person_history": "person_id",
     "stats_person_cell": "person_id",
     "stats_pending": "person_id",
 }
@@ -48,19 +49,20 @@ REFERENCE = {
 COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
-    "stats_pending", "audit_event",
+    "stats_pending", "audit_event", "person_history",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution
 CITUS_CHANGES = {
     "pk_achievement": "(person_id, id)",
-    "uq_achievement_provider_id_source_key": "(person_id, provider_id, source_key) + achievement_key",
+    "uq_achievement_source_key_awarding_org_id": "(person_id, source_key, awarding_org_id) + achievement_key",
     "fk_achievement_part_of_id_achievement": "(person_id, part_of_id)",
     "pk_achievement_version": "(person_id, achievement_id, version)",
     "fk_achievement_version_achievement_id_achievement": "(person_id, achievement_id)",
     "pk_achievement_attachment": "(person_id, id)",
     "fk_achievement_attachment_achievement_id_achievement": "(person_id, achievement_id)",
     "pk_stats_person_cell": "(person_id, id)",
+    "pk_person_history": "(person_id, id)",
     "fk_person_identifier_person_id_person": "dropped (not co-located)",
     "pk_person_identifier": "(value, id)",
 }

@@ -6,6 +6,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -37,7 +38,7 @@ class RecordLines:
 
 def record(
     *,
-    nin: str,
+    nin: str | None,
     key: str,
     org: str,
     grade: str | None = "4",
@@ -52,14 +53,21 @@ def record(
     ref: str | None = None,
     extra_ids: list[dict[str, Any]] | None = None,
     given_name: str = "Kari",
+    birth_date: str | None = None,
 ) -> AchievementRecord:
-    identifiers = (IdentifierIn("nin", nin), *(IdentifierIn(**i) for i in extra_ids or []))
+    own = (IdentifierIn("nin", nin),) if nin is not None else ()  # None: only the extra_ids
+    identifiers = (*own, *(IdentifierIn(**i) for i in extra_ids or []))
     return AchievementRecord(
         ref=ref or f"record {key}",
         source_key=key,
         sector=Sector.PRIMARY,
         kind=AchievementKind(kind),
-        person=PersonIn(identifiers=identifiers, given_name=given_name, family_name="Nordmann"),
+        person=PersonIn(
+            identifiers=identifiers,
+            given_name=given_name,
+            family_name="Nordmann",
+            birth_date=dt.date.fromisoformat(birth_date) if birth_date else None,
+        ),
         awarding_org=OrgRef("orgnr", org),
         specification=SpecificationIn(
             kind=SpecificationKind.SUBJECT if kind == "subject_grade" else SpecificationKind.DOCUMENT,

@@ -18,6 +18,7 @@ from importers.micro.importer import MicroCredentialImporter
 from importers.micro.proofs import TrustedIssuerKeys
 from register.imports import BatchReport, run_import
 from register.settings import Settings
+from register.synthetic import synthetic_person
 from tests.factories import create_organisation
 from tests.importers.micro.helpers import ISSUER_ORGNR, LEARNER, config, full_badge, full_elm
 
@@ -154,3 +155,36 @@ def test_demo_set_imports_without_rejections(db: Engine, settings: Settings) -> 
         total += report.accepted
     assert total == 8
     assert count(db, "SELECT count(*) FROM achievement WHERE details->'proof'->>'status' = 'verified'") == 2
+
+
+def test_finding_1_in_elm_a_foreign_id_of_another_learner_is_not_merged(
+    db: Engine, settings: Settings, provider: str
+) -> None:
+    """Issue 13, finding 1 as found in ELM credentials: a new learner (national id in the envelope)
+    whose credential carries an Italian id another person holds was attached to that person."""
+    anna, bjorn = LEARNER.nin, synthetic_person(random.Random(77), 1995).nin
+
+    def italian(credential_id: str) -> dict[str, Any]:
+        credential = full_elm(credential_id=credential_id)
+        credential["credentialSubject"]["nationalID"] = {
+            "id": "urn:epass:legalIdentifier:person",
+            "type": "LegalIdentifier",
+            "notation": "RSSMRA80A01H501U",
+            "spatial": {
+                "id": "http://publications.europa.eu/resource/authority/country/ITA",
+                "type": "Concept",
+            },
+        }
+        return credential
+
+    first = deliver(
+        db, settings, provider, {"learner": {"nin": anna}, "credential": italian("urn:credential:a")}
+    )
+    assert (first.accepted, first.rejected) == (1, 0), first.errors
+    assert count(db, "SELECT count(*) FROM person_identifier WHERE kind = 'foreign' AND scheme = 'IT'") == 1
+    second = deliver(
+        db, settings, provider, {"learner": {"nin": bjorn}, "credential": italian("urn:credential:b")}
+    )
+    assert [e.code for e in second.errors] == ["person.identifier_conflict"]
+    assert count(db, "SELECT count(*) FROM achievement") == 1
+    assert count(db, "SELECT count(*) FROM person_identifier WHERE kind IN ('fnr', 'dnr', 'synthetic')") == 1
