@@ -500,6 +500,19 @@ def _raw_auth(value: str) -> Callable[[Ctx], Request]:
     return build
 
 
+def _header_shaped(header: dict[str, Any]) -> Callable[[Ctx], str]:
+    """A token from the trusted issuer whose JOSE header has this shape ("kid": "same" = the real kid)."""
+
+    def make(ctx: Ctx) -> str:
+        shaped = {k: _kid(ctx) if v == "same" else v for k, v in header.items()}
+        head = base64.urlsafe_b64encode(json.dumps(shaped).encode()).rstrip(b"=")
+        claims = {k: int(v.timestamp()) if isinstance(v, dt.datetime) else v for k, v in _claims(ctx).items()}
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+        return (head + b"." + body + b".c2ln").decode()
+
+    return make
+
+
 _foreign_key = ec.generate_private_key(ec.SECP256R1())
 _hour = dt.timedelta(hours=1)
 
@@ -600,6 +613,13 @@ CASES: list[Case] = [
     Case("token-bad-consumer", "consumer not 0192:<valid orgnr>", _token_case(lambda c: _signed(c, _claims(c, consumer={"authority": CONSUMER_AUTHORITY, "ID": "0192:123456789"}))), 401, frozenset({"token.invalid_claims"})),
     Case("token-nul-in-client-id", "a trusted token whose client_id holds a NUL byte (it is written to the audit row)", _token_case(lambda c: _signed(c, _claims(c, client_id="evil\x00client"))), 401, frozenset({"token.invalid_claims"})),
     Case("token-scope-not-string", "scope as a list", _token_case(lambda c: _signed(c, _claims(c, scope=[READ, ADMIN]))), 401, frozenset({"token.invalid_claims"})),
+    Case("token-alg-list", "alg as a list (was a 500 with a traceback)", _token_case(_header_shaped({"alg": ["ES256"], "kid": "same"})), 401, frozenset({"token.malformed"})),
+    Case("token-alg-object", "alg as an object", _token_case(_header_shaped({"alg": {"a": "ES256"}, "kid": "same"})), 401, frozenset({"token.malformed"})),
+    Case("token-kid-integer", "kid as an integer", _token_case(_header_shaped({"alg": "ES256", "kid": 1})), 401, frozenset({"token.malformed"})),
+    Case("token-kid-null", "kid as null", _token_case(_header_shaped({"alg": "ES256", "kid": None})), 401, frozenset({"token.malformed"})),
+    Case("token-crit-header", "a crit header naming an extension", _token_case(_header_shaped({"alg": "ES256", "kid": "same", "crit": ["exp"]})), 401, frozenset({"token.malformed"})),
+    Case("token-b64-false", "b64: false (an unencoded payload)", _token_case(_header_shaped({"alg": "ES256", "kid": "same", "b64": False})), 401, frozenset({"token.malformed"})),
+    Case("token-consumer-with-blank", "consumer.ID 0192:<space><orgnr> (was a 500 after verification)", _token_case(lambda c: _signed(c, _claims(c, consumer={"authority": CONSUMER_AUTHORITY, "ID": ORGNR_PREFIX + " " + c.portal}))), 401, frozenset({"token.invalid_claims"})),
     Case("token-other-org-batch", "a provider reads another provider's batch: 404, as if it did not exist", _get("/v1/batches/{other_batch}"), 404, frozenset({"batch.not_found"})),
     Case("token-other-org-rejections", "… or its rejections", _get("/v1/batches/{other_batch}/rejections"), 404, frozenset({"batch.not_found"})),
     Case("token-other-org-withdraw", "a provider withdraws another provider's result",
