@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from api.logs import redact
 from importers.base import UnusableInput
@@ -26,6 +27,8 @@ from register.errors import RegisterError
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+#: the status the access log shows for a request its client abandoned (nginx's "client closed request")
+CLIENT_CLOSED = 499
 
 log = logging.getLogger("api.errors")
 
@@ -65,6 +68,7 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     500: "Internal server error",
+    499: "Client closed request",
     503: "Service unavailable",
 }
 
@@ -210,6 +214,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)  # raised past SQLAlchemy (COPY on the raw connection)
     async def _driver(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
         return _unavailable(request, exc)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client went away mid-body (a cancelled upload, a dropped connection): nothing is wrong
+        # here and nobody reads the answer. It was logged as an ERROR with a traceback; one line does.
+        log.info(
+            "client disconnected before sending its whole body on %s %s (request %s)",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", None),
+        )
+        return problem_response(
+            request, ApiError(CLIENT_CLOSED, "request.client_disconnected", "the client closed the request")
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -23,6 +23,7 @@ from importers.base import UnusableInput
 from register.errors import RegisterError
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
     from sqlalchemy import Engine
 
     from register.settings import Settings
@@ -71,8 +72,11 @@ def clear_errors(func: F) -> F:
         except Exception as exc:
             if os.environ.get("REGISTER_DEBUG"):
                 raise
+            from pydantic import ValidationError
             from sqlalchemy.exc import OperationalError
 
+            if isinstance(exc, ValidationError) and exc.title == "Settings":
+                raise _fail(_settings_problem(exc)) from None
             if isinstance(exc, OperationalError):
                 raise _fail(
                     "the database cannot be reached; check REGISTER_DATABASE_URL [database.unavailable]"
@@ -81,6 +85,17 @@ def clear_errors(func: F) -> F:
             raise _fail(f"internal error ({type(exc).__name__}); set REGISTER_DEBUG=1 for details") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    """What is wrong with the REGISTER_* environment, one clause per problem (never the values given:
+    a database URL can hold a password)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = "REGISTER_" + "_".join(str(p) for p in error["loc"]).upper() if error["loc"] else None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{field}: {message}" if field else message)
+    return f"the settings are incomplete or invalid: {'; '.join(problems)} [settings.invalid]"
 
 
 # --- db -------------------------------------------------------------------------------------------
