@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from api.logs import redact
 from importers.base import UnusableInput
 from register.errors import RegisterError
+from register.redaction import redact
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
@@ -101,13 +101,28 @@ def problem_response(request: Request, error: ApiError) -> JSONResponse:
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        # The path only, never the query string, and any eleven-digit run redacted: a misdirected client
-        # may have put a national id in the URL, and it must not come back in an error.
-        "instance": redact(request.url.path),
+        # The path only, never the query string: a misdirected client may have put a national id in
+        # the URL, and it must not come back in an error.
+        "instance": request.url.path,
         "request_id": getattr(request.state, "request_id", None),
         **error.extra,
     }
-    return JSONResponse(body, status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON)
+    # Every text of a problem may quote what the client sent — a path, a statistics dimension, a
+    # filter value, an unknown JSON key (in ``errors[].loc``), a GraphQL operation name — and a client
+    # can send a national id in any of them: all of it goes through the one redaction, here.
+    return JSONResponse(
+        _redacted(body), status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON
+    )
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -321,19 +321,45 @@ def _print_report(path: Path, report: Any) -> None:
 # --- export ---------------------------------------------------------------------------------------
 
 
+#: a file named by --nin-file holds one national id: anything much longer is not such a file
+_NIN_FILE_BYTES = 256
+
+
 @export_app.command("elmo")
 @clear_errors
 def export_elmo(
-    nin: str = typer.Argument(..., help="The person's national identity number."),
+    nin_file: str | None = typer.Option(
+        None,
+        "--nin-file",
+        help="A file whose first line is the person's national identity number; '-' reads it from "
+        "standard input. (Never on the command line: it would stay in the shell history and show in "
+        "the process list.)",
+    ),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
     sign: bool = typer.Option(False, "--sign", help="Sign with the configured key (enveloped XML-DSig)."),
+    given_as_argument: str | None = typer.Argument(None, hidden=True),
 ) -> None:
-    """Export all valid results of one person as ELMO XML (v1.7.0)."""
+    """Export all valid results of one person as ELMO XML (v1.7.0).
+
+    The national id is read from a file or standard input: `register export elmo --nin-file - < nin.txt`.
+    """
     from register.audit import record_read
     from register.database import get_engine
     from register.exports.elmo import export_person_elmo
     from register.persons import person_id_by_nin
 
+    if given_as_argument is not None:
+        # Refused rather than warned about: by now it is already in the history, and a warning is
+        # read once; the next run from the same script would put it there again. The value is not
+        # quoted back.
+        raise _fail(
+            "the national id is not taken as an argument (it would stay in the shell history and the "
+            "process list); pass it with --nin-file FILE or --nin-file - on standard input "
+            "[cli.nin_in_arguments]"
+        )
+    if nin_file is None:
+        raise _fail("name the person with --nin-file FILE, or --nin-file - on standard input [cli.nin_file]")
+    nin = _read_nin(nin_file)
     with get_engine().begin() as conn:
         person_id = person_id_by_nin(conn, nin)
         document = export_person_elmo(conn, person_id, sign=sign)
@@ -342,6 +368,22 @@ def export_elmo(
         sys.stdout.buffer.write(document)
     else:
         output.write_bytes(document)
+
+
+def _read_nin(source: str) -> str:
+    if source == "-":
+        raw = sys.stdin.read(_NIN_FILE_BYTES)
+    else:
+        try:
+            with open(source, encoding="utf-8") as handle:
+                raw = handle.read(_NIN_FILE_BYTES)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"cannot read --nin-file {source}: {type(exc).__name__} [cli.nin_file]") from None
+    lines = raw.splitlines()
+    nin = lines[0].strip() if lines else ""
+    if not nin:
+        raise _fail("--nin-file holds no national id on its first line [cli.nin_file]")
+    return nin
 
 
 # --- audit ----------------------------------------------------------------------------------------
@@ -436,7 +478,12 @@ def demo() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from register.redaction import RedactingFormatter
+
+    # Every line the register's processes log (``serve`` included) goes through the one redaction.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def test_token_with_incomplete_settings_says_what_is_missing(
     named: str,
 ) -> None:
     """It printed a traceback (logged by the catch-all); now one line naming the setting, exit 2."""
+    for name in [n for n in os.environ if n.startswith("REGISTER_") and n != "REGISTER_DATA_DIR"]:
+        monkeypatch.delenv(name)  # the test session (and other tests) may have set them
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["token", "--scope", "kompetanse:read", "--org", ORG])
