@@ -67,6 +67,7 @@ _TITLES = {
     413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    431: "Request header fields too large",
     500: "Internal server error",
     499: "Client closed request",
     503: "Service unavailable",

@@ -146,6 +146,7 @@ def serve(
     """Serve the REST and GraphQL API."""
     import uvicorn
 
+    from api.server import uvicorn_limits
     from register.database import get_engine, libpq_url
     from register.imports import recover_interrupted
 
@@ -163,6 +164,7 @@ def serve(
         proxy_headers=True,
         # The access log would print query strings; the API's own log prints method, path and status.
         access_log=False,
+        **uvicorn_limits(),  # request heads bounded before they are buffered (api/server.py)
     )
 
 
