@@ -2,7 +2,7 @@
 
 Each request gets an id (a sane ``X-Request-ID`` from the caller, else a new one), returned in the
 response header and written on audit rows and error bodies. A caller's id is used only when it is a
-token of at most 64 characters of ``[A-Za-z0-9._-]`` holding nothing national-id-like (eleven digits,
+token of at most 64 characters of ``[A-Za-z0-9._:-]`` holding nothing national-id-like (eleven digits,
 or 6 + 5 split by a blank, dot or dash): an eleven-digit ``X-Request-ID`` was written to the access log
 and stored on audit rows. Anything else is replaced by a new UUID — the response's ``X-Request-ID`` is
 always the id the register used, and ``X-Request-ID-Replaced: true`` says the caller's was not.
@@ -26,7 +26,7 @@ from register.redaction import LOG_LIMIT, RedactingFormatter, holds_national_id,
 
 access_log = logging.getLogger("api.access")
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: the loggers whose records are redacted where they are made (so every handler, caplog too, sees that)
 _REDACTED_LOGGERS = (
     "uvicorn", "uvicorn.access", "uvicorn.error", "api", "api.access", "api.errors", "api.graphql",

@@ -419,6 +419,58 @@ def _get(
     return build
 
 
+def _heads(headers: dict[str, str]) -> Callable[[Ctx], Request]:
+    """A look-up by the portal with extra request headers."""
+
+    def build(ctx: Ctx) -> Request:
+        return Request("POST", "/v1/persons/lookup", headers=ctx.auth(ctx.portal, READ) | headers,
+                       json_body={"nin": ctx.nin})  # fmt: skip
+
+    return build
+
+
+def _reflect_request_id(ctx: Ctx) -> Request:
+    """A national id as the request id, on a request that fails (its problem names the request id)."""
+    return Request("POST", "/v1/persons/lookup", headers=ctx.auth(ctx.portal, READ) | {"X-Request-ID": ctx.nin},
+                   json_body={"nin": ctx.nin, "unknown": 1})  # fmt: skip
+
+
+def _reflect_json_key(ctx: Ctx) -> Request:
+    return Request(
+        "POST", "/v1/persons/lookup", headers=ctx.auth(ctx.portal, READ), json_body={"nin": "1", ctx.nin: 1}
+    )
+
+
+def _reflect_group_by(ctx: Ctx) -> Request:
+    return Request("GET", "/v1/stats/achievements", params={"group_by": f"sector,{ctx.nin}"},
+                   headers=ctx.auth(ctx.portal, STATS))  # fmt: skip
+
+
+def _reflect_operation_name(ctx: Ctx) -> Request:
+    return Request("POST", "/graphql", headers=ctx.auth(ctx.portal, READ),
+                   json_body={"query": "query Q { __typename }", "operationName": ctx.nin})  # fmt: skip
+
+
+def _long_given_name_rows(ctx: Ctx) -> bytes:
+    return _rows_json(_row(ctx, fornavn="K" * 5000, resultat_id="L-1"))
+
+
+def _long_course_name_csv(ctx: Ctx) -> bytes:
+    return _csv(ctx, _csv_row(ctx, 1, emnenavn="E" * 5000))
+
+
+def _huge_micro_name(ctx: Ctx) -> bytes:
+    """A credential whose achievement name is 9 MiB (under the 16 MiB credential bound): it was stored."""
+    example = (
+        (PROJECT_ROOT / "docs" / "formats" / "examples" / "micro-envelope.jsonl").read_text().splitlines()[0]
+    )
+    envelope = json.loads(example)
+    envelope["learner"]["nin"] = ctx.nin
+    envelope["credential"]["issuer"]["id"] = MICRO_ISSUER
+    envelope["credential"]["credentialSubject"]["achievement"]["name"] = "N" * (9 * MiB)
+    return (json.dumps(envelope) + "\n").encode()
+
+
 # --- tokens ---------------------------------------------------------------------------------------
 
 
@@ -579,6 +631,16 @@ CASES: list[Case] = [
     Case("http-sql-in-stats-group-by", "an SQL string as a statistics dimension", _get("/v1/stats/achievements", (STATS,), "portal", group_by="sector; DROP TABLE person; --"), 422, frozenset({"stats.unknown_dimension"})),
     Case("http-sql-in-stats-provider", "an SQL string as the provider filter", _get("/v1/stats/achievements", (STATS,), "portal", provider="1 OR 1=1"), 422, frozenset({"request.invalid"})),
     Case("http-sql-in-cursor", "an SQL string as a paging cursor", _get("/v1/batches", cursor="') OR 1=1; --"), 422, frozenset({"request.cursor"})),
+    Case("http-header-too-large", "40 KiB of request headers (past the 32 KiB bound) are refused by the server before the app", _heads({"X-Pad": "a" * 40 * 1024}), 431, frozenset({"request.headers_too_large"})),
+    Case("http-too-many-headers", "150 header lines (past the bound of 100)", _heads({f"X-H{i}": "1" for i in range(150)}), 431, frozenset({"request.headers_too_large"})),
+    Case("text-long-given-name-rows", "a 5 000-character given name in a JSON row is refused with the field named", upload_for("vocational", _long_given_name_rows, "application/json"), 201, frozenset({"text.too_long"}), rejections=True),
+    Case("text-long-course-name-csv", "a 5 000-character course name in a CSV row", upload_for("vocational", _long_course_name_csv, "text/csv"), 201, frozenset({"text.too_long"}), rejections=True),
+    Case("text-huge-micro-name", "a 9 MiB achievement name in a credential (it was stored, and a look-up was 18.9 MB)", upload_for("micro", _huge_micro_name, "application/json"), 201, frozenset({"text.too_long"}), rejections=True),
+    # Reflected input: a national id put where it does not belong is not echoed
+    Case("reflect-request-id", "a national id as X-Request-ID is replaced, not echoed, logged or stored", _reflect_request_id, 422, frozenset({"request.invalid"})),
+    Case("reflect-unknown-json-key", "a national id as an unknown JSON key is redacted from the problem's errors", _reflect_json_key, 422, frozenset({"request.invalid"})),
+    Case("reflect-stats-group-by", "a national id as a statistics dimension is redacted from the detail", _reflect_group_by, 422, frozenset({"stats.unknown_dimension"})),
+    Case("reflect-graphql-operation-name", "a national id as the GraphQL operationName", _reflect_operation_name, 400, frozenset({"graphql.bad_request"})),
     # GraphQL
     Case("graphql-depth-bomb", "a query nested past the depth limit is refused before it runs",
          graphql("query($nin: String!) { person(nin: $nin) { achievements { nodes { " + "partOf { parts { " * 20 + "id" + " } }" * 20 + " } } } }"),
