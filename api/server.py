@@ -14,18 +14,29 @@ deployment behind another server.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.limits import MAX_HEAD_BYTES, MAX_HEADERS
 
+# The same problem+json the app answers with (api.limits.HeaderLimitMiddleware), written by the
+# server: the request never reaches the app, so it has no request id.
+_PROBLEM = json.dumps(
+    {
+        "type": "https://kompetanseregisteret.no/errors/request.headers_too_large",
+        "title": "Request header fields too large",
+        "status": 431,
+        "detail": f"request headers are limited to {MAX_HEAD_BYTES} bytes and {MAX_HEADERS} lines",
+        "code": "request.headers_too_large",
+    }
+).encode()
 _431 = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-type: application/problem+json\r\n"
     b"connection: close\r\n"
-    b"content-length: 52\r\n\r\n"
-    b"request headers are limited to 32 KiB and 100 lines\n"
+    b"content-length: %d\r\n\r\n%s" % (len(_PROBLEM), _PROBLEM)
 )
 
 
