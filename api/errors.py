@@ -68,8 +68,8 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     431: "Request header fields too large",
-    500: "Internal server error",
     499: "Client closed request",
+    500: "Internal server error",
     503: "Service unavailable",
 }
 

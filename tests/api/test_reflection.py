@@ -185,3 +185,10 @@ def test_redact_bounds_its_output_and_never_leaves_half_an_id_at_the_cut() -> No
     long = "k" * 990 + NIN + "z" * 5000
     cut = redact(long)
     assert len(cut) <= 1000 and NIN[:6] not in cut and cut.endswith("…")
+
+
+def test_redact_leaves_uuids_whole() -> None:
+    """A batch id whose last group had eleven digits in a row came back as ``…-[redacted]d``."""
+    batch = "268d2074-eb99-4a30-9ba3-12345678901d"
+    assert redact(f"batch {batch} failed; {NIN}") == f"batch {batch} failed; {MASK}"
+    assert redact(f"x{batch}") == f"x{batch}"
