@@ -45,7 +45,11 @@ class _RedactDigits(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # The message as it will read, arguments of every type included (an int or an object's str
         # can hold eleven digits as well as a str can).
-        record.msg = redact(record.getMessage(), limit=LOG_LIMIT)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed logging call must not fail the caller here
+            message = f"{record.msg} {record.args}"
+        record.msg = redact(message, limit=LOG_LIMIT)
         record.args = None
         if record.exc_info:
             # A driver error quotes the statement's parameters; the traceback is kept, redacted.

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from register.redaction import MASK, redact
+from register.redaction import MASK, RedactingFormatter, redact
 from tests.api.conftest import READ, STATS, Token, bearer
 from tests.api.rows import new_person
 from tests.factories import new_nin
@@ -192,3 +192,17 @@ def test_redact_leaves_uuids_whole() -> None:
     batch = "268d2074-eb99-4a30-9ba3-12345678901d"
     assert redact(f"batch {batch} failed; {NIN}") == f"batch {batch} failed; {MASK}"
     assert redact(f"x{batch}") == f"x{batch}"
+
+
+def test_log_records_and_lines_are_redacted(app: object, caplog: pytest.LogCaptureFixture) -> None:
+    """Any argument type (an int holds eleven digits as well as a str) and the traceback."""
+    caplog.set_level(logging.DEBUG)
+    try:
+        raise ValueError(f"driver quoted {NIN}")
+    except ValueError:
+        logging.getLogger("api.errors").exception("failed for %s and %d", NIN, int(NIN))
+    logging.getLogger("api.errors").info("malformed call %s %s", NIN)  # one argument short
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "driver quoted" in logged and not _leaks(logged, NIN)
+    line = RedactingFormatter("%(message)s").format(logging.makeLogRecord({"msg": "id %s", "args": (NIN,)}))
+    assert line == f"id {MASK}"
