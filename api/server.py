@@ -5,9 +5,10 @@ were read into memory before authentication (+54 MB RSS). ``BoundedHttpToolsProt
 parser at most ``MAX_HEAD_BYTES`` of a request's line and headers and at most ``MAX_HEADERS`` header
 lines; past either it answers 431 and closes the connection. (httptools keeps a header's partial
 name and value in its own buffer until the line ends, so the bound has to be on the bytes fed, not on
-the headers it reports.) With h11 (when httptools is not installed) ``h11_max_incomplete_event_size``
-is the same bound. ``api.limits.HeaderLimitMiddleware`` checks the same limits again in the app, for a
-deployment behind another server.
+the headers it reports.) ``h11_max_incomplete_event_size`` is set to the same bound for whoever runs
+the app with uvicorn's h11 parser instead (httptools comes with ``uvicorn[standard]``, a dependency).
+``api.limits.HeaderLimitMiddleware`` checks the same limits again in the app, for a deployment behind
+another server.
 
 ``register serve`` runs uvicorn with ``uvicorn_limits()``.
 """
