@@ -18,7 +18,7 @@ from api.background import AuditCheckpointWriter, StatsRefresher
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
 from api.graphql.context import new_stats_results
-from api.limits import BodyLimitMiddleware, QueryTextMiddleware
+from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.settings import Settings, get_settings
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_access_log_redaction()
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(QueryTextMiddleware)
+    app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)  # outermost: the request id exists for all else
     app.include_router(health.router)
     for module in (batches, achievements, persons, stats, admin, audit):

@@ -28,9 +28,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
-from register.identifiers import is_valid_orgnr
 from register.settings import Settings
-from register.tokens import CONSUMER_AUTHORITY, DEV_ISSUER, ORGNR_PREFIX, dev_jwks
+from register.tokens import CONSUMER_AUTHORITY, DEV_ISSUER, dev_jwks, orgnr_of_consumer
 
 ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -145,10 +144,11 @@ class TokenVerifier:
         """The full verification: the caller and the token's ``exp`` (seconds since the epoch)."""
         try:
             header = jwt.get_unverified_header(token)
+            _check_header(header)
             unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # DecodeError and the header checks PyJWT makes (kid, crit)
             raise AuthError("token.malformed", "the bearer token is not a well-formed JWT") from None
-        alg = header.get("alg")
+        alg = header["alg"]
         if alg not in ALLOWED_ALGORITHMS:
             raise AuthError(
                 "token.algorithm_not_allowed",
@@ -197,6 +197,23 @@ class TokenVerifier:
         except jwt.InvalidTokenError:
             raise AuthError("token.invalid", "the token is not valid") from None
         return claims
+
+
+def _check_header(header: Mapping[str, Any]) -> None:
+    """Refuse a JOSE header this register does not use before anything reads it.
+
+    Each of these shapes reached code that assumed a string and answered 500 with a traceback (20
+    requests of 40 bytes wrote 1 760 log lines): ``alg`` as a list or object (unhashable in the
+    allow-list test), ``kid`` as a number or null. ``crit`` names extensions a verifier must understand
+    or refuse — Maskinporten uses none, so any is refused — and ``b64: false`` (RFC 7797) would have
+    the payload read unencoded, which no issuer of ours does.
+    """
+    if not isinstance(header.get("alg"), str):
+        raise jwt.InvalidTokenError("the alg header must be a string")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise jwt.InvalidTokenError("the kid header must be a string")
+    if "crit" in header or "b64" in header:
+        raise jwt.InvalidTokenError("critical and unencoded-payload headers are not accepted")
 
 
 # Which token algorithms each key type may verify (the JWK ``kty``).
@@ -254,13 +271,8 @@ def _principal(claims: Mapping[str, Any], issuer: str) -> Principal:
         raise AuthError("token.invalid_claims", "the scope claim must be a space-separated string")
     consumer = claims.get("consumer")
     consumer_id = consumer.get("ID") if isinstance(consumer, dict) else None
-    if (
-        not isinstance(consumer, dict)
-        or consumer.get("authority") != CONSUMER_AUTHORITY
-        or not isinstance(consumer_id, str)
-        or not consumer_id.startswith(ORGNR_PREFIX)
-        or not is_valid_orgnr(consumer_id[len(ORGNR_PREFIX) :])
-    ):
+    orgnr = orgnr_of_consumer(consumer_id)
+    if not isinstance(consumer, dict) or consumer.get("authority") != CONSUMER_AUTHORITY or orgnr is None:
         raise AuthError(
             "token.invalid_claims",
             f"the consumer claim must be {{'authority': '{CONSUMER_AUTHORITY}', 'ID': '0192:<orgnr>'}}",
@@ -275,7 +287,7 @@ def _principal(claims: Mapping[str, Any], issuer: str) -> Principal:
             )
     return Principal(
         client_id=client_id if isinstance(client_id, str) else "unknown",
-        orgnr=consumer_id[len(ORGNR_PREFIX) :],
+        orgnr=orgnr,
         scopes=frozenset(scope.split()),
         issuer=issuer,
         token_id=jti if isinstance(jti, str) else None,

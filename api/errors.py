@@ -19,13 +19,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
-from api.logs import redact
 from importers.base import UnusableInput
 from register.errors import RegisterError
+from register.redaction import redact
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+#: the status the access log shows for a request its client abandoned (nginx's "client closed request")
+CLIENT_CLOSED = 499
 
 log = logging.getLogger("api.errors")
 
@@ -64,6 +67,8 @@ _TITLES = {
     413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    431: "Request header fields too large",
+    499: "Client closed request",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -97,13 +102,28 @@ def problem_response(request: Request, error: ApiError) -> JSONResponse:
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        # The path only, never the query string, and any eleven-digit run redacted: a misdirected client
-        # may have put a national id in the URL, and it must not come back in an error.
-        "instance": redact(request.url.path),
+        # The path only, never the query string: a misdirected client may have put a national id in
+        # the URL, and it must not come back in an error.
+        "instance": request.url.path,
         "request_id": getattr(request.state, "request_id", None),
         **error.extra,
     }
-    return JSONResponse(body, status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON)
+    # Every text of a problem may quote what the client sent — a path, a statistics dimension, a
+    # filter value, an unknown JSON key (in ``errors[].loc``), a GraphQL operation name — and a client
+    # can send a national id in any of them: all of it goes through the one redaction, here.
+    return JSONResponse(
+        _redacted(body), status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON
+    )
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -210,6 +230,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)  # raised past SQLAlchemy (COPY on the raw connection)
     async def _driver(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
         return _unavailable(request, exc)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client went away mid-body (a cancelled upload, a dropped connection): nothing is wrong
+        # here and nobody reads the answer. It was logged as an ERROR with a traceback; one line does.
+        log.info(
+            "client disconnected before sending its whole body on %s %s (request %s)",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", None),
+        )
+        return problem_response(
+            request, ApiError(CLIENT_CLOSED, "request.client_disconnected", "the client closed the request")
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import ApiError, problem_response
 
 MAX_JSON_BODY = 64 * 1024
+#: a request line plus headers; the largest legitimate one is a bearer token (at most 16 KiB, see
+#: api.auth.MAX_TOKEN_LENGTH) with a few ordinary headers, so twice that is room enough
+MAX_HEAD_BYTES = 32 * 1024
+#: header lines in one request: clients and proxies send about 10–30
+MAX_HEADERS = 100
 _UPLOAD_PATHS = frozenset({"/v1/batches"})
 
 
@@ -87,6 +92,34 @@ class QueryTextMiddleware:
             if "\x00" in decoded:
                 error = ApiError(
                     422, "request.invalid", "the query string holds a NUL byte or bytes that are not UTF-8"
+                )
+                await problem_response(Request(scope), error)(scope, _no_body, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class HeaderLimitMiddleware:
+    """Refuse a request whose headers exceed ``MAX_HEAD_BYTES`` in total or ``MAX_HEADERS`` in number
+    (431 ``request.headers_too_large``).
+
+    ``register serve`` bounds heads in the HTTP server already, before they are buffered
+    (api/server.py); this is the same rule for a deployment that runs the app under another server,
+    so that no request past it reaches authentication, the log or an audit row.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope.get("headers") or []
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in headers)  # ": " and CRLF
+            if len(headers) > MAX_HEADERS or size > MAX_HEAD_BYTES:
+                error = ApiError(
+                    431,
+                    "request.headers_too_large",
+                    f"request headers are limited to {MAX_HEAD_BYTES} bytes and {MAX_HEADERS} lines",
                 )
                 await problem_response(Request(scope), error)(scope, _no_body, send)
                 return

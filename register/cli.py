@@ -23,6 +23,7 @@ from importers.base import UnusableInput
 from register.errors import RegisterError
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
     from sqlalchemy import Engine
 
     from register.settings import Settings
@@ -73,8 +74,11 @@ def clear_errors(func: F) -> F:
         except Exception as exc:
             if os.environ.get("REGISTER_DEBUG"):
                 raise
+            from pydantic import ValidationError
             from sqlalchemy.exc import OperationalError
 
+            if isinstance(exc, ValidationError) and exc.title == "Settings":
+                raise _fail(_settings_problem(exc)) from None
             if isinstance(exc, OperationalError):
                 raise _fail(
                     "the database cannot be reached; check REGISTER_DATABASE_URL [database.unavailable]"
@@ -83,6 +87,17 @@ def clear_errors(func: F) -> F:
             raise _fail(f"internal error ({type(exc).__name__}); set REGISTER_DEBUG=1 for details") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    """What is wrong with the REGISTER_* environment, one clause per problem (never the values given:
+    a database URL can hold a password)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = "REGISTER_" + "_".join(str(p) for p in error["loc"]).upper() if error["loc"] else None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{field}: {message}" if field else message)
+    return f"the settings are incomplete or invalid: {'; '.join(problems)} [settings.invalid]"
 
 
 # --- db -------------------------------------------------------------------------------------------
@@ -133,6 +148,7 @@ def serve(
     """Serve the REST and GraphQL API."""
     import uvicorn
 
+    from api.server import uvicorn_limits
     from register.database import get_engine, libpq_url
     from register.imports import recover_interrupted
 
@@ -150,6 +166,7 @@ def serve(
         proxy_headers=True,
         # The access log would print query strings; the API's own log prints method, path and status.
         access_log=False,
+        **uvicorn_limits(),  # request heads bounded before they are buffered (api/server.py)
     )
 
 
@@ -320,19 +337,38 @@ def _print_report(path: Path, report: Any) -> None:
 # --- export ---------------------------------------------------------------------------------------
 
 
+#: a file named by --nin-file holds one national id: anything much longer is not such a file
+_NIN_FILE_BYTES = 256
+
+
 @export_app.command("elmo")
 @clear_errors
 def export_elmo(
-    nin: str = typer.Argument(..., help="The person's national identity number."),
+    nin_file: str | None = typer.Option(
+        None,
+        "--nin-file",
+        help="A file whose first line is the person's national identity number; '-' reads it from "
+        "standard input. (Never on the command line: it would stay in the shell history and show in "
+        "the process list.)",
+    ),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
     sign: bool = typer.Option(False, "--sign", help="Sign with the configured key (enveloped XML-DSig)."),
+    given_as_argument: str | None = typer.Argument(None, hidden=True),
 ) -> None:
-    """Export all valid results of one person as ELMO XML (v1.7.0)."""
+    """Export all valid results of one person as ELMO XML (v1.7.0).
+
+    The national id is read from a file or standard input: `register export elmo --nin-file - < nin.txt`.
+    """
     from register.audit import record_read
     from register.database import get_engine
     from register.exports.elmo import export_person_elmo
     from register.persons import person_id_by_nin
 
+    if given_as_argument is not None:
+        raise _nin_in_arguments()
+    if nin_file is None:
+        raise _fail("name the person with --nin-file FILE, or --nin-file - on standard input [cli.nin_file]")
+    nin = _read_nin(nin_file)
     with get_engine().begin() as conn:
         person_id = person_id_by_nin(conn, nin)
         document = export_person_elmo(conn, person_id, sign=sign)
@@ -349,34 +385,32 @@ def export_elmo(
 @person_app.command("link-id")
 @clear_errors
 def person_link_id(
-    old: str | None = typer.Argument(None, help="The number the person holds now (better: --from-file)."),
-    new: str | None = typer.Argument(None, help="The number to add to that person (better: --from-file)."),
     from_file: str | None = typer.Option(
         None,
         "--from-file",
-        help="Read OLD and NEW from this file ('-': standard input), so that they stay out of shell history.",
+        help="A file holding OLD and NEW, whitespace-separated, # comments allowed; '-' reads them from "
+        "standard input. (Never on the command line: shell history and the process list keep it.)",
     ),
+    given_as_arguments: list[str] | None = typer.Argument(None, hidden=True),
 ) -> None:
     """Add a new national id to the person holding OLD (D-nummer → fødselsnummer); audited.
 
     Both numbers stay with the person. Refused (exit 1) when another person holds NEW: persons are
-    never merged by this command. Neither number is printed or logged.
+    never merged by this command. Neither number is printed or logged:
+    `register person link-id --from-file - < numbers.txt`.
     """
     from register.database import get_engine
     from register.errors import Conflict
     from register.identity import link_national_id, read_numbers
     from register.settings import get_settings
 
-    if from_file is not None:
-        if old is not None or new is not None:
-            raise _fail("give the numbers either as arguments or with --from-file, not both [usage]")
-        if from_file == "-":
-            numbers = read_numbers(sys.stdin)
-        else:
-            with open(from_file, encoding="utf-8") as handle:
-                numbers = read_numbers(handle)
-    else:
-        numbers = [n for n in (old, new) if n is not None]
+    if given_as_arguments:
+        raise _nin_in_arguments()
+    if from_file is None:
+        raise _fail(
+            "give OLD and NEW with --from-file FILE, or --from-file - on standard input [cli.nin_file]"
+        )
+    numbers = read_numbers(_read_nin_source(from_file, "--from-file").splitlines())
     if len(numbers) != 2:
         raise _fail(f"expected two national identity numbers (OLD NEW), got {len(numbers)} [usage]")
     try:
@@ -388,6 +422,34 @@ def person_link_id(
         typer.echo(f"refused: {exc.message} [{exc.code}]", err=True)
         raise typer.Exit(EXIT_REJECTED) from None
     typer.echo(f"linked: the new number now also identifies person {person_id}")
+
+
+def _nin_in_arguments() -> typer.Exit:
+    # Refused rather than warned about: by now it is already in the history, and a warning is read
+    # once; the next run from the same script would put it there again. The value is not quoted back.
+    return _fail(
+        "national ids are not taken as arguments (they would stay in the shell history and the process "
+        "list); pass them in a file, or '-' for standard input [cli.nin_in_arguments]"
+    )
+
+
+def _read_nin_source(source: str, option: str) -> str:
+    """The text of a file naming national ids ('-': standard input), bounded: such a file is a line or two."""
+    if source == "-":
+        return sys.stdin.read(_NIN_FILE_BYTES)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            return handle.read(_NIN_FILE_BYTES)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {option} {source}: {type(exc).__name__} [cli.nin_file]") from None
+
+
+def _read_nin(source: str) -> str:
+    lines = _read_nin_source(source, "--nin-file").splitlines()
+    nin = lines[0].strip() if lines else ""
+    if not nin:
+        raise _fail("--nin-file holds no national id on its first line [cli.nin_file]")
+    return nin
 
 
 # --- audit ----------------------------------------------------------------------------------------
@@ -576,7 +638,12 @@ def demo() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from register.redaction import RedactingFormatter
+
+    # Every line the register's processes log (``serve`` included) goes through the one redaction.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app()
 
 

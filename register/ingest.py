@@ -50,13 +50,16 @@ from register.records import (
     spec_content_key,
 )
 from register.sectors import check_sector
-from register.text import clean_text, find_invalid_text
+from register.text import clean_text, find_invalid_text, find_overlong_text
 from register.uuids import uuid7
 
 #: errors kept in memory for the report; all of them are stored in import_rejection
 REPORT_ERROR_LIMIT = 1000
 #: rejections stored per batch (import_rejection); past this they are only counted
 REJECTIONS_STORED = 100_000
+#: characters of a rejection's record reference and path, and of its message, that are stored
+MAX_REF = 1_000
+MAX_MESSAGE = 4_000
 #: warnings kept on the batch; past this only their number is (a warning per record is possible)
 WARNING_LIMIT = 1000
 
@@ -169,12 +172,13 @@ class _Rejections:
         self.result.rejected += 1
         if self.stored + len(self.pending) >= REJECTIONS_STORED:
             return
-        # An importer's message may quote a delivered value: keep it storable whatever it holds.
+        # An importer's message may quote a delivered value: keep it storable whatever it holds, and
+        # of a bounded length (a message quoting a 9 MiB value would be stored and shown whole).
         error = RecordError(
-            clean_text(error.record),
-            clean_text(error.code),
-            clean_text(error.message),
-            None if error.path is None else clean_text(error.path),
+            clean_text(error.record[:MAX_REF]),
+            clean_text(error.code[:MAX_REF]),
+            clean_text(error.message[:MAX_MESSAGE]),
+            None if error.path is None else clean_text(error.path[:MAX_REF]),
         )
         if len(self.result.errors) < REPORT_ERROR_LIMIT:
             self.result.errors.append(error)
@@ -234,6 +238,12 @@ def ingest(
     def flush() -> None:
         hashed: list[tuple[int, AchievementRecord, str]] = []
         for seq, record in pending:
+            overlong = find_overlong_text(record)
+            if overlong is not None:  # before hashing: a 9 MiB name is not worth serializing
+                rejections.add(
+                    RecordError(record.ref[:MAX_REF], "text.too_long", overlong.message, overlong.path)
+                )
+                continue
             try:
                 hashed.append((seq, record, record.content_hash()))
             except InvalidText as exc:

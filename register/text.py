@@ -64,3 +64,94 @@ def find_invalid_text(value: Any, path: str = "") -> str | None:
             if found:
                 return found
     return None
+
+
+# --- how long a delivered text may be -------------------------------------------------------------
+
+#: characters; by the record field a text belongs to (the innermost named field of its path). The
+#: longest real values in the format samples and the demo are far below these (a course description
+#: of 3 000 characters, a title of 150); the bounds stop a 9 MiB given name, which was stored and made
+#: one look-up 18.9 MB. docs/errors.md (``text.too_long``) lists them.
+TEXT_LIMITS: dict[str, int] = {
+    "given_name": 200,
+    "family_name": 200,
+    "value": 256,  # identifiers, organisation codes, grade values
+    "scheme": 256,
+    "kind": 64,
+    "title": 1_000,  # per language
+    "code": 256,
+    "code_scheme": 256,
+    "nkr_level": 16,
+    "nus_code": 16,
+    "iscedf_code": 16,
+    "description": 20_000,  # per language
+    "learning_outcomes": 10_000,  # each
+    "scheme_description": 4_000,
+    "media_type": 255,
+    "ref": 1_000,
+    "source_key": 256,
+    "parent_key": 256,
+    "term": 64,
+    "status": 32,
+    "withdrawal_reason": 2_000,
+    "details": 4_000,  # each text inside, keys included
+}
+#: any other text field
+DEFAULT_TEXT_LIMIT = 4_000
+#: all the text of one record together (many fields each under its bound are still one record)
+MAX_RECORD_TEXT = 256 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OverlongText:
+    path: str
+    length: int
+    limit: int
+
+    @property
+    def message(self) -> str:
+        return f"{self.path}: {self.length} characters, more than the limit of {self.limit}"
+
+
+def find_overlong_text(record: Any) -> OverlongText | None:
+    """The first text of a record longer than its field's limit (``TEXT_LIMITS``), or the whole record
+    when its texts together pass ``MAX_RECORD_TEXT``; None when every text fits."""
+    total = [0]
+    found = _overlong(record, "", DEFAULT_TEXT_LIMIT, total)
+    if found is None and total[0] > MAX_RECORD_TEXT:
+        return OverlongText("record", total[0], MAX_RECORD_TEXT)
+    return found
+
+
+def _overlong(value: Any, path: str, limit: int, total: list[int]) -> OverlongText | None:
+    if isinstance(value, str):
+        total[0] += len(value)
+        return OverlongText(path or "value", len(value), limit) if len(value) > limit else None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            here = f"{path}.{f.name}" if path else f.name
+            inner = TEXT_LIMITS.get(f.name, limit if f.name not in _CONTAINERS else DEFAULT_TEXT_LIMIT)
+            found = _overlong(getattr(value, f.name), here, inner, total)
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            key = str(k)
+            found = _overlong(key, path, limit, total)
+            # A key is named in the path only when it is short: the path is stored and shown.
+            found = found or _overlong(v, f"{path}.{key}" if len(key) <= 64 else f"{path}.…", limit, total)
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = _overlong(v, f"{path}[{i}]", limit, total)
+            if found:
+                return found
+    return None
+
+
+# Fields that hold records, not text: what is inside them takes its own fields' limits.
+_CONTAINERS = frozenset({"person", "identifiers", "awarding_org", "owner", "alternatives", "specification",
+                         "grade", "attachments"})  # fmt: skip

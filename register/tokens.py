@@ -35,6 +35,24 @@ class TokenRequestError(ValueError):
     """A development token cannot be issued as asked (unknown scope, invalid orgnr, bad lifetime)."""
 
 
+def orgnr_of_consumer(consumer_id: object) -> str | None:
+    """The organisasjonsnummer of a ``consumer.ID`` written exactly ``0192:<9 digits, mod-11>``, else None.
+
+    Exactly: ``is_valid_orgnr`` forgives surrounding blanks (delivered files carry them), but
+    ``"0192: 974760673"`` passed it and put a ten-character "orgnr" on the caller, which failed later
+    as a 500. An identity claim is taken as written or refused.
+    """
+    if not isinstance(consumer_id, str) or not consumer_id.startswith(ORGNR_PREFIX):
+        return None
+    orgnr = consumer_id[len(ORGNR_PREFIX) :]
+    return orgnr if is_exact_orgnr(orgnr) else None
+
+
+def is_exact_orgnr(orgnr: str) -> bool:
+    """A valid organisasjonsnummer with nothing around it (no blanks, no other characters)."""
+    return len(orgnr) == 9 and is_valid_orgnr(orgnr)
+
+
 def dev_key_path(settings: Settings) -> Path:
     return settings.dev_signing_key_path or settings.data_dir / "dev-token-key.pem"
 
@@ -91,7 +109,7 @@ def issue_dev_token(
         raise TokenRequestError(
             f"unknown scope(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(SCOPES)}"
         )
-    if not is_valid_orgnr(orgnr):
+    if not is_exact_orgnr(orgnr):
         raise TokenRequestError("--org must be a valid organisasjonsnummer (9 digits, mod-11)")
     if not 1 <= expires_in <= MAX_EXPIRES_IN:
         raise TokenRequestError(f"--expires-in must be between 1 and {MAX_EXPIRES_IN} seconds")

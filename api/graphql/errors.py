@@ -19,8 +19,8 @@ from graphql import GraphQLError
 
 from api.auth import AuthError
 from api.errors import ApiError
-from api.logs import redact
 from register.errors import RegisterError
+from register.redaction import redact
 
 log = logging.getLogger("api.graphql")
 
@@ -68,11 +68,13 @@ def classify(error: GraphQLError) -> tuple[str, int, str]:
 
 def format_error(error: GraphQLError, request_id: str | None) -> dict[str, Any]:
     code, status, message = classify(error)
-    formatted: dict[str, Any] = {"message": message}
+    # The one redaction for reflected input (register.redaction): a message may quote a literal, an
+    # enum value or an operation name, and a path holds the client's aliases (``_24890654459`` is one).
+    formatted: dict[str, Any] = {"message": redact(message)}
     if error.locations:
         formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:
-        formatted["path"] = list(error.path)
+        formatted["path"] = [redact(p) if isinstance(p, str) else p for p in error.path]
     formatted["extensions"] = {"code": code, "status": status, "request_id": request_id}
     return formatted
 

@@ -13,6 +13,7 @@ from api.errors import problem_responses
 from api.rest.common import engine_of, settings_of
 from register import stats
 from register.grading import Sector
+from register.redaction import redact
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 
@@ -130,5 +131,7 @@ def _encode(result: stats.StatsResult) -> bytes:
                 suppressed=cell.suppressed,
             )
         )
-    out = StatsOut(group_by=result.group_by, filters=result.filters, threshold=result.threshold, cells=cells)
+    # The filters are echoed as given: free-text ones (nus, grade, field) through the one redaction.
+    filters = {k: redact(v) if isinstance(v, str) else v for k, v in result.filters.items()}
+    out = StatsOut(group_by=result.group_by, filters=filters, threshold=result.threshold, cells=cells)
     return out.model_dump_json().encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,34 @@ def test_token_refuses_bad_requests(data_dir: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.stdout == "" and "token.request_invalid" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({"REGISTER_ENVIRONMENT": "production"}, "REGISTER_DATABASE_URL"),
+        (
+            {"REGISTER_ENVIRONMENT": "production", "REGISTER_DATABASE_URL": "postgresql://u:secret@db/x"},
+            "REGISTER_JWT_ISSUERS",
+        ),
+        ({"REGISTER_DB_POOL_SIZE": "many"}, "REGISTER_DB_POOL_SIZE"),
+    ],
+)
+def test_token_with_incomplete_settings_says_what_is_missing(
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    environment: dict[str, str],
+    named: str,
+) -> None:
+    """It printed a traceback (logged by the catch-all); now one line naming the setting, exit 2."""
+    for name in [n for n in os.environ if n.startswith("REGISTER_") and n != "REGISTER_DATA_DIR"]:
+        monkeypatch.delenv(name)  # the test session (and other tests) may have set them
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["token", "--scope", "kompetanse:read", "--org", ORG])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "settings.invalid" in line and named in line and "secret" not in line
+    assert "Traceback" not in result.output and not [r for r in caplog.records if r.exc_info]

@@ -306,7 +306,9 @@ def test_cli_export_to_a_file(db: Engine, imported_person: uuid.UUID, tmp_path: 
                            {"p": imported_person}).scalar_one()  # fmt: skip
     get_engine.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["export", "elmo", nin, "-o", str(tmp_path / "out.xml")])
+        result = CliRunner().invoke(
+            app, ["export", "elmo", "--nin-file", "-", "-o", str(tmp_path / "out.xml")], input=nin + "\n"
+        )
     finally:
         get_engine().dispose()
         get_engine.cache_clear()
@@ -316,3 +318,27 @@ def test_cli_export_to_a_file(db: Engine, imported_person: uuid.UUID, tmp_path: 
         action = conn.execute(text("SELECT action FROM audit_event WHERE person_id = :p"),
                               {"p": imported_person}).scalar_one()  # fmt: skip
     assert action == "export.elmo"
+
+
+def test_cli_export_reads_the_national_id_from_a_file_never_from_the_arguments(
+    db: Engine, imported_person: uuid.UUID, tmp_path: Path
+) -> None:
+    """``register export elmo <nin>`` put the national id into the shell history and the process list."""
+    with db.connect() as conn:
+        nin = conn.execute(text("SELECT value FROM person_identifier WHERE person_id = :p"),
+                           {"p": imported_person}).scalar_one()  # fmt: skip
+    nin_file = tmp_path / "nin.txt"
+    nin_file.write_text(f"{nin}\n")
+    get_engine.cache_clear()
+    try:
+        from_file = CliRunner().invoke(app, ["export", "elmo", "--nin-file", str(nin_file)])
+        as_argument = CliRunner().invoke(app, ["export", "elmo", nin, "-o", str(tmp_path / "x.xml")])
+        empty = CliRunner().invoke(app, ["export", "elmo", "--nin-file", "-"], input="\n")
+    finally:
+        get_engine().dispose()
+        get_engine.cache_clear()
+    assert from_file.exit_code == 0, from_file.output
+    assert schema_errors(from_file.stdout_bytes) == []
+    assert as_argument.exit_code == 2 and "cli.nin_in_arguments" in as_argument.stderr
+    assert nin not in as_argument.output and not (tmp_path / "x.xml").exists()
+    assert empty.exit_code == 2 and "cli.nin_file" in empty.stderr

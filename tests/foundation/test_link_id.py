@@ -80,7 +80,7 @@ def test_a_new_number_joins_the_old_ones_person_from_standard_input(
     assert d_number not in str(event.details) and birth_number not in str(event.details)
 
 
-def test_from_a_file_and_as_arguments(
+def test_from_a_file_never_as_arguments(
     cli: CliRunner, db: Engine, settings: Settings, school: str, tmp_path: Path
 ) -> None:
     old, new, newer = new_nin(), new_nin(), new_nin()
@@ -88,9 +88,12 @@ def test_from_a_file_and_as_arguments(
     numbers = tmp_path / "numbers.txt"
     numbers.write_text(f"{old} {new}\n")
     assert run(cli, "--from-file", str(numbers))[0] == 0
-    assert run(cli, new, newer)[0] == 0
-    assert run(cli, new, newer)[0] == 0  # linked already: nothing to do
-    assert person_of(db, newer) == person_of(db, old)
+    assert run(cli, "--from-file", str(numbers))[0] == 0  # linked already: nothing to do
+    # On the command line they would stay in the shell history: refused, and not quoted back.
+    code, output = run(cli, new, newer)
+    assert code == 2 and "cli.nin_in_arguments" in output and new not in output
+    assert person_of(db, newer) is None
+    assert person_of(db, new) == person_of(db, old)
 
 
 def test_a_number_of_another_person_is_refused(

@@ -419,6 +419,59 @@ def _get(
     return build
 
 
+def _heads(headers: dict[str, str]) -> Callable[[Ctx], Request]:
+    """A look-up by the portal with extra request headers."""
+
+    def build(ctx: Ctx) -> Request:
+        return Request("POST", "/v1/persons/lookup", headers=ctx.auth(ctx.portal, READ) | headers,
+                       json_body={"nin": ctx.nin})  # fmt: skip
+
+    return build
+
+
+def _reflect_request_id(ctx: Ctx) -> Request:
+    """A national id as the request id, on a request that fails (its problem names the request id)."""
+    return Request("POST", "/v1/persons/lookup", headers=ctx.auth(ctx.portal, READ) | {"X-Request-ID": ctx.nin},
+                   json_body={"nin": ctx.nin, "unknown": 1})  # fmt: skip
+
+
+def _reflect_json_key(ctx: Ctx) -> Request:
+    return Request(
+        "POST", "/v1/persons/lookup", headers=ctx.auth(ctx.portal, READ), json_body={"nin": "1", ctx.nin: 1}
+    )
+
+
+def _reflect_group_by(ctx: Ctx) -> Request:
+    return Request("GET", "/v1/stats/achievements", params={"group_by": f"sector,{ctx.nin}"},
+                   headers=ctx.auth(ctx.portal, STATS))  # fmt: skip
+
+
+def _reflect_operation_name(ctx: Ctx) -> Request:
+    return Request("POST", "/graphql", headers=ctx.auth(ctx.portal, READ),
+                   json_body={"query": "query Q { __typename }", "operationName": ctx.nin})  # fmt: skip
+
+
+def _long_given_name_rows(ctx: Ctx) -> bytes:
+    return _rows_json(_row(ctx, fornavn="K" * 5000, resultat_id="L-1"))
+
+
+def _long_course_name_csv(ctx: Ctx) -> bytes:
+    return _csv(ctx, _csv_row(ctx, 1, emnenavn="E" * 5000))
+
+
+def _huge_micro_name(ctx: Ctx) -> bytes:
+    """A credential whose achievement name is 3 MiB (under the 16 MiB credential bound, and small enough
+    to be answered at once: the 9 MiB of the attack is tests/foundation/test_text_limits.py's)."""
+    example = (
+        (PROJECT_ROOT / "docs" / "formats" / "examples" / "micro-envelope.jsonl").read_text().splitlines()[0]
+    )
+    envelope = json.loads(example)
+    envelope["learner"]["nin"] = ctx.nin
+    envelope["credential"]["issuer"]["id"] = MICRO_ISSUER
+    envelope["credential"]["credentialSubject"]["achievement"]["name"] = "N" * (3 * MiB)
+    return (json.dumps(envelope) + "\n").encode()
+
+
 # --- tokens ---------------------------------------------------------------------------------------
 
 
@@ -500,6 +553,19 @@ def _raw_auth(value: str) -> Callable[[Ctx], Request]:
     return build
 
 
+def _header_shaped(header: dict[str, Any]) -> Callable[[Ctx], str]:
+    """A token from the trusted issuer whose JOSE header has this shape ("kid": "same" = the real kid)."""
+
+    def make(ctx: Ctx) -> str:
+        shaped = {k: _kid(ctx) if v == "same" else v for k, v in header.items()}
+        head = base64.urlsafe_b64encode(json.dumps(shaped).encode()).rstrip(b"=")
+        claims = {k: int(v.timestamp()) if isinstance(v, dt.datetime) else v for k, v in _claims(ctx).items()}
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+        return (head + b"." + body + b".c2ln").decode()
+
+    return make
+
+
 _foreign_key = ec.generate_private_key(ec.SECP256R1())
 _hour = dt.timedelta(hours=1)
 
@@ -566,6 +632,16 @@ CASES: list[Case] = [
     Case("http-sql-in-stats-group-by", "an SQL string as a statistics dimension", _get("/v1/stats/achievements", (STATS,), "portal", group_by="sector; DROP TABLE person; --"), 422, frozenset({"stats.unknown_dimension"})),
     Case("http-sql-in-stats-provider", "an SQL string as the provider filter", _get("/v1/stats/achievements", (STATS,), "portal", provider="1 OR 1=1"), 422, frozenset({"request.invalid"})),
     Case("http-sql-in-cursor", "an SQL string as a paging cursor", _get("/v1/batches", cursor="') OR 1=1; --"), 422, frozenset({"request.cursor"})),
+    Case("http-header-too-large", "40 KiB of request headers (past the 32 KiB bound) are refused by the server before the app", _heads({"X-Pad": "a" * 40 * 1024}), 431, frozenset({"request.headers_too_large"})),
+    Case("http-too-many-headers", "150 header lines (past the bound of 100)", _heads({f"X-H{i}": "1" for i in range(150)}), 431, frozenset({"request.headers_too_large"})),
+    Case("text-long-given-name-rows", "a 5 000-character given name in a JSON row is refused with the field named", upload_for("vocational", _long_given_name_rows, "application/json"), 201, frozenset({"text.too_long"}), rejections=True),
+    Case("text-long-course-name-csv", "a 5 000-character course name in a CSV row", upload_for("vocational", _long_course_name_csv, "text/csv"), 201, frozenset({"text.too_long"}), rejections=True),
+    Case("text-huge-micro-name", "a 3 MiB achievement name in a credential (9 MiB ones were stored, and a look-up was 18.9 MB)", upload_for("micro", _huge_micro_name, "application/json"), 201, frozenset({"text.too_long"}), rejections=True),
+    # Reflected input: a national id put where it does not belong is not echoed
+    Case("reflect-request-id", "a national id as X-Request-ID is replaced, not echoed, logged or stored", _reflect_request_id, 422, frozenset({"request.invalid"})),
+    Case("reflect-unknown-json-key", "a national id as an unknown JSON key is redacted from the problem's errors", _reflect_json_key, 422, frozenset({"request.invalid"})),
+    Case("reflect-stats-group-by", "a national id as a statistics dimension is redacted from the detail", _reflect_group_by, 422, frozenset({"stats.unknown_dimension"})),
+    Case("reflect-graphql-operation-name", "a national id as the GraphQL operationName", _reflect_operation_name, 400, frozenset({"graphql.bad_request"})),
     # GraphQL
     Case("graphql-depth-bomb", "a query nested past the depth limit is refused before it runs",
          graphql("query($nin: String!) { person(nin: $nin) { achievements { nodes { " + "partOf { parts { " * 20 + "id" + " } }" * 20 + " } } } }"),
@@ -600,6 +676,13 @@ CASES: list[Case] = [
     Case("token-bad-consumer", "consumer not 0192:<valid orgnr>", _token_case(lambda c: _signed(c, _claims(c, consumer={"authority": CONSUMER_AUTHORITY, "ID": "0192:123456789"}))), 401, frozenset({"token.invalid_claims"})),
     Case("token-nul-in-client-id", "a trusted token whose client_id holds a NUL byte (it is written to the audit row)", _token_case(lambda c: _signed(c, _claims(c, client_id="evil\x00client"))), 401, frozenset({"token.invalid_claims"})),
     Case("token-scope-not-string", "scope as a list", _token_case(lambda c: _signed(c, _claims(c, scope=[READ, ADMIN]))), 401, frozenset({"token.invalid_claims"})),
+    Case("token-alg-list", "alg as a list (was a 500 with a traceback)", _token_case(_header_shaped({"alg": ["ES256"], "kid": "same"})), 401, frozenset({"token.malformed"})),
+    Case("token-alg-object", "alg as an object", _token_case(_header_shaped({"alg": {"a": "ES256"}, "kid": "same"})), 401, frozenset({"token.malformed"})),
+    Case("token-kid-integer", "kid as an integer", _token_case(_header_shaped({"alg": "ES256", "kid": 1})), 401, frozenset({"token.malformed"})),
+    Case("token-kid-null", "kid as null", _token_case(_header_shaped({"alg": "ES256", "kid": None})), 401, frozenset({"token.malformed"})),
+    Case("token-crit-header", "a crit header naming an extension", _token_case(_header_shaped({"alg": "ES256", "kid": "same", "crit": ["exp"]})), 401, frozenset({"token.malformed"})),
+    Case("token-b64-false", "b64: false (an unencoded payload)", _token_case(_header_shaped({"alg": "ES256", "kid": "same", "b64": False})), 401, frozenset({"token.malformed"})),
+    Case("token-consumer-with-blank", "consumer.ID 0192:<space><orgnr> (was a 500 after verification)", _token_case(lambda c: _signed(c, _claims(c, consumer={"authority": CONSUMER_AUTHORITY, "ID": ORGNR_PREFIX + " " + c.portal}))), 401, frozenset({"token.invalid_claims"})),
     Case("token-other-org-batch", "a provider reads another provider's batch: 404, as if it did not exist", _get("/v1/batches/{other_batch}"), 404, frozenset({"batch.not_found"})),
     Case("token-other-org-rejections", "… or its rejections", _get("/v1/batches/{other_batch}/rejections"), 404, frozenset({"batch.not_found"})),
     Case("token-other-org-withdraw", "a provider withdraws another provider's result",
