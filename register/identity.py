@@ -62,9 +62,6 @@ CONFLICT_MESSAGE = (
 TWO_NATIONAL_IDS = "the record names more than one national identity number for its learner"
 #: conflicts listed one by one in the audit event of a batch; past this they are counted
 AUDITED_CONFLICTS = 1000
-#: the longest secondary identifier accepted: an ESI URN is under 100 characters, and a b-tree entry of
-#: person_identifier's unique index cannot exceed about 2 700 bytes (a longer value failed the batch)
-IDENTIFIER_MAX_CHARS = 255
 
 
 class Rejected(Exception):
@@ -104,12 +101,6 @@ def learner_identifiers(given: tuple[IdentifierIn, ...], allow_synthetic: bool) 
             value = ident.value.strip()
             if not value:
                 raise Rejected("person.identifier_empty", f"{ident.kind} identifier is empty", path)
-            if len(value) > IDENTIFIER_MAX_CHARS:
-                raise Rejected(
-                    "person.identifier_too_long",
-                    f"{ident.kind} identifier has {len(value)} characters (at most {IDENTIFIER_MAX_CHARS})",
-                    path,
-                )
             found = (ident.kind, ident.scheme.strip(), value)
             if found not in others:
                 others.append(found)

@@ -75,7 +75,10 @@ def find_invalid_text(value: Any, path: str = "") -> str | None:
 TEXT_LIMITS: dict[str, int] = {
     "given_name": 200,
     "family_name": 200,
-    "value": 256,  # identifiers, organisation codes, grade values
+    # identifiers, organisation codes, grade values. An ESI URN is under 100 characters, and an entry of
+    # person_identifier's unique b-tree index cannot pass about 2 700 bytes (a longer value once failed
+    # the whole batch at the index): 255 characters of up to 4 bytes each stay under it.
+    "value": 255,
     "scheme": 256,
     "kind": 64,
     "title": 1_000,  # per language

@@ -322,7 +322,7 @@ def test_an_overlong_or_many_identifiers_reject_the_record_not_the_batch(
         {"nin": new_nin(), "key": "many", "org": school, "extra_ids": many},
     )  # fmt: skip
     assert report.status == "completed"
-    assert [(e.record, e.code) for e in report.errors] == [("row 1", "person.identifier_too_long")]
+    assert [(e.record, e.code) for e in report.errors] == [("row 1", "text.too_long")]
     assert report.accepted == 1
 
 
