@@ -25,6 +25,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.auth import Principal
+from api.errors import ApiError
 from api.graphql import queries
 from api.graphql.errors import missing_scope
 from register import audit
@@ -108,7 +109,7 @@ class Loaders:
             found = await db(lambda conn: queries.identifiers_by_person(conn, keys))
             return [found.get(k, []) for k in keys]
 
-        async def views(keys: list[ViewKey]) -> list[PersonView | None]:
+        async def views(keys: list[ViewKey]) -> list[PersonView | BaseException | None]:
             # One nested read per person and filter, from the same code as REST's look-up (so both
             # give out exactly the same achievements under the same filters).
             def read(conn: Connection) -> list[PersonView | None]:
@@ -117,7 +118,11 @@ class Loaders:
                     for pid, sectors, passed in keys
                 ]
 
-            return await db(read)
+            found = await db(read)
+            bound = context.tree_bound
+            if bound is None:
+                return list(found)
+            return [_within(view, bound) for view in found]
 
         async def organisations(keys: list[int]) -> list[OrganisationView | None]:
             found = await db(lambda conn: queries.organisations_by_id(conn, keys))
@@ -140,6 +145,27 @@ class Loaders:
         self.specification = DataLoader(load_fn=specifications)
         # achievement id → achievement, per person view already read (for partOf)
         self.indexes: dict[ViewKey, dict[uuid.UUID, AchievementView]] = {}
+        # the parents partOf has built, per list they were reached from: siblings share one (a parent
+        # is built with its whole subtree, so 500 courses of one degree would otherwise build the
+        # degree and its 500 courses 500 times over)
+        self.parents: dict[tuple[ViewKey, uuid.UUID], Any] = {}
+
+
+def _within(view: PersonView | None, bound: int) -> PersonView | BaseException | None:
+    """The view, or the refusal of a query that walks ``parts`` of a person with more than ``bound``
+    achievements (its cost estimate counted at most ``bound`` per ``parts``)."""
+    if view is None:
+        return None
+    size = len(view.achievement_ids())
+    if size <= bound:
+        return view
+    return ApiError(
+        400,
+        "query.too_costly",
+        f"this person has {size} achievements under these filters, more than the {bound} a query that"
+        " selects `parts` may walk; leave out `parts` (use `kind` and `partOf`), narrow with `sector`,"
+        " or use POST /v1/persons/lookup",
+    )
 
 
 class GraphContext(BaseContext):
@@ -159,6 +185,9 @@ class GraphContext(BaseContext):
         self.stats_results = stats_results or new_stats_results(settings)
         self.principal = principal
         self.request_id = request_id
+        # Set by the query limits when the operation selects ``parts``: the most achievements a person
+        # tree read for it may hold (api/graphql/limits.py, MAX_PERSON_ACHIEVEMENTS).
+        self.tree_bound: int | None = None
         self.audit = AuditLedger()
         self.loaders = Loaders(self)
         self._conn: Connection | None = None
