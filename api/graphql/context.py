@@ -56,6 +56,11 @@ class PersonAccess:
 class AuditLedger:
     def __init__(self) -> None:
         self.persons: dict[uuid.UUID, PersonAccess] = {}
+        # look-ups of a number no person holds: each is audited too (the answer says it is unknown)
+        self.not_found = 0
+
+    def unknown(self) -> None:
+        self.not_found += 1
 
     def person(self, person_id: uuid.UUID) -> None:
         self.persons.setdefault(person_id, PersonAccess())
@@ -210,8 +215,9 @@ class GraphContext(BaseContext):
         return work(self._conn)
 
     async def finish(self) -> None:
-        """Write one audit row per person resolved, then commit (raises if either fails)."""
-        if self._conn is None and not self.audit.persons:
+        """Write one audit row per person resolved and per number found unknown, then commit (raises if
+        either fails)."""
+        if self._conn is None and not self.audit.persons and not self.audit.not_found:
             return
         await self.db(self._write_audit_and_commit)
 
@@ -229,6 +235,16 @@ class GraphContext(BaseContext):
                     "achievement_ids": ids,
                     "filters": access.filters,
                 },
+                client_id=principal.client_id if principal else None,
+                organisation=principal.orgnr if principal else None,
+                scope=principal.scope_text if principal else None,
+                request_id=self.request_id,
+            )
+        for _ in range(self.audit.not_found):
+            audit.record_not_found(
+                conn,
+                action=AUDIT_ACTION,
+                details={"endpoint": ENDPOINT},
                 client_id=principal.client_id if principal else None,
                 organisation=principal.orgnr if principal else None,
                 scope=principal.scope_text if principal else None,

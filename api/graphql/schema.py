@@ -34,6 +34,7 @@ from api.graphql.types import (
 )
 from register import stats as register_stats
 from register.errors import NotFound
+from register.persons import person_not_found
 from register.settings import Settings
 
 #: a document longer than this many tokens is not even parsed to the end
@@ -53,10 +54,15 @@ class Query:
     async def person(self, info: Info, nin: str) -> Person | None:
         context = info.context
         context.require(READ)
-        person_id = await context.loaders.person_id.load(nin)
+        try:
+            person_id = await context.loaders.person_id.load(nin)
+        except NotFound:
+            context.audit.unknown()  # an existence probe leaves a trace, as REST's 404 does
+            raise
         record = await context.loaders.person.load(person_id)
         if record is None:  # the identifier row outlived its person: as REST, treat as unknown
-            raise NotFound("person.not_found", "no person in the register has this national identity number")
+            context.audit.unknown()
+            raise person_not_found()
         context.audit.person(person_id)
         return Person(
             id=record.id,
