@@ -63,7 +63,7 @@ LIST_SIZES: Mapping[str, int] = {
 DEFAULT_LIST = 10
 #: connection fields: their ``first`` argument sizes the page
 CONNECTIONS = frozenset({"achievements"})
-#: the list of an achievement's children, and the field back up to its parent
+#: the list of an achievement's children
 PARTS = "parts"
 #: a connection's lists of its page (counted at the page size the connection was asked for)
 PAGE_LISTS = frozenset({"edges", "nodes"})
