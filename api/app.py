@@ -6,6 +6,7 @@ Everything the app needs is decided here, once: settings, the database engine, t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,8 @@ from api.logs import RequestContextMiddleware, configure_api_logging, install_ac
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.settings import Settings, get_settings
 from register.stats import VersionedCache
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Kompetanseregisteret — the national register of competence evidence.
@@ -73,6 +76,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # Batches a stopped server answered 202 for but never took up are processed now, not left waiting.
+    try:
+        batches.resume_abandoned(app)
+    except Exception:
+        # The database may be away at start; a client's next poll of such a batch resumes it.
+        log.exception("could not look for batches left received; their next poll resumes them")
     workers: list[StatsRefresher | AuditCheckpointWriter] = []
     if settings.stats_refresh == "background":
         workers.append(StatsRefresher(app.state.engine, settings.stats_refresh_seconds))

@@ -189,6 +189,41 @@ def record_read(
     )
 
 
+#: ``details.outcome`` of a look-up that found no person (found ones have no outcome: they name the data)
+NOT_FOUND = "not_found"
+
+
+def record_not_found(
+    conn: Connection,
+    *,
+    action: str,
+    client_id: str | None = None,
+    organisation: str | None = None,
+    scope: str | None = None,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    commit: bool = False,
+) -> int:
+    """Record a look-up of a national id that no person holds (an existence probe leaves a trace).
+
+    The row has no person (chain 0, like every event without one) and never the number: not in clear,
+    and not hashed either — an 11-digit number with its check digits is one of about 10⁹ candidates,
+    so a plain hash is reversed in minutes, and a keyed one would need a key kept from whoever reads the
+    audit. Who asked, when, with which scope and request id is what tells a probe: a client whose
+    not-found rows pile up is enumerating numbers, whichever numbers they are.
+    """
+    return record_event(
+        conn,
+        action=action,
+        client_id=client_id,
+        organisation=organisation,
+        scope=scope,
+        request_id=request_id,
+        details={**(details or {}), "outcome": NOT_FOUND},
+        commit=commit,
+    )
+
+
 def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     """sha256 over the canonical JSON of an event's content and the previous hash.
 

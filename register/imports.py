@@ -216,6 +216,14 @@ def process(
         # dies: recover_interrupted() marks a 'processing' batch failed when nobody holds its lock.
         _lock_batch(lock_conn, received.batch_id)
         try:
+            taken_by_another = _claim(engine, received.batch_id)
+            if taken_by_another is not None:
+                # A queued batch may be resumed by another server process (resume_received): the one
+                # that claims it under the lock processes it, the other finds it taken and stops.
+                log.info("batch %s is already %s; not processed again", received.batch_id, taken_by_another)
+                return BatchReport(
+                    batch_id=received.batch_id, status=taken_by_another, sector=received.sector.value
+                )
             for attempt in range(1, ATTEMPTS + 1):
                 received.spool.seek(0)
                 context = ImportContext(
@@ -388,6 +396,86 @@ def _unlock_batch(conn: Connection, batch_id: uuid.UUID) -> None:
         conn.commit()
     except Exception:  # the connection is gone with its lock; never return it to the pool
         conn.invalidate()
+
+
+def _claim(engine: Engine, batch_id: uuid.UUID) -> str | None:
+    """Move a 'received' batch to 'processing' (under its lock); its status if it was not 'received'."""
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            text(
+                """UPDATE import_batch SET status = 'processing' WHERE id = :id AND status = 'received'
+                   RETURNING id"""
+            ),
+            {"id": batch_id},
+        ).scalar()
+        if claimed is not None:
+            return None
+        status = conn.execute(
+            text("SELECT status FROM import_batch WHERE id = :id"), {"id": batch_id}
+        ).scalar()
+        return str(status)
+
+
+#: A batch 'received' this long ago that no worker has claimed is taken as abandoned and resumed: a
+#: live upload claims its batch milliseconds after storing it, a live queue may hold one longer (two
+#: workers busy with large files), and resuming such a one early costs nothing but the order —
+#: whichever process claims it first processes it (``_claim``).
+RESUME_AFTER_SECONDS = 30
+
+
+def abandoned_received(
+    engine: Engine, *, older_than_seconds: float = RESUME_AFTER_SECONDS
+) -> list[uuid.UUID]:
+    """The batches 'received' more than ``older_than_seconds`` ago that no worker has claimed, oldest first.
+
+    They are what a server left behind when it stopped after answering 202 and before its worker took
+    the batch up (only 'processing' batches hold a lock, so a stopped server's queue leaves no trace).
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """SELECT id FROM import_batch
+                   WHERE status = 'received' AND received_at < now() - make_interval(secs => :s)
+                   ORDER BY received_at"""
+            ),
+            {"s": older_than_seconds},
+        )
+        return [row.id for row in rows]
+
+
+def resume_received(
+    engine: Engine, batch_id: uuid.UUID, *, settings: Settings | None = None
+) -> BatchReport | None:
+    """Process a stored 'received' batch from its stored bytes; None if it is not 'received' (any more)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                """SELECT b.id, b.provider_id, o.orgnr, b.sector, b.filename, b.content_type, b.sha256
+                   FROM import_batch b JOIN organisation o ON o.id = b.provider_id
+                   WHERE b.id = :id AND b.status = 'received'"""
+            ),
+            {"id": batch_id},
+        ).first()
+        if row is None:
+            return None
+        spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES))  # noqa: SIM115
+        chunks = conn.execution_options(stream_results=True, yield_per=4).execute(
+            text("SELECT data FROM import_batch_chunk WHERE batch_id = :id ORDER BY seq"), {"id": batch_id}
+        )
+        for chunk in chunks:
+            spool.write(chunk.data)
+    spool.seek(0)
+    received = ReceivedBatch(row.id, row.provider_id, Sector(row.sector), spool, row.sha256, None)
+    log.info("resuming batch %s, received but never processed", batch_id)
+    with spool:
+        return process(
+            engine,
+            received,
+            provider_orgnr=row.orgnr,
+            filename=row.filename,
+            content_type=row.content_type,
+            settings=settings,
+        )
 
 
 def recover_interrupted(engine: Engine, *, received_grace: str = "1 hour") -> int:

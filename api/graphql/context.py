@@ -25,6 +25,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.auth import Principal
+from api.errors import ApiError
 from api.graphql import queries
 from api.graphql.errors import missing_scope
 from register import audit
@@ -55,6 +56,11 @@ class PersonAccess:
 class AuditLedger:
     def __init__(self) -> None:
         self.persons: dict[uuid.UUID, PersonAccess] = {}
+        # look-ups of a number no person holds: each is audited too (the answer says it is unknown)
+        self.not_found = 0
+
+    def unknown(self) -> None:
+        self.not_found += 1
 
     def person(self, person_id: uuid.UUID) -> None:
         self.persons.setdefault(person_id, PersonAccess())
@@ -108,7 +114,7 @@ class Loaders:
             found = await db(lambda conn: queries.identifiers_by_person(conn, keys))
             return [found.get(k, []) for k in keys]
 
-        async def views(keys: list[ViewKey]) -> list[PersonView | None]:
+        async def views(keys: list[ViewKey]) -> list[PersonView | BaseException | None]:
             # One nested read per person and filter, from the same code as REST's look-up (so both
             # give out exactly the same achievements under the same filters).
             def read(conn: Connection) -> list[PersonView | None]:
@@ -117,7 +123,11 @@ class Loaders:
                     for pid, sectors, passed in keys
                 ]
 
-            return await db(read)
+            found = await db(read)
+            bound = context.tree_bound
+            if bound is None:
+                return list(found)
+            return [_within(view, bound) for view in found]
 
         async def organisations(keys: list[int]) -> list[OrganisationView | None]:
             found = await db(lambda conn: queries.organisations_by_id(conn, keys))
@@ -140,6 +150,27 @@ class Loaders:
         self.specification = DataLoader(load_fn=specifications)
         # achievement id → achievement, per person view already read (for partOf)
         self.indexes: dict[ViewKey, dict[uuid.UUID, AchievementView]] = {}
+        # the parents partOf has built, per list they were reached from: siblings share one (a parent
+        # is built with its whole subtree, so 500 courses of one degree would otherwise build the
+        # degree and its 500 courses 500 times over)
+        self.parents: dict[tuple[ViewKey, uuid.UUID], Any] = {}
+
+
+def _within(view: PersonView | None, bound: int) -> PersonView | BaseException | None:
+    """The view, or the refusal of a query that walks ``parts`` of a person with more than ``bound``
+    achievements (its cost estimate counted at most ``bound`` per ``parts``)."""
+    if view is None:
+        return None
+    size = len(view.achievement_ids())
+    if size <= bound:
+        return view
+    return ApiError(
+        400,
+        "query.too_costly",
+        f"this person has {size} achievements under these filters, more than the {bound} a query that"
+        " selects `parts` may walk; leave out `parts` (use `kind` and `partOf`), narrow with `sector`,"
+        " or use POST /v1/persons/lookup",
+    )
 
 
 class GraphContext(BaseContext):
@@ -159,6 +190,9 @@ class GraphContext(BaseContext):
         self.stats_results = stats_results or new_stats_results(settings)
         self.principal = principal
         self.request_id = request_id
+        # Set by the query limits when the operation selects ``parts``: the most achievements a person
+        # tree read for it may hold (api/graphql/limits.py, MAX_PERSON_ACHIEVEMENTS).
+        self.tree_bound: int | None = None
         self.audit = AuditLedger()
         self.loaders = Loaders(self)
         self._conn: Connection | None = None
@@ -181,8 +215,9 @@ class GraphContext(BaseContext):
         return work(self._conn)
 
     async def finish(self) -> None:
-        """Write one audit row per person resolved, then commit (raises if either fails)."""
-        if self._conn is None and not self.audit.persons:
+        """Write one audit row per person resolved and per number found unknown, then commit (raises if
+        either fails)."""
+        if self._conn is None and not self.audit.persons and not self.audit.not_found:
             return
         await self.db(self._write_audit_and_commit)
 
@@ -200,6 +235,16 @@ class GraphContext(BaseContext):
                     "achievement_ids": ids,
                     "filters": access.filters,
                 },
+                client_id=principal.client_id if principal else None,
+                organisation=principal.orgnr if principal else None,
+                scope=principal.scope_text if principal else None,
+                request_id=self.request_id,
+            )
+        for _ in range(self.audit.not_found):
+            audit.record_not_found(
+                conn,
+                action=AUDIT_ACTION,
+                details={"endpoint": ENDPOINT},
                 client_id=principal.client_id if principal else None,
                 organisation=principal.orgnr if principal else None,
                 scope=principal.scope_text if principal else None,

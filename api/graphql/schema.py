@@ -8,6 +8,8 @@ upload through REST or the CLI.
 
 from __future__ import annotations
 
+import re
+
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import Connection
@@ -32,6 +34,7 @@ from api.graphql.types import (
 )
 from register import stats as register_stats
 from register.errors import NotFound
+from register.persons import person_not_found
 from register.settings import Settings
 
 #: a document longer than this many tokens is not even parsed to the end
@@ -51,10 +54,15 @@ class Query:
     async def person(self, info: Info, nin: str) -> Person | None:
         context = info.context
         context.require(READ)
-        person_id = await context.loaders.person_id.load(nin)
+        try:
+            person_id = await context.loaders.person_id.load(nin)
+        except NotFound:
+            context.audit.unknown()  # an existence probe leaves a trace, as REST's 404 does
+            raise
         record = await context.loaders.person.load(person_id)
         if record is None:  # the identifier row outlived its person: as REST, treat as unknown
-            raise NotFound("person.not_found", "no person in the register has this national identity number")
+            context.audit.unknown()
+            raise person_not_found()
         context.audit.person(person_id)
         return Person(
             id=record.id,
@@ -142,10 +150,21 @@ def _filters(given: StatsFilter | None) -> dict[str, object]:
     }
 
 
+#: graphql-core's suggestion of a near name ("Did you mean 'name'?"), to the end of the message
+_SUGGESTION = re.compile(r"\s*Did you mean .*\Z", re.DOTALL)
+
+
 class RegisterSchema(strawberry.Schema):
+    #: with introspection off, an unknown field, argument, type or enum value is answered without the
+    #: names it resembles: otherwise guessing near names reads the schema out one suggestion at a time
+    hide_suggestions = False
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
         # Strawberry would log each error with its message and traceback; a message can quote the
         # document, so only codes, paths and the request id are logged.
         context = execution_context.context if execution_context is not None else None
@@ -165,7 +184,7 @@ def build_schema(settings: Settings, *, fast_execution: bool = True) -> strawber
     rules: list[type] = []
     if not settings.graphql_introspection_enabled:
         rules.append(NoIntrospection)
-    return RegisterSchema(
+    schema = RegisterSchema(
         query=Query,
         execution_context_class=FastExecutor if fast_execution else None,
         extensions=[
@@ -177,3 +196,5 @@ def build_schema(settings: Settings, *, fast_execution: bool = True) -> strawber
             limits_extension(limits),
         ],
     )
+    schema.hide_suggestions = not settings.graphql_introspection_enabled
+    return schema

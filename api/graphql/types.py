@@ -277,7 +277,11 @@ class Achievement:
             parent = (await _index(context, unfiltered)).get(parent_id)
         if parent is None:
             return None  # the parent is withdrawn
-        return Achievement.of(parent, self.person_id, self.key)
+        memo = context.loaders.parents
+        built: Achievement | None = memo.get((self.key, parent_id))
+        if built is None:
+            built = memo[(self.key, parent_id)] = Achievement.of(parent, self.person_id, self.key)
+        return built
 
 
 async def _index(context: GraphContext, key: ViewKey) -> dict[uuid.UUID, AchievementView]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, cast
@@ -41,7 +42,16 @@ from api.rest.schemas import (
 )
 from importers.base import UnusableInput
 from register.grading import Sector
-from register.imports import ReceivedBatch, process, receive, run_import, settle_if_interrupted
+from register.imports import (
+    RESUME_AFTER_SECONDS,
+    ReceivedBatch,
+    abandoned_received,
+    process,
+    receive,
+    resume_received,
+    run_import,
+    settle_if_interrupted,
+)
 from register.queries import BatchView, batch_rejections, batch_view, list_batches
 from register.settings import Settings
 
@@ -77,12 +87,69 @@ class BatchAcceptedOut(BaseModel):
     location: str
 
 
-def _executor(request: Request) -> ThreadPoolExecutor:
-    executor = getattr(request.app.state, "import_executor", None)
+def _executor(app: Any) -> ThreadPoolExecutor:
+    executor = getattr(app.state, "import_executor", None)
     if executor is None:
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import")
-        request.app.state.import_executor = executor
+        app.state.import_executor = executor
     return cast(ThreadPoolExecutor, executor)
+
+
+class _Queued:
+    """The batches this process has queued and not yet finished, so a poll does not queue one twice."""
+
+    def __init__(self) -> None:
+        self._ids: set[uuid.UUID] = set()
+        self._lock = threading.Lock()
+
+    def add(self, batch_id: uuid.UUID) -> bool:
+        with self._lock:
+            if batch_id in self._ids:
+                return False
+            self._ids.add(batch_id)
+            return True
+
+    def done(self, batch_id: uuid.UUID) -> None:
+        with self._lock:
+            self._ids.discard(batch_id)
+
+
+def _queued(app: Any) -> _Queued:
+    queued = getattr(app.state, "import_queued", None)
+    if queued is None:
+        queued = app.state.import_queued = _Queued()
+    return cast(_Queued, queued)
+
+
+def resume_abandoned(app: Any) -> int:
+    """Queue every batch a stopped server left 'received' (run at start); returns how many were queued.
+
+    Before this a batch answered with 202 and orphaned by a crash stayed 'received' for an hour, and
+    was then only failed at the next start or CLI import: a client polling for ``completed`` or
+    ``failed`` waited all that time. Its bytes are stored, so it is simply processed now.
+    """
+    engine: Engine = app.state.engine
+    batch_ids = abandoned_received(engine)
+    for batch_id in batch_ids:
+        _resume(app, batch_id)
+    if batch_ids:
+        log.info("queued %d batches left received by a stopped server", len(batch_ids))
+    return len(batch_ids)
+
+
+def _resume(app: Any, batch_id: uuid.UUID) -> None:
+    if _queued(app).add(batch_id):
+        _executor(app).submit(_resume_in_background, app, batch_id)
+
+
+def _resume_in_background(app: Any, batch_id: uuid.UUID) -> None:
+    try:
+        resume_received(app.state.engine, batch_id, settings=app.state.settings)
+    except Exception:
+        # process() has marked the batch failed; the traceback is for operators (it holds no person data).
+        log.exception("resumed import of batch %s failed", batch_id)
+    finally:
+        _queued(app).done(batch_id)
 
 
 @router.post(
@@ -133,7 +200,10 @@ async def upload(
                 received = await run_in_threadpool(
                     receive, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
                 )
-                _executor(request).submit(_process_in_background, engine, received, settings, kwargs)
+                _queued(request.app).add(received.batch_id)
+                _executor(request.app).submit(
+                    _process_in_background, request.app, engine, received, settings, kwargs
+                )
                 location = f"/v1/batches/{received.batch_id}"
                 body = BatchAcceptedOut(batch_id=received.batch_id, status="received", location=location)
                 return JSONResponse(
@@ -210,7 +280,7 @@ async def _spool_form(
 
 
 def _process_in_background(
-    engine: Engine, received: ReceivedBatch, settings: Settings, kwargs: dict[str, Any]
+    app: Any, engine: Engine, received: ReceivedBatch, settings: Settings, kwargs: dict[str, Any]
 ) -> None:
     try:
         with received.spool:
@@ -225,6 +295,13 @@ def _process_in_background(
     except Exception:
         # process() has marked the batch failed; the traceback is for operators (it holds no person data).
         log.exception("background import of batch %s failed", received.batch_id)
+    finally:
+        _queued(app).done(received.batch_id)
+
+
+def _abandoned(batch: BatchView) -> bool:
+    age = dt.datetime.now(dt.UTC) - batch.received_at
+    return age > dt.timedelta(seconds=RESUME_AFTER_SECONDS)
 
 
 def _may_read(principal: Principal, batch: BatchView) -> bool:
@@ -255,6 +332,10 @@ def get_batch(
         if batch is None or not _may_read(principal, batch):
             raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
         rejections = batch_rejections(conn, batch_id, limit=_REJECTIONS_PAGE + 1)
+    if batch.status == "received" and _abandoned(batch):
+        # The poll itself resumes a batch no worker has taken up (its server stopped, or the queue of
+        # another worker process holds it: then whichever claims it first processes it).
+        _resume(request.app, batch_id)
     more = len(rejections) > _REJECTIONS_PAGE
     rejections = rejections[:_REJECTIONS_PAGE]
     return BatchDetailOut(

@@ -20,6 +20,7 @@ from api.errors import problem_responses
 from api.rest.common import audit_identity, engine_of, settings_of
 from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
+from register.errors import NotFound
 from register.grading import Sector
 from register.persons import nin_key, person_id_by_nin, person_not_found
 from register.queries import person_rows_by_nin, valid_achievement_ids
@@ -52,7 +53,16 @@ def lookup(body: LookupIn, request: Request, principal: Principal = Depends(requ
         # One statement finds the person and their achievements; a number no person holds and an
         # identifier that outlived its person both come back as nothing.
         rows = person_rows_by_nin(conn, kind, value, sectors=sectors, passed_only=body.passed_only)
+        filters = {"sectors": sectors, "passed_only": body.passed_only}
         if rows is None:
+            # A 404 tells the caller the number is unknown: that answer is audited as much as a 200.
+            audit.record_not_found(
+                conn,
+                action="persons.lookup",
+                details={"endpoint": "POST /v1/persons/lookup", "filters": filters},
+                **audit_identity(request, principal),
+                commit=True,
+            )
             raise person_not_found()
         document = person_out_document(rows)
         ids = _ids_depth_first(document["achievements"])
@@ -65,7 +75,7 @@ def lookup(body: LookupIn, request: Request, principal: Principal = Depends(requ
                 "endpoint": "POST /v1/persons/lookup",
                 "count": len(ids),
                 "achievement_ids": ids,
-                "filters": {"sectors": sectors, "passed_only": body.passed_only},
+                "filters": filters,
             },
             **audit_identity(request, principal),
             commit=True,
@@ -98,21 +108,35 @@ def elmo(body: NinBody, request: Request, principal: Principal = Depends(require
     from register.exports.elmo import export_person_elmo
 
     settings = settings_of(request)
+    unknown: NotFound | None = None
     with engine_of(request).begin() as conn:
-        person_id = person_id_by_nin(conn, body.nin, allow_synthetic=settings.synthetic_ids_allowed)
-        document = export_person_elmo(conn, person_id, sign=False)
-        # The export gives out the person's valid achievements; the audit row names them.
-        ids = [str(i) for i in valid_achievement_ids(conn, person_id)]
-        audit.record_read(
-            conn,
-            person_id=person_id,
-            action="persons.elmo",
-            details={
-                "endpoint": "POST /v1/persons/elmo",
-                "count": len(ids),
-                "achievement_ids": ids,
-                "bytes": len(document),
-            },
-            **audit_identity(request, principal),
-        )
+        try:
+            person_id = person_id_by_nin(conn, body.nin, allow_synthetic=settings.synthetic_ids_allowed)
+        except NotFound as exc:
+            # Audited as the look-up's 404 is; the row commits with the block, then the 404 leaves.
+            audit.record_not_found(
+                conn,
+                action="persons.elmo",
+                details={"endpoint": "POST /v1/persons/elmo"},
+                **audit_identity(request, principal),
+            )
+            unknown = exc
+        else:
+            document = export_person_elmo(conn, person_id, sign=False)
+            # The export gives out the person's valid achievements; the audit row names them.
+            ids = [str(i) for i in valid_achievement_ids(conn, person_id)]
+            audit.record_read(
+                conn,
+                person_id=person_id,
+                action="persons.elmo",
+                details={
+                    "endpoint": "POST /v1/persons/elmo",
+                    "count": len(ids),
+                    "achievement_ids": ids,
+                    "bytes": len(document),
+                },
+                **audit_identity(request, principal),
+            )
+    if unknown is not None:
+        raise unknown
     return Response(content=document, media_type="application/xml")

@@ -163,16 +163,17 @@ def test_a_part_whose_parent_is_filtered_out_comes_up_to_the_top_and_nothing_is_
     assert empty.json()["achievements"] == [] and empty.json()["family_name"] is None
 
 
-def test_an_unknown_number_is_not_found_and_not_audited(
+def test_an_unknown_number_is_not_found_and_audited_as_a_probe(
     client: TestClient, token: Token, orgs: dict[str, str], db: Engine
 ) -> None:
-    """The one statement finds no row: 404 person.not_found, and nothing is written to the audit trail."""
+    """The one statement finds no row: 404 person.not_found, and one audit row without a person."""
     answer = client.post(
         "/v1/persons/lookup", json={"nin": new_nin()}, headers=bearer(token(orgs["portal"], READ))
     )
     assert (answer.status_code, answer.json()["code"]) == (404, "person.not_found")
     with db.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar() == 0
+        rows = conn.execute(text("SELECT person_id, details FROM audit_event")).all()
+    assert [(r.person_id, r.details["outcome"]) for r in rows] == [(None, "not_found")]
 
 
 def test_no_person_data_when_the_audit_row_cannot_be_written_and_the_connection_recovers(

@@ -14,6 +14,7 @@ from api.app import create_app
 from register.settings import Settings
 from tests.api.conftest import READ, Token
 from tests.api.graphql.conftest import audit_rows, count_statements, data_of, error_codes, gql, make_learner
+from tests.factories import new_nin
 
 
 def _refused_before_running(
@@ -62,7 +63,8 @@ def test_a_cost_bomb_is_refused_and_a_variable_page_counts_as_given(
     client: TestClient, token: Token, portal: str, db: Engine
 ) -> None:
     learner = make_learner(db, courses=1, organisations=1, seed=44)
-    heavy = "nodes { id organisation { codes { value } } parts { organisation { codes { value } } partOf { id } } }"
+    # Per alias 7 × first for the page and its organisations' codes, 2 000 for parts and their partOf.
+    heavy = "nodes { id organisation { codes { value } } parts { id partOf { id } } }"
     fields = " ".join(f"a{i}: achievements(first: $first) {{ {heavy} }}" for i in range(12))
     query = f"query($nin: String!, $first: Int) {{ person(nin: $nin) {{ {fields} }} }}"
     auth = token(portal, READ)
@@ -118,3 +120,33 @@ def test_introspection_defaults_to_off_in_production() -> None:
     assert Settings(
         environment="production", graphql_introspection=True, **base
     ).graphql_introspection_enabled
+
+
+# Near misses of a field, an argument, a type and an enum value, each of which graphql-core answers with
+# the schema's names ("Did you mean 'name'?") — a way to read the schema with introspection off.
+NEAR_MISSES = [
+    ("query($nin: String!) { person(nin: $nin) { nme { given } } }", "name"),
+    ("query($nin: String!) { person(nin: $nin) { achievements(frist: 1) { totalCount } } }", "first"),
+    ("query($nin: String!) { person(nin: $nin) { ... on Persn { id } } }", "Person"),
+    ("query($nin: String!) { person(nin: $nin) { achievements(sector: [HIGHR]) { totalCount } } }", "HIGHER"),
+    (
+        "query($nin: String!, $s: [Sector!]) { person(nin: $nin) { achievements(sector: $s) { totalCount } } }",
+        "HIGHER",
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "suggested"), NEAR_MISSES)
+def test_with_introspection_off_errors_suggest_no_names(
+    client: TestClient, production_like: TestClient, token: Token, portal: str, query: str, suggested: str
+) -> None:
+    auth = token(portal, READ)
+    variables = {"nin": new_nin(71), "s": ["HIGHR"]}
+    # In development the suggestion helps; the test shows the near miss really is one.
+    helped = gql(client, auth, query, variables).json()["errors"]
+    assert any("Did you mean" in e["message"] and suggested in e["message"] for e in helped), helped
+    refused = gql(production_like, auth, query, variables).json()
+    assert refused["errors"], refused
+    for error in refused["errors"]:
+        assert "Did you mean" not in error["message"] and suggested not in error["message"], error
+        assert error["extensions"]["code"] == "graphql.invalid"
