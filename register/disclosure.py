@@ -25,11 +25,13 @@ can rely on a published count being within 4 of the truth.
 Suppression stays on top: a cell whose true *or* perturbed number of persons is under the threshold
 is suppressed, then the secondary suppression of ``register.stats`` runs as before.
 
-Why ±4 and not ±2: a suppressed count is recovered by differencing figures that each carry one draw;
-every differencing path adds at least two draws (a margin and a published inner cell), so its standard
-error is at least 2.6 × √2 ≈ 3.7, and an attacker averaging paths needs more than 13 independent
-two-draw paths to a cell before an estimate ± 2 is a 95 % interval — the tables of this API give far
-fewer (tests/api/test_stats_attack.py measures it). The limits are in docs/privacy.md.
+Why ±4 and not ±2: a hidden figure is estimated by differencing figures that each carry a draw of
+sd 2.6; draws of one population cancel, but then so do their true values, so every estimate of a
+hidden count keeps at least one draw (usually two: a margin and an inner cell, sd 3.7). To know a count
+to within ±2 at 95 % an attacker needs a standard error of 1: the average of more than 6 independent
+one-draw derivations of the same cell, or 13 two-draw ones. The tables of this API give far fewer
+(tests/api/test_stats_attack.py measures it: the smallest standard error it reaches is 2.5). With ±2
+noise (sd 1.4) two derivations would do. The limits are in docs/privacy.md.
 """
 
 from __future__ import annotations

@@ -310,7 +310,8 @@ def _cube_select(source: str, sign: int) -> str:
     """Every kept roll-up of ``source`` (person cells), counts multiplied by ``sign``."""
     credits = ", ".join(f"{sign} * sum({col})" for col in _CREDIT_COLUMNS.values())
     # A person counts once per cell, so their key does too: record keys are 64-bit hashes, distinct
-    # per person (two persons share one with probability ~1e-7 at 1 M persons), so DISTINCT is per person.
+    # per person (two persons share one with probability ~3e-8 at 1 M persons; it would only change
+    # the noise of cells holding both), so DISTINCT is per person.
     return f"""SELECT {_GROUPING}, {_CUBE_KEYS}, {sign} * sum(achievements),
                       {sign} * count(DISTINCT person_id), {credits},
                       {sign} * {_modulo("sum(DISTINCT person_key)")}, {sign} * {_modulo("sum(achievement_key)")}
