@@ -13,19 +13,23 @@ is exact; for distinct persons it is what an attacker would assume (a person in 
 once in the parent, so it only over-estimates). From each family in which all members but one are
 published, the attacker derives the missing one (parent minus its published children — "margin minus
 inner cells", or the sum of the children); it derives every published member a second way too, and in
-a second round it uses what the first derived (a table's cell recovered from another table, then
-subtracted from a third: "table A minus table B over the same population"). Every derivation of a cell
-is a *path*; the attacker averages all paths of a cell, each weighted by the inverse of its variance
-(the number of noisy figures it adds up, times the noise variance of one figure), and so gets its best
-estimate and that estimate's standard error. The noise variance of one figure is measured, not taken on
-trust: the mean square of (published − true) over every published cell (for credits, the documented
-spread scaled by the measured one, never above it). Treating paths as independent makes the attacker
-over-confident, never under-confident: the test is the stricter for it.
+further rounds it uses what earlier rounds derived (a table's cell recovered from another table, then
+subtracted from a third: "table A minus table B over the same population"), until nothing new comes.
+Every derivation of a cell is a *path*; the attacker combines all paths of a cell, each weighted by the
+inverse of its variance, into its best estimate.
+
+The estimate's standard error is computed exactly, correlations included: every estimate is kept as a
+linear form over the noise *draws* it adds up (a published cell is one draw; cells with the same
+contributors — the same cell key, read from the database by the test — are the same draw, so a
+difference of them cancels). Its variance is Σ coefficient² × the variance of a draw. That variance is
+measured, not taken on trust: the mean square of (published − true) over every published cell (for
+credits, whose noise grows with the sum, the documented spread scaled by the measured one, never
+above it). An implementation with no or little noise therefore gives the attacker small errors.
 
 What counts as recovered. A *small value* is a figure of a cell whose true number of persons is under
 the threshold: its persons, its achievements and its credits per scheme. The attacker has recovered it
-- *exactly* when its best estimate has standard error 0 (only unperturbed figures went into it) and
-  rounds to the true value — today's differencing of exact tables;
+- *exactly* when its best estimate has standard error 0 (no noise left in it) and rounds to the true
+  value — the differencing of exact tables that suppression alone allowed;
 - *to within ±2* when its standard error is at most 1 — so "estimate ± 2" is an interval the attacker
   can trust at 95 % — and the estimate is in fact within 2 of the truth. An estimate that happens to
   land near the truth but that the attacker cannot tell from one 5 away is not a recovery: with the
