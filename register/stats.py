@@ -501,8 +501,12 @@ def achievement_stats(
     try:
         rows = conn.execute(
             text(
+                # In one order, always: the secondary suppression goes through the lines in the order
+                # of the rows, and a table must hide the same cells every time it is asked (a scan's
+                # order is not fixed: a synchronized scan starts where another one is).
                 f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
                     FROM {source} c LEFT JOIN organisation o ON o.id = c.provider_id
+                    ORDER BY {", ".join(f"c.{column}" for column in _KEY_COLUMNS)}
                     LIMIT :n"""
             ),
             {"rolled": rolled_mask(kept), "n": MAX_TABLE_CELLS + 1},
