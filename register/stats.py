@@ -38,6 +38,13 @@ analyst can ask for separately), a line holding exactly one suppressed cell gets
 cell suppressed too (secondary), repeated until no line has a lone suppressed cell — so no suppressed
 value can be recovered by subtracting the others from the margin. Suppression is decided on the
 whole table before filters are applied, so a filtered view never shows what the unfiltered view hides.
+
+Suppression per table does not hold against an analyst who combines tables (one table's margin minus
+another's inner cells), so every figure is also perturbed by the cell-key method
+(``register.disclosure``): the refresh keeps, beside the counts, the sums of the record keys of each
+cell's persons and achievements (``person_key``, ``achievement_key``), and the answer turns them into
+noise that is the same for the same contributors in every table. A cell is suppressed when its true or
+its perturbed number of persons is under the threshold.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from register import disclosure
 from register.errors import InvalidInput
 from register.grading import CreditScheme
 
@@ -78,6 +86,17 @@ MATERIALIZED = ("sector", "year", "provider", "level", "field")
 assert tuple(DIMENSIONS)[: len(MATERIALIZED)] == MATERIALIZED
 _KEY_COLUMNS = tuple(c for cols in DIMENSIONS.values() for c in cols)
 _CREDIT_COLUMNS = {scheme.value: f"credits_{scheme.value}" for scheme in CreditScheme}
+#: the cell keys of the cell-key method (``register.disclosure``): sums of record keys modulo 2³²
+_CELL_KEY_COLUMNS = ("person_key", "achievement_key")
+_SUMMED = ("achievements", "persons", *_CREDIT_COLUMNS.values())
+_M = disclosure.KEY_MODULUS
+
+
+def _modulo(expression: str) -> str:
+    """``expression`` reduced to 0 ≤ … < 2³² (SQL's mod keeps the sign of a negative sum)."""
+    return f"CAST(mod(mod({expression}, {_M}) + {_M}, {_M}) AS bigint)"
+
+
 _CUBE = ", ".join(DIMENSIONS[d][0] for d in MATERIALIZED)
 # GROUPING() bits of the kept roll-ups, moved up past the always-rolled dimensions after them
 _ALWAYS_ROLLED = len(DIMENSIONS) - len(MATERIALIZED)
@@ -186,7 +205,9 @@ def statistics_version(connection: Connection) -> str:
     The time makes it unique even where the count starts again (a database emptied and filled anew).
     """
     row = connection.execute(text("SELECT version, refreshed_at FROM stats_state")).one_or_none()
-    return "0" if row is None else f"{row.version}@{row.refreshed_at.isoformat()}"
+    if row is None or row.refreshed_at is None:
+        return "0"
+    return f"{row.version}@{row.refreshed_at.isoformat()}"
 
 
 def cached_answer(
@@ -252,7 +273,7 @@ def rebuild(connection: Connection) -> int:
     connection.execute(
         text(
             f"""INSERT INTO stats_cell (rolled, {", ".join(_KEY_COLUMNS)}, achievements, persons,
-                                        {", ".join(_CREDIT_COLUMNS.values())})
+                                        {", ".join(_CREDIT_COLUMNS.values())}, {", ".join(_CELL_KEY_COLUMNS)})
                 {_cube_select("stats_person_cell", 1)}"""
         )
     )
@@ -262,7 +283,8 @@ def rebuild(connection: Connection) -> int:
 
 _PERSON_CELLS_INSERT = """
     INSERT INTO stats_person_cell (person_id, sector, year, provider_id, level, field, nus, grade_scheme,
-                                   grade_value, achievements, credits_ects, credits_fagskolepoeng, credits_hours)
+                                   grade_value, achievements, credits_ects, credits_fagskolepoeng, credits_hours,
+                                   person_key, achievement_key)
     SELECT a.person_id, a.sector, a.year, a.awarding_org_id,
            -- the level: NKR where known (5.1 and 5.2 differ), else the EQF level the specification gives
            coalesce(s.nkr_level, 'EQF ' || s.eqf_level), s.iscedf_code, s.nus_code,
@@ -271,19 +293,28 @@ _PERSON_CELLS_INSERT = """
            coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'ects' AND a.grade_passed IS NOT FALSE), 0),
            coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'fagskolepoeng'
                                            AND a.grade_passed IS NOT FALSE), 0),
-           coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'hours' AND a.grade_passed IS NOT FALSE), 0)
+           coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'hours' AND a.grade_passed IS NOT FALSE), 0),
+           -- the record keys of the cell-key method (register.disclosure): fixed per person and per
+           -- achievement by the secret seed, so a recomputed person brings back the keys it took away
+           hashtextextended(CAST(a.person_id AS text), k.key_seed),
+           {achievement_keys}
     FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
+    CROSS JOIN stats_state k
     WHERE a.status = 'valid' AND a.person_id IN ({persons})
     GROUP BY a.person_id, a.sector, a.year, a.awarding_org_id, 5, s.iscedf_code, s.nus_code,
-             a.grade_scheme, a.grade_value
-"""
+             a.grade_scheme, a.grade_value, k.key_seed
+""".replace("{achievement_keys}", _modulo("sum(hashtextextended(CAST(a.id AS text), k.key_seed))"))
 
 
 def _cube_select(source: str, sign: int) -> str:
     """Every kept roll-up of ``source`` (person cells), counts multiplied by ``sign``."""
     credits = ", ".join(f"{sign} * sum({col})" for col in _CREDIT_COLUMNS.values())
+    # A person counts once per cell, so their key does too: record keys are 64-bit hashes, distinct
+    # per person (two persons share one with probability ~3e-8 at 1 M persons; it would only change
+    # the noise of cells holding both), so DISTINCT is per person.
     return f"""SELECT {_GROUPING}, {_CUBE_KEYS}, {sign} * sum(achievements),
-                      {sign} * count(DISTINCT person_id), {credits}
+                      {sign} * count(DISTINCT person_id), {credits},
+                      {sign} * {_modulo("sum(DISTINCT person_key)")}, {sign} * {_modulo("sum(achievement_key)")}
                FROM {source} GROUP BY CUBE ({_CUBE})
                HAVING count(*) > 0"""  # the empty grouping set yields a row even over no rows
 
@@ -297,7 +328,9 @@ def _on_demand_select(kept: Sequence[str]) -> str:
     credits = ", ".join(f"sum({col}) AS {col}" for col in _CREDIT_COLUMNS.values())
     group = f"GROUP BY {', '.join(columns)}" if columns else "HAVING count(*) > 0"
     return f"""SELECT :rolled AS rolled, {keys}, sum(achievements) AS achievements,
-                      count(DISTINCT person_id) AS persons, {credits}
+                      count(DISTINCT person_id) AS persons, {credits},
+                      {_modulo("sum(DISTINCT person_key)")} AS person_key,
+                      {_modulo("sum(achievement_key)")} AS achievement_key
                FROM stats_person_cell {group}"""
 
 
@@ -305,6 +338,8 @@ def _lock(conn: Connection) -> None:
     # Serialized: two refreshes touching one person must not both compute "before" from the same state.
     # Under READ COMMITTED every statement after the lock sees what the previous holder committed.
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STATS_LOCK})
+    # The record keys need the seed, which is made with the state row (a random column default).
+    conn.execute(text("INSERT INTO stats_state (id) VALUES (1) ON CONFLICT (id) DO NOTHING"))
 
 
 def _bump_version(conn: Connection) -> None:
@@ -340,7 +375,7 @@ def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> i
     touched = "SELECT person_id FROM stats_touched"
     insert_delta = (
         f"INSERT INTO stats_delta (rolled, {', '.join(_KEY_COLUMNS)}, achievements, persons, "
-        f"{', '.join(_CREDIT_COLUMNS.values())}) "
+        f"{', '.join(_CREDIT_COLUMNS.values())}, {', '.join(_CELL_KEY_COLUMNS)}) "
     )
     before = f"(SELECT * FROM stats_person_cell WHERE person_id IN ({touched})) AS before"
     conn.execute(text(insert_delta + _cube_select(before, -1)))
@@ -350,18 +385,24 @@ def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> i
     conn.execute(text(insert_delta + _cube_select(after, 1)))
 
     keys = ", ".join(_KEY_COLUMNS)
-    sums = ", ".join(f"sum({c})" for c in ("achievements", "persons", *_CREDIT_COLUMNS.values()))
+    sums = ", ".join([*(f"sum({c})" for c in _SUMMED), *(_modulo(f"sum({c})") for c in _CELL_KEY_COLUMNS)])
     updates = ", ".join(
-        f"{c} = stats_cell.{c} + excluded.{c}" for c in ("achievements", "persons", *_CREDIT_COLUMNS.values())
+        [
+            *(f"{c} = stats_cell.{c} + excluded.{c}" for c in _SUMMED),
+            *(f"{c} = mod(stats_cell.{c} + excluded.{c}, {_M})" for c in _CELL_KEY_COLUMNS),
+        ]
     )
-    nonzero = " OR ".join(f"sum({c}) <> 0" for c in ("achievements", "persons", *_CREDIT_COLUMNS.values()))
+    # A person swapped for another leaves every count as it was but changes the cell's key.
+    nonzero = " OR ".join(
+        [*(f"sum({c}) <> 0" for c in _SUMMED), *(f"{_modulo(f'sum({c})')} <> 0" for c in _CELL_KEY_COLUMNS)]
+    )
     conn.execute(
         text(
             f"""CREATE TEMP TABLE IF NOT EXISTS stats_emptied (id bigint) ON COMMIT DROP;
                 TRUNCATE stats_emptied;
                 WITH applied AS (
                     INSERT INTO stats_cell (rolled, {keys}, achievements, persons,
-                                            {", ".join(_CREDIT_COLUMNS.values())})
+                                            {", ".join(_CREDIT_COLUMNS.values())}, {", ".join(_CELL_KEY_COLUMNS)})
                     SELECT rolled, {keys}, {sums} FROM stats_delta GROUP BY rolled, {keys}
                     HAVING {nonzero}
                     -- one order for every writer, so concurrent refreshes cannot deadlock on cells
@@ -394,6 +435,7 @@ class StatsCellView:
     persons: int | None
     credits: dict[str, Decimal] | None  # credit scheme → sum; never added across schemes
     suppressed: bool = False
+    perturbed: bool = False  # the figures carry the cell-key noise of register.disclosure
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +444,7 @@ class StatsResult:
     filters: dict[str, Any]
     threshold: int
     cells: list[StatsCellView] = field(default_factory=list)
+    rule: str = disclosure.RULE  # what the figures are, told to the analyst with them
 
 
 def parse_group_by(raw: str | None) -> list[str]:
@@ -424,12 +467,16 @@ def achievement_stats(
     filters: Mapping[str, Any],
     threshold: int,
     on_demand_seconds: float = 30.0,
+    exact: bool = False,
 ) -> StatsResult:
-    """Counts, distinct persons and credits per credit scheme, grouped and filtered, with suppression.
+    """Counts, distinct persons and credits per credit scheme, grouped and filtered, with disclosure control.
 
     ``filters`` maps dimension names to one value each: sector/level/field/nus (text), year (int),
     provider (orgnr), grade (``scheme:value``). A table computed on demand (NUS or grade among the
     dimensions) may take ``on_demand_seconds`` at most (``stats.too_expensive`` beyond).
+
+    Every figure is perturbed by its cell key and small cells are suppressed (``register.disclosure``).
+    ``exact=True`` gives the stored figures, for the register's own checks; no API passes it.
     """
     group = list(group_by)
     active = {name: value for name, value in filters.items() if value is not None}
@@ -454,8 +501,12 @@ def achievement_stats(
     try:
         rows = conn.execute(
             text(
+                # In one order, always: the secondary suppression goes through the lines in the order
+                # of the rows, and a table must hide the same cells every time it is asked (a scan's
+                # order is not fixed: a synchronized scan starts where another one is).
                 f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
                     FROM {source} c LEFT JOIN organisation o ON o.id = c.provider_id
+                    ORDER BY {", ".join(f"c.{column}" for column in _KEY_COLUMNS)}
                     LIMIT :n"""
             ),
             {"rolled": rolled_mask(kept), "n": MAX_TABLE_CELLS + 1},
@@ -478,7 +529,8 @@ def achievement_stats(
         )
     # The table of every kept dimension (filters included), suppressed as a whole, then filtered.
     cells = [_cell(row, ordered) for row in rows]
-    _suppress(cells, ordered, threshold)
+    shown_persons = None if exact else [_perturb(cell, row) for cell, row in zip(cells, rows, strict=True)]
+    _suppress(cells, ordered, threshold, shown_persons)
     selected = [
         c for c, row in zip(cells, rows, strict=True) if all(_matches(row, d, v) for d, v in params.items())
     ]
@@ -532,6 +584,21 @@ def _cell(row: Any, kept: Sequence[str]) -> StatsCellView:
     return StatsCellView(key=key, achievements=row.achievements, persons=row.persons, credits=credits)
 
 
+def _perturb(cell: StatsCellView, row: Any) -> int:
+    """Put the cell-key noise on ``cell``'s figures; returns the true persons (for the suppression)."""
+    true_persons = int(row.persons)
+    shown = disclosure.perturb(
+        persons=true_persons,
+        achievements=int(row.achievements),
+        credits=cell.credits or {},
+        person_key=int(row.person_key),
+        achievement_key=int(row.achievement_key),
+    )
+    cell.persons, cell.achievements, cell.credits = shown.persons, shown.achievements, shown.credits
+    cell.perturbed = True
+    return true_persons
+
+
 def _sort_key(value: Any) -> tuple[int, str]:
     if value is None:
         return (1, "")
@@ -540,13 +607,17 @@ def _sort_key(value: Any) -> tuple[int, str]:
     return (0, f"{value:>12}" if isinstance(value, int) else str(value))
 
 
-def _suppress(cells: list[StatsCellView], dims: Sequence[str], threshold: int) -> None:
+def _suppress(
+    cells: list[StatsCellView], dims: Sequence[str], threshold: int, true_persons: list[int] | None = None
+) -> None:
     """Primary and secondary suppression in place (see the module docstring).
 
-    The second cell of a line is chosen to add as few new lone suppressions elsewhere as possible (a
-    cell whose other lines already hide something), then the smallest: fewer cells hidden in the end.
+    Primary: fewer persons than the threshold, true (``true_persons``, where the cells show perturbed
+    figures) or shown. The second cell of a line is chosen to add as few new lone suppressions
+    elsewhere as possible (a cell whose other lines already hide something), then the smallest: fewer
+    cells hidden in the end.
     """
-    persons = [c.persons or 0 for c in cells]
+    persons = [c.persons or 0 for c in cells] if true_persons is None else true_persons
 
     def hashable(value: Any) -> Any:
         return (value.orgnr, value.name) if isinstance(value, ProviderRef) else value
@@ -574,7 +645,7 @@ def _suppress(cells: list[StatsCellView], dims: Sequence[str], threshold: int) -
         )
 
     for m, cell in enumerate(cells):
-        if cell.persons is not None and cell.persons < threshold:
+        if persons[m] < threshold or (cell.persons is not None and cell.persons < threshold):
             hide(m)
     changed = True
     while changed:
@@ -591,3 +662,4 @@ def _suppress(cells: list[StatsCellView], dims: Sequence[str], threshold: int) -
             cell.suppressed = True
             cell.achievements = cell.persons = None
             cell.credits = None
+            cell.perturbed = False

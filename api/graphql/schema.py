@@ -91,7 +91,8 @@ class Query:
         return Specification.of(view)
 
     @strawberry.field(
-        description="Counts, distinct persons and credits per scheme, grouped, with suppression — the same "
+        description="Counts, distinct persons and credits per scheme, grouped, perturbed by cell key, with "
+        "suppression — the same "
         "cells as GET /v1/stats/achievements. Scope kompetanse:stats."
     )
     async def stats(

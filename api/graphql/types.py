@@ -20,6 +20,7 @@ from api.errors import ApiError
 from api.graphql.context import GraphContext, ViewKey
 from api.rest.common import decode_cursor, encode_cursor
 from register import grading
+from register.disclosure import RULE
 from register.organisations import OrganisationView
 from register.queries import AchievementView, GradeView, OrganisationRef, PersonView, SpecificationView
 from register.stats import ProviderRef, StatsCellView
@@ -475,7 +476,10 @@ class GradeKey:
     value: str | None
 
 
-@strawberry.type(description="One cell: null counts and suppressed = true where persons < the threshold")
+@strawberry.type(
+    description="One cell: null counts and suppressed = true where persons < the threshold; otherwise "
+    "perturbed = true and the figures carry cell-key noise (" + RULE + ")"
+)
 class StatsCell:
     sector: str | None
     year: int | None
@@ -484,10 +488,13 @@ class StatsCell:
     field: str | None
     nus: str | None
     grade: GradeKey | None
-    achievements: int | None
-    persons: int | None = strawberry.field(description="distinct persons")
-    credits: list[Credits] | None = strawberry.field(description="sums per credit scheme")
+    achievements: int | None = strawberry.field(description="perturbed: within ±4 of the count")
+    persons: int | None = strawberry.field(description="distinct persons, perturbed: within ±4")
+    credits: list[Credits] | None = strawberry.field(
+        description="sums per credit scheme, perturbed: within ±max(10 %, 10)"
+    )
     suppressed: bool
+    perturbed: bool = strawberry.field(description="the figures carry cell-key noise")
 
     @classmethod
     def of(cls, cell: StatsCellView) -> StatsCell:
@@ -510,4 +517,5 @@ class StatsCell:
             if cell.credits is not None
             else None,
             suppressed=cell.suppressed,
+            perturbed=cell.perturbed,
         )

@@ -1,4 +1,4 @@
-"""Aggregates for analysts, from the summary tables, with small counts suppressed."""
+"""Aggregates for analysts, from the summary tables, perturbed by cell key and with small counts suppressed."""
 
 from __future__ import annotations
 
@@ -36,23 +36,27 @@ class StatsCellOut(BaseModel):
     field: str | None = Field(default=None, description="ISCED-F field code")
     nus: str | None = Field(default=None, description="NUS code")
     grade: GradeKeyOut | None = None
-    achievements: int | None = Field(description="null when suppressed")
-    persons: int | None = Field(description="distinct persons; null when suppressed")
-    credits: dict[str, float] | None = Field(description="credit scheme → sum; null when suppressed")
+    achievements: int | None = Field(description="null when suppressed; perturbed (within ±4) otherwise")
+    persons: int | None = Field(description="distinct persons; null when suppressed; perturbed (within ±4)")
+    credits: dict[str, float] | None = Field(
+        description="credit scheme → sum; null when suppressed; perturbed (within ±max(10 %, 10))"
+    )
     suppressed: bool
+    perturbed: bool = Field(description="the figures carry cell-key noise (see disclosure_control)")
 
 
 class StatsOut(BaseModel):
     group_by: list[str]
     filters: dict[str, Any]
     threshold: int = Field(description="cells with fewer persons than this are suppressed")
+    disclosure_control: str = Field(description="how the figures are perturbed and suppressed")
     cells: list[StatsCellOut]
 
 
 @router.get(
     "/stats/achievements",
     response_model=StatsOut,
-    summary="Counts, distinct persons and credits per scheme, grouped, with suppression",
+    summary="Counts, distinct persons and credits per scheme, grouped, perturbed, with suppression",
     responses=problem_responses(401, 403, 422, 503),
 )
 def achievements(
@@ -129,9 +133,16 @@ def _encode(result: stats.StatsResult) -> bytes:
                 persons=cell.persons,
                 credits={k: float(v) for k, v in cell.credits.items()} if cell.credits is not None else None,
                 suppressed=cell.suppressed,
+                perturbed=cell.perturbed,
             )
         )
     # The filters are echoed as given: free-text ones (nus, grade, field) through the one redaction.
     filters = {k: redact(v) if isinstance(v, str) else v for k, v in result.filters.items()}
-    out = StatsOut(group_by=result.group_by, filters=filters, threshold=result.threshold, cells=cells)
+    out = StatsOut(
+        group_by=result.group_by,
+        filters=filters,
+        threshold=result.threshold,
+        disclosure_control=result.rule,
+        cells=cells,
+    )
     return out.model_dump_json().encode()

@@ -1,4 +1,4 @@
-"""Summary tables for analysts (migrations 0002, 0005, 0006), maintained by ``register.stats``.
+"""Summary tables for analysts (migrations 0002, 0005, 0006, 0009), maintained by ``register.stats``.
 
 ``stats_person_cell`` is the finest grain: per person, the count and credits of their valid
 achievements in each (sector, year, provider, level, field, nus, grade) cell. It is the source of truth
@@ -28,9 +28,15 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import text
 
 from register.models.base import Base
 
+#: a random bigint, drawn when the state row is made (the seed of the record keys): from
+#: gen_random_uuid (a strong random source, unlike random()), 60 random bits of its first 16 hex digits
+KEY_SEED_DEFAULT = (
+    "CAST(CAST('x' || substr(replace(CAST(gen_random_uuid() AS text), '-', ''), 1, 16) AS bit(64)) AS bigint)"
+)
 _DIMENSION_COLUMNS = (
     "sector", "year", "provider_id", "level", "field", "nus", "grade_scheme", "grade_value",
 )  # fmt: skip
@@ -54,6 +60,10 @@ class StatsPersonCell(Base):
     credits_ects: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
     credits_fagskolepoeng: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
     credits_hours: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    # The cell-key method's record keys (register.disclosure, migration 0009): the person's, and the sum
+    # of this cell's achievements' modulo 2³².
+    person_key: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    achievement_key: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class StatsCell(Base):
@@ -84,6 +94,10 @@ class StatsCell(Base):
     credits_ects: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
     credits_fagskolepoeng: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
     credits_hours: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default="0")
+    # The cell keys: sums of the record keys of the cell's distinct persons and of its achievements,
+    # modulo 2³²; the perturbation of every published figure is a function of them (register.disclosure).
+    person_key: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    achievement_key: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class StatsPending(Base):
@@ -111,3 +125,6 @@ class StatsState(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="1")
     version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The secret of the record keys (register.disclosure): random per database, never shown. Whoever knows
+    # it and the ids can compute every cell's noise, so it is as secret as the data.
+    key_seed: Mapped[int] = mapped_column(BigInteger, server_default=text(KEY_SEED_DEFAULT))

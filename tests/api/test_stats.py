@@ -11,14 +11,15 @@ from math import comb
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from register import stats
+from register import disclosure, stats
 from register.errors import InvalidInput
 from tests.api.rows import Spec, add_achievement, finish_batch, new_batch, new_person
 from tests.factories import create_organisation
 
 ALL_CELLS = (
     "SELECT rolled, sector, year, provider_id, level, field, nus, grade_scheme, grade_value, "
-    "achievements, persons, credits_ects, credits_fagskolepoeng, credits_hours FROM stats_cell"
+    "achievements, persons, credits_ects, credits_fagskolepoeng, credits_hours, person_key, achievement_key "
+    "FROM stats_cell"
 )
 
 
@@ -135,7 +136,7 @@ def test_counts_persons_and_credits_per_scheme(db: Engine, two_providers: tuple[
             credit_scheme="fagskolepoeng",
         )
         finish_batch(conn, batch)
-        result = stats.achievement_stats(conn, group_by=["sector"], filters={}, threshold=1)
+        result = stats.achievement_stats(conn, group_by=["sector"], filters={}, threshold=1, exact=True)
     [cell] = result.cells
     assert cell.key == {"sector": "higher"}
     assert (cell.achievements, cell.persons) == (4, 1)
@@ -171,8 +172,11 @@ def test_small_cells_are_suppressed_and_cannot_be_recovered_from_margins(
         ]:
             _people_with(conn, batch, uni, n, spec=Spec("X1"), year=year, grade=("a-f", grade, True))
         finish_batch(conn, batch)
-        result = stats.achievement_stats(conn, group_by=["year", "grade"], filters={}, threshold=5)
-        margins = stats.achievement_stats(conn, group_by=["year"], filters={}, threshold=5)
+        # exact: this is the secondary pattern on the true counts (the noise only adds primaries)
+        result = stats.achievement_stats(
+            conn, group_by=["year", "grade"], filters={}, threshold=5, exact=True
+        )
+        margins = stats.achievement_stats(conn, group_by=["year"], filters={}, threshold=5, exact=True)
     cells = {(c.key["year"], c.key["grade"][1]): c for c in result.cells}
     assert cells[(2023, "A")].suppressed and cells[(2023, "A")].persons is None
     assert cells[(2023, "A")].achievements is None and cells[(2023, "A")].credits is None
@@ -204,9 +208,11 @@ def test_a_filtered_view_hides_what_the_whole_table_hides(db: Engine, two_provid
             _people_with(conn, batch, uni, n, spec=Spec("X1"), sector=sector, year=year)
         finish_batch(conn, batch)
         filtered = stats.achievement_stats(
-            conn, group_by=["year"], filters={"sector": "vocational"}, threshold=5
+            conn, group_by=["year"], filters={"sector": "vocational"}, threshold=5, exact=True
         )
-        whole = stats.achievement_stats(conn, group_by=["sector", "year"], filters={}, threshold=5)
+        whole = stats.achievement_stats(
+            conn, group_by=["sector", "year"], filters={}, threshold=5, exact=True
+        )
     # (vocational, 2024) has 6 persons, above the threshold, but shown it would give away (higher, 2024) = 2
     # as the 2024 margin minus it: the filtered view must hide it as the whole table does.
     by_year = {c.key["year"]: c.suppressed for c in filtered.cells}
@@ -231,9 +237,13 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
         # A micro-credential knows only its EQF level: it is grouped as "EQF 6", not as unknown.
         _people_with(conn, batch, fagskole, 5, spec=Spec("M1", nkr_level=None, eqf_level=6), sector="micro")
         finish_batch(conn, batch)
-        levels = stats.achievement_stats(conn, group_by=["level"], filters={}, threshold=5)
+        levels = stats.achievement_stats(conn, group_by=["level"], filters={}, threshold=5, exact=True)
         by_provider = stats.achievement_stats(
-            conn, group_by=["provider", "level"], filters={"grade": "pass-fail:bestått"}, threshold=5
+            conn,
+            group_by=["provider", "level"],
+            filters={"grade": "pass-fail:bestått"},
+            threshold=5,
+            exact=True,
         )
         none = stats.achievement_stats(conn, group_by=["level"], filters={"provider": uni}, threshold=5)
         with pytest.MonkeyPatch.context() as patch:
@@ -331,7 +341,9 @@ def test_every_grouping_agrees_with_counting_the_achievements(db: Engine) -> Non
             for group_by in rng.sample(
                 list(itertools.combinations(names, size)), min(4, comb(len(names), size))
             ):
-                answer = stats.achievement_stats(conn, group_by=list(group_by), filters={}, threshold=1)
+                answer = stats.achievement_stats(
+                    conn, group_by=list(group_by), filters={}, threshold=1, exact=True
+                )
                 got = {
                     _flat_key(c, list(group_by)): (
                         c.achievements,
@@ -341,3 +353,72 @@ def test_every_grouping_agrees_with_counting_the_achievements(db: Engine) -> Non
                     for c in answer.cells
                 }
                 assert got == _direct(conn, list(group_by)), group_by
+
+
+def test_figures_are_perturbed_within_bounds_and_alike_wherever_a_cell_is_asked(db: Engine) -> None:
+    """The cell-key method (register.disclosure): bounded noise, marked, one answer per population."""
+    rng = random.Random(5)
+    orgs = [create_organisation(db, name=f"Skole {i}", kind="university") for i in range(2)]
+    specs = [Spec("A", nkr_level="6", iscedf_code="0613"), Spec("B", nkr_level="7", iscedf_code="0541")]
+    with db.begin() as conn:
+        batch = new_batch(conn, orgs[0])
+        for _ in range(120):
+            person = new_person(conn)
+            for _ in range(rng.choice([1, 2, 3])):
+                add_achievement(
+                    conn,
+                    person_id=person,
+                    batch_id=batch,
+                    provider_orgnr=rng.choice(orgs),
+                    spec=rng.choice(specs),
+                    year=rng.choice([2023, 2024]),
+                    credits=Decimal(rng.choice(["7.5", "10"])),
+                )
+        # Only provider 1 delivers micro-credentials: its micro cell and the micro total are one population.
+        for _ in range(7):
+            add_achievement(
+                conn, person_id=new_person(conn), batch_id=batch, provider_orgnr=orgs[1], spec=specs[0],
+                sector="micro",
+            )  # fmt: skip
+        finish_batch(conn, batch)
+
+        def ask(group_by: list[str], filters: dict | None = None, exact: bool = False) -> stats.StatsResult:
+            return stats.achievement_stats(
+                conn, group_by=group_by, filters=filters or {}, threshold=5, exact=exact
+            )
+
+        noisy, exact = ask(["provider", "year", "level"]), ask(["provider", "year", "level"], exact=True)
+        by_sector = {c.key["sector"]: c for c in ask(["sector"]).cells}
+        micro_of_provider = ask(["sector"], {"provider": orgs[1]}).cells
+        filtered = ask(["provider", "year"], {"level": "7"}).cells
+        again = ask(["provider", "year", "level"])
+    differences = []
+    for shown, true in zip(noisy.cells, exact.cells, strict=True):
+        assert shown.key == true.key and not shown.suppressed and not true.suppressed
+        assert shown.perturbed and not true.perturbed
+        assert shown.persons is not None and true.persons is not None and shown.achievements is not None
+        assert abs(shown.persons - true.persons) <= disclosure.COUNT_NOISE
+        assert abs(shown.achievements - (true.achievements or 0)) <= disclosure.COUNT_NOISE
+        assert shown.achievements >= shown.persons >= 5
+        for scheme, value in (true.credits or {}).items():
+            assert abs((shown.credits or {})[scheme] - value) <= disclosure.credit_amplitude(value)
+        differences.append(shown.persons - true.persons)
+    assert any(differences), "no cell carries noise"
+    assert noisy.rule == disclosure.RULE
+    # Asked again, filtered, or in another table over the same people: the same figures.
+    assert [(c.persons, c.achievements, c.credits) for c in again.cells] == [
+        (c.persons, c.achievements, c.credits) for c in noisy.cells
+    ]
+    in_three = {(c.key["provider"], c.key["year"]): c for c in noisy.cells if c.key["level"] == "7"}
+    assert [(c.persons, c.achievements) for c in filtered] == [
+        (
+            in_three[(c.key["provider"], c.key["year"])].persons,
+            in_three[(c.key["provider"], c.key["year"])].achievements,
+        )
+        for c in filtered
+    ]
+    [micro] = [c for c in micro_of_provider if c.key["sector"] == "micro"]
+    assert (micro.persons, micro.achievements) == (
+        by_sector["micro"].persons,
+        by_sector["micro"].achievements,
+    )

@@ -1,4 +1,5 @@
-"""Migration 0002 back-fills the summary tables from achievements already in the database, exactly."""
+"""Migrations 0002 and 0009 back-fill the summary tables (counts and cell keys) from achievements already
+in the database, exactly."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from tests.api.rows import Spec, add_achievement, new_batch, new_person
 from tests.conftest import create_database, drop_database
 
 CELLS = """SELECT rolled, sector, year, provider_id, level, field, nus, grade_scheme, grade_value, achievements,
-                  persons, credits_ects, credits_fagskolepoeng, credits_hours FROM stats_cell"""
+                  persons, credits_ects, credits_fagskolepoeng, credits_hours, person_key, achievement_key
+           FROM stats_cell"""
+PERSON_CELLS = """SELECT person_id, sector, year, provider_id, level, field, nus, grade_scheme, grade_value,
+                         achievements, person_key, achievement_key FROM stats_person_cell"""
 
 
 def test_backfill_equals_rebuild(server_admin_url: str) -> None:
@@ -49,9 +53,13 @@ def test_backfill_equals_rebuild(server_admin_url: str) -> None:
         command.upgrade(alembic_config(url), "heads")
         with engine.begin() as conn:
             backfilled = {tuple(r) for r in conn.execute(text(CELLS))}
+            backfilled_persons = {tuple(r) for r in conn.execute(text(PERSON_CELLS))}
             stats.rebuild(conn)
             rebuilt = {tuple(r) for r in conn.execute(text(CELLS))}
-        assert backfilled == rebuilt
+            rebuilt_persons = {tuple(r) for r in conn.execute(text(PERSON_CELLS))}
+        # 0002 and 0009 back-filled the counts and the cell keys as a rebuild computes them.
+        assert backfilled == rebuilt and backfilled_persons == rebuilt_persons
+        assert all(key != 0 for row in rebuilt for key in row[-2:])
         assert len(rebuilt) > 50
     finally:
         engine.dispose()
