@@ -478,11 +478,14 @@ def resume_received(
         )
 
 
-def recover_interrupted(engine: Engine, *, received_grace: str = "1 hour") -> int:
+def recover_interrupted(engine: Engine, *, received_grace: str | None = "1 hour") -> int:
     """Mark failed the batches whose importing process died (killed, machine lost); returns how many.
 
     A batch being processed holds its advisory lock; one in 'processing' whose lock nobody holds was
-    abandoned. A batch 'received' but never picked up within ``received_grace`` was abandoned too.
+    abandoned. A batch 'received' but never picked up within ``received_grace`` was abandoned too —
+    unless ``received_grace`` is None: the server passes None, because it resumes every 'received'
+    batch from its stored bytes at start (``api.rest.batches.resume_abandoned``), however long it was
+    down, rather than fail what it can still complete.
     Run at start-up of the server and of every CLI import; the file is kept, so a re-send completes it.
     """
     with engine.begin() as conn:
@@ -490,7 +493,8 @@ def recover_interrupted(engine: Engine, *, received_grace: str = "1 hour") -> in
             text(
                 """UPDATE import_batch SET status = 'failed', failure = :why, finished_at = now()
                    WHERE (status = 'processing'
-                          OR (status = 'received' AND received_at < now() - CAST(:grace AS interval)))
+                          OR (status = 'received' AND CAST(:grace AS interval) IS NOT NULL
+                              AND received_at < now() - CAST(:grace AS interval)))
                      AND pg_try_advisory_xact_lock(:k, hashtext(id::text))"""
             ),
             {"why": INTERRUPTED, "grace": received_grace, "k": _BATCH_LOCK},
