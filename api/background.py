@@ -25,12 +25,15 @@ from register.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class StatsRefresher:
-    def __init__(self, engine: Engine, interval_seconds: float) -> None:
-        self._engine = engine
+class _Periodic:
+    """A daemon thread that calls ``tick`` every ``interval`` seconds until the lifespan stops it."""
+
+    name = "periodic"
+
+    def __init__(self, interval_seconds: float) -> None:
         self._interval = interval_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stats-refresher", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -41,45 +44,51 @@ class StatsRefresher:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                report = stats.refresh_pending(self._engine, wait=False)
-            except Exception:
-                # The database may be away for a while; the persons stay pending until it is back.
-                log.exception("statistics refresh failed; trying again in %.0f s", self._interval)
-                continue
-            if report.persons:
-                log.info("statistics refreshed: %d persons in %d transactions", report.persons, report.rounds)
+            self.tick()
+
+    def tick(self) -> None:
+        raise NotImplementedError
 
 
-class AuditCheckpointWriter:
+class StatsRefresher(_Periodic):
+    name = "stats-refresher"
+
+    def __init__(self, engine: Engine, interval_seconds: float) -> None:
+        super().__init__(interval_seconds)
+        self._engine = engine
+
+    def tick(self) -> None:
+        try:
+            report = stats.refresh_pending(self._engine, wait=False)
+        except Exception:
+            # The database may be away for a while; the persons stay pending until it is back.
+            log.exception("statistics refresh failed; trying again in %.0f s", self._interval)
+            return
+        if report.persons:
+            log.info("statistics refreshed: %d persons in %d transactions", report.persons, report.rounds)
+
+
+class AuditCheckpointWriter(_Periodic):
+    name = "audit-checkpoints"
+
     def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__(settings.audit_checkpoint_interval_seconds)
         self._engine = engine
         self._settings = settings
-        self._interval = settings.audit_checkpoint_interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                with self._engine.begin() as conn:
-                    written = write_checkpoint(
-                        conn, self._settings, wait=False, min_age_seconds=self._interval / 2
-                    )
-            except CheckpointError as exc:
-                # Refused (the trail no longer holds the last checkpoint's heads) or the directory or key is
-                # unusable: an operator must look; each tick says it again until then.
-                log.error("audit checkpoint not written: %s [%s]", exc.message, exc.code)
-                continue
-            except Exception:
-                log.exception("audit checkpoint failed; trying again in %.0f s", self._interval)
-                continue
-            if written is not None:
-                log.info("audit checkpoint %d written: %s", written.seq, written.name)
+    def tick(self) -> None:
+        try:
+            with self._engine.begin() as conn:
+                written = write_checkpoint(
+                    conn, self._settings, wait=False, min_age_seconds=self._interval / 2
+                )
+        except CheckpointError as exc:
+            # Refused (the trail no longer holds the last checkpoint's heads) or the directory or key is
+            # unusable: an operator must look; each tick says it again until then.
+            log.error("audit checkpoint not written: %s [%s]", exc.message, exc.code)
+            return
+        except Exception:
+            log.exception("audit checkpoint failed; trying again in %.0f s", self._interval)
+            return
+        if written is not None:
+            log.info("audit checkpoint %d written: %s", written.seq, written.name)
