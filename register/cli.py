@@ -107,8 +107,11 @@ def _settings_problem(exc: ValidationError) -> str:
 @clear_errors
 def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
     """Migrate the database to the newest schema (starts the embedded server if it is the one in use)."""
+    from register.datadir import prepare
     from register.migrations import upgrade
+    from register.settings import get_settings
 
+    prepare(get_settings())  # the one command that may create a register where none is found
     upgrade(revision)
     typer.echo("database at head")
 
