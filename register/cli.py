@@ -632,11 +632,18 @@ def token(
 
 @app.command()
 @clear_errors
-def demo() -> None:
-    """Load the demo: synthetic organisations and people, imported through the real importers."""
+def demo(
+    force: bool = typer.Option(False, "--force", help="Load it again into a register that holds data."),
+) -> None:
+    """Load the demo into an empty register: synthetic organisations and people, through the real importers."""
     from register.database import get_engine
     from register.demo import load_demo
+    from register.queries import register_contents
 
+    held = register_contents(get_engine())
+    if held and not force:  # every `make run` would store the demo files again as duplicate batches
+        typer.echo(f"demo not loaded: the register already holds {held} (--force loads it again)")
+        return
     summary = load_demo(get_engine())
     typer.echo(summary)
 
