@@ -118,7 +118,7 @@ def drop_database(admin: str, url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_admin_url: str) -> Iterator[str]:
+def database_url(server_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database for this test session, migrated to head by Alembic."""
     from alembic import command
 
@@ -127,12 +127,19 @@ def database_url(server_admin_url: str) -> Iterator[str]:
     previous = os.environ.get("REGISTER_DATABASE_URL")
     os.environ["REGISTER_DATABASE_URL"] = url
     os.environ.setdefault("REGISTER_ALLOW_SYNTHETIC_IDS", "true")
+    # The keys the tests make (dev tokens, audit checkpoints) in a folder of the session's own, never in
+    # the developer's register, and whether or not a .register exists (REGISTER_TEST_DATABASE_URL).
+    own_data_dir = "REGISTER_DATA_DIR" not in os.environ
+    if own_data_dir:
+        os.environ["REGISTER_DATA_DIR"] = str(tmp_path_factory.mktemp("register-data"))
     get_settings.cache_clear()
     yield url
     if previous is None:
         os.environ.pop("REGISTER_DATABASE_URL", None)
     else:
         os.environ["REGISTER_DATABASE_URL"] = previous
+    if own_data_dir:
+        os.environ.pop("REGISTER_DATA_DIR", None)
     get_settings.cache_clear()
     drop_database(server_admin_url, url)
 
