@@ -122,7 +122,7 @@ def test_db_upgrade_creates_the_register_here_and_every_folder_below_finds_it(
     try:
         code, out, err = run("db", "upgrade")
         assert (code, out) == (0, "database at head\n")
-        assert f"creating a new one in {tmp_path / '.register'}" in err
+        assert f"creating a new register in {tmp_path / '.register'}" in err
 
         get_settings.cache_clear()
         get_engine.cache_clear()
