@@ -66,7 +66,9 @@ def prepare(settings: Settings) -> None:
     if not settings.uses_embedded_database or has_database(data_dir):
         return
     (data_dir / PGDATA).mkdir(parents=True, exist_ok=True)  # the embedded server initialises an empty one
-    print(f"note: no register database found; creating a new register in {data_dir.resolve()}", file=sys.stderr)
+    print(
+        f"note: no register database found; creating a new register in {data_dir.resolve()}", file=sys.stderr
+    )
 
 
 def require(settings: Settings, *, database: bool) -> None:
