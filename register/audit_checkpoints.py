@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, text
 
+from register import datadir
 from register.audit import GENESIS, ChainHead, all_heads, canonical_json
 from register.errors import RegisterError
 from register.settings import Settings
@@ -94,6 +95,8 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
             "audit.checkpoint_key",
             f"the audit signing key {path} does not exist (REGISTER_AUDIT_SIGNING_KEY_PATH)",
         )
+    if settings.audit_signing_key_path is None:
+        datadir.require(settings, database=False)  # a key in a stray ./.register would verify nothing
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(

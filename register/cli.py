@@ -107,8 +107,11 @@ def _settings_problem(exc: ValidationError) -> str:
 @clear_errors
 def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
     """Migrate the database to the newest schema (starts the embedded server if it is the one in use)."""
+    from register.datadir import prepare
     from register.migrations import upgrade
+    from register.settings import get_settings
 
+    prepare(get_settings())  # the one command that may create a register where none is found
     upgrade(revision)
     typer.echo("database at head")
 
@@ -629,11 +632,18 @@ def token(
 
 @app.command()
 @clear_errors
-def demo() -> None:
-    """Load the demo: synthetic organisations and people, imported through the real importers."""
+def demo(
+    force: bool = typer.Option(False, "--force", help="Load it again into a register that holds data."),
+) -> None:
+    """Load the demo into an empty register: synthetic organisations and people, through the real importers."""
     from register.database import get_engine
     from register.demo import load_demo
+    from register.queries import register_contents
 
+    held = register_contents(get_engine())
+    if held and not force:  # every `make run` would store the demo files again as duplicate batches
+        typer.echo(f"demo not loaded: the register already holds {held} (--force loads it again)")
+        return
     summary = load_demo(get_engine())
     typer.echo(summary)
 

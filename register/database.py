@@ -11,7 +11,7 @@ from psycopg import sql
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from register import embedded
+from register import datadir, embedded
 from register.settings import Settings, get_settings
 
 EMBEDDED_DATABASE = "register"
@@ -22,6 +22,7 @@ def libpq_url(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.database_url:
         return to_libpq(settings.database_url)
+    datadir.require(settings, database=True)  # never a new empty register in whatever folder this runs
     admin = embedded.start(settings.data_dir)
     _ensure_database(admin, EMBEDDED_DATABASE)
     return embedded.database_url(admin, EMBEDDED_DATABASE)

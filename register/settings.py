@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from register import datadir
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTER_", env_file=None, extra="ignore")
@@ -19,7 +21,8 @@ class Settings(BaseSettings):
     # Connections each process keeps open: at least the API's 40 request threads, so that requests under
     # load never wait to open one (10 more are opened past it at peaks and closed again).
     db_pool_size: int = Field(default=40, ge=1)
-    data_dir: Path = Path(".register")
+    # Unset: the nearest .register above the current folder, else the project's (register.datadir).
+    data_dir: Path = Field(default_factory=datadir.default)
     # None means "decide from the database": on with the embedded development database, off otherwise.
     allow_synthetic_ids: bool | None = None
 

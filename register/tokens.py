@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from register import datadir
 from register.identifiers import is_valid_orgnr
 from register.settings import Settings
 
@@ -65,6 +66,8 @@ def ensure_dev_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise TokenRequestError(f"{path} does not hold an EC private key")
         return key
+    if settings.dev_signing_key_path is None:
+        datadir.require(settings, database=False)  # a key in a stray ./.register would sign refused tokens
     path.parent.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(

@@ -3,7 +3,10 @@
 Where the server comes from:
 - ``REGISTER_TEST_DATABASE_URL``: a server you run (a fresh database is created on it per session);
 - ``REGISTER_TEST_POSTGRES=docker``: testcontainers' PostgreSQL (machines with a Docker engine);
-- otherwise the embedded PostgreSQL, data under ``.register/test`` in the project.
+- otherwise the embedded PostgreSQL, data under ``.register/test`` in the project (or
+  ``REGISTER_TEST_DATA_DIR``). The session stops it at the end if the session started it, unless
+  ``REGISTER_KEEP_TEST_DB=1`` (then ``psql`` can look at it; ``register db stop`` with
+  ``REGISTER_DATA_DIR=.register/test`` stops it later).
 
 Each test session gets its own database, so test runs side by side do not meet. Imports own their
 transactions (a delivery commits twice, on purpose), so tests that write get a clean database by
@@ -13,8 +16,9 @@ truncation after the test instead of a rolled-back transaction.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -28,10 +32,49 @@ from register.migrations import alembic_config
 from register.settings import Settings, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-FORMATS_DIR = PROJECT_ROOT.parent / "shared" / "formats"
+# The official schemas and real documents the tests read (origin and licence in its README).
+FORMATS_DIR = PROJECT_ROOT / "tests" / "fixtures" / "formats"
 
 
-def _admin_url() -> tuple[str, object | None]:
+KEEP_TEST_DB = "REGISTER_KEEP_TEST_DB"
+# A session's databases are named <prefix>_<pid>_<6 hex> (create_database): the pid says whose they are.
+SESSION_DATABASE = re.compile(r"^register_\w+?_(?P<pid>\d+)_[0-9a-f]{6}$")
+
+
+def embedded_data_dir() -> Path:
+    return Path(os.environ.get("REGISTER_TEST_DATA_DIR") or PROJECT_ROOT / ".register" / "test")
+
+
+def stops_at_end(*, was_running: bool, keep: bool, other_sessions: bool) -> bool:
+    """Whether the session stops the embedded server when it ends.
+
+    Only a server this session started: one already running belongs to whoever started it (another test
+    run, ``REGISTER_KEEP_TEST_DB=1`` earlier, a developer's psql). Not while another live session still
+    has a database on it (two ``make test`` side by side share ``.register/test``), and not when asked.
+    """
+    return not was_running and not keep and not other_sessions
+
+
+def other_live_sessions(admin: str) -> bool:
+    """True if a database of another test session whose process still runs is on the server."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+    pids = {int(m["pid"]) for m in map(SESSION_DATABASE.match, names) if m} - {os.getpid()}
+    return any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def _admin_url() -> tuple[str, Callable[[], None] | None]:
+    """The server's admin URL and what to do when the session ends (None: leave it as it is)."""
     given = os.environ.get("REGISTER_TEST_DATABASE_URL")
     if given:
         return to_libpq(given), None
@@ -40,16 +83,25 @@ def _admin_url() -> tuple[str, object | None]:
 
         container = PostgresContainer("postgres:17", driver=None)
         container.start()
-        return to_libpq(container.get_connection_url()), container
-    return embedded.start(PROJECT_ROOT / ".register" / "test"), None
+        return to_libpq(container.get_connection_url()), container.stop
+    data_dir = embedded_data_dir()
+    was_running = embedded.is_running(data_dir)
+    admin = embedded.start(data_dir)
+
+    def stop_if_ours() -> None:
+        keep = os.environ.get(KEEP_TEST_DB, "") not in ("", "0")
+        if stops_at_end(was_running=was_running, keep=keep, other_sessions=other_live_sessions(admin)):
+            embedded.stop(data_dir)
+
+    return admin, stop_if_ours
 
 
 @pytest.fixture(scope="session")
 def server_admin_url() -> Iterator[str]:
-    admin, container = _admin_url()
+    admin, at_end = _admin_url()
     yield admin
-    if container is not None:
-        container.stop()  # type: ignore[attr-defined]
+    if at_end is not None:
+        at_end()
 
 
 def create_database(admin: str, prefix: str = "register_test") -> str:
@@ -66,7 +118,7 @@ def drop_database(admin: str, url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_admin_url: str) -> Iterator[str]:
+def database_url(server_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database for this test session, migrated to head by Alembic."""
     from alembic import command
 
@@ -75,12 +127,19 @@ def database_url(server_admin_url: str) -> Iterator[str]:
     previous = os.environ.get("REGISTER_DATABASE_URL")
     os.environ["REGISTER_DATABASE_URL"] = url
     os.environ.setdefault("REGISTER_ALLOW_SYNTHETIC_IDS", "true")
+    # The keys the tests make (dev tokens, audit checkpoints) in a folder of the session's own, never in
+    # the developer's register, and whether or not a .register exists (REGISTER_TEST_DATABASE_URL).
+    own_data_dir = "REGISTER_DATA_DIR" not in os.environ
+    if own_data_dir:
+        os.environ["REGISTER_DATA_DIR"] = str(tmp_path_factory.mktemp("register-data"))
     get_settings.cache_clear()
     yield url
     if previous is None:
         os.environ.pop("REGISTER_DATABASE_URL", None)
     else:
         os.environ["REGISTER_DATABASE_URL"] = previous
+    if own_data_dir:
+        os.environ.pop("REGISTER_DATA_DIR", None)
     get_settings.cache_clear()
     drop_database(server_admin_url, url)
 
@@ -117,6 +176,4 @@ def db(engine: Engine) -> Iterator[Engine]:
 
 @pytest.fixture
 def formats_dir() -> Path:
-    if not FORMATS_DIR.is_dir():
-        pytest.fail(f"the shared formats are expected beside the project, at {FORMATS_DIR}")
     return FORMATS_DIR

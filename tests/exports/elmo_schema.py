@@ -1,4 +1,4 @@
-"""The official ELMO schemas, loaded offline: remote schemaLocations resolved through the shared catalog."""
+"""The official ELMO schemas, loaded offline: remote schemaLocations resolved through the fixtures' catalog."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 from lxml import etree
 
-ELMO_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "formats" / "elmo"
+from tests.conftest import FORMATS_DIR
+
+ELMO_DIR = FORMATS_DIR / "elmo"
 CATALOG_NS = "urn:oasis:names:tc:entity:xmlns:xml:catalog"
 
 

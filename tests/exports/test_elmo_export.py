@@ -28,11 +28,12 @@ from register.imports import run_import
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
 from register.settings import Settings, get_settings
 from register.synthetic import synthetic_person
+from tests.conftest import FORMATS_DIR
 from tests.exports.elmo_schema import schema_errors
 from tests.factories import create_organisation, new_nin
 from tests.importers.higher.helpers import extract, signing_identity
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "formats" / "elmo" / "examples"
+EXAMPLES = FORMATS_DIR / "elmo" / "examples"
 E = f"{{{ELMO_NS}}}"
 
 

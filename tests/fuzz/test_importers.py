@@ -2,8 +2,8 @@
 False and ``extract`` yields records, record errors and warnings or raises ``UnusableInput`` — never
 another exception, and never a hang.
 
-Inputs are random bytes and mutations of real examples (docs/formats/examples and the shared ELMO,
-ELM and Open Badges examples): bytes flipped, ranges cut, markup and separators inserted, the file
+Inputs are random bytes and mutations of real examples (docs/formats/examples and the ELMO, ELM and
+Open Badges examples in tests/fixtures/formats): bytes flipped, ranges cut, markup and separators inserted, the file
 truncated, gzip/base64 transports damaged.
 """
 

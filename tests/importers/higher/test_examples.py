@@ -1,4 +1,4 @@
-"""Every shared ELMO example: imported with counts that match the document, or rejected with the cause.
+"""Every real ELMO example (tests/fixtures/formats/elmo): imported with counts that match the document, or rejected with the cause.
 
 Counts are taken from the document itself (its learningOpportunitySpecification elements, read with
 lxml here), not from the importer, so a lost or invented record fails the test.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import gzip
 import io
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -20,10 +19,11 @@ from register.grading import AchievementKind, GradeScheme
 from register.imports import run_import
 from register.organisations import add_organisation
 from register.settings import Settings
+from tests.conftest import FORMATS_DIR
 from tests.factories import create_organisation
 from tests.importers.higher.helpers import extract
 
-EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "formats" / "elmo" / "examples"
+EXAMPLES = FORMATS_DIR / "elmo" / "examples"
 
 
 def example(name: str) -> bytes:

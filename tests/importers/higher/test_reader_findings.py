@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from tests.conftest import FORMATS_DIR
 from tests.importers.higher.helpers import extract
 from tests.importers.higher.test_mapping import NS, course, doc
 
@@ -106,11 +107,10 @@ def test_an_undated_result_does_not_take_the_reports_issue_year() -> None:
 
 def test_danish_stads_output_without_its_namespace_reads_on_the_7_point_scale() -> None:
     """The real STADS document, written without a namespace as STADS and the EMREX guide do."""
-    from pathlib import Path
 
     from register.grading import GradeScheme
 
-    examples = Path(__file__).resolve().parents[3].parent / "shared" / "formats" / "elmo" / "examples"
+    examples = FORMATS_DIR / "elmo" / "examples"
     real = (examples / "dk-stads-unsigned.xml").read_bytes()
     bare = real.replace(f' xmlns="{NS}"'.encode(), b"").replace(
         b'<identifier type="local">TODO : Issuer ID unknown</identifier>',

@@ -1,4 +1,4 @@
-"""Every shared ELM and Open Badges example: imported, or rejected with a message naming the cause."""
+"""Every real ELM and Open Badges example (tests/fixtures/formats): imported, or rejected with a message naming the cause."""
 
 from __future__ import annotations
 
