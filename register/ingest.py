@@ -13,7 +13,7 @@
 Bulk on purpose: a row-by-row ORM loop costs a round trip per record; COPY plus a handful of
 statements costs the same few round trips for ten rows or ten million.
 
-The caller owns the transaction (see ``register.imports``): if anything raises, nothing of the batch
+The caller owns the transaction (see ``intake.batches``): if anything raises, nothing of the batch
 is written.
 """
 

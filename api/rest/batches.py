@@ -1,7 +1,7 @@
 """Uploads by providers, and their batch reports.
 
 An upload is streamed to a temporary file with a size bound (``REGISTER_MAX_UPLOAD_BYTES``), never held
-in memory, and handed to the import job (``register.imports``). A small delivery is imported while
+in memory, and handed to the import job (``intake.batches``). A small delivery is imported while
 the client waits and answered with its report (201); a large one is stored, answered with 202 and a
 ``Location`` to poll, and processed on a worker thread.
 
@@ -41,8 +41,7 @@ from api.rest.schemas import (
     RejectionPage,
 )
 from importers.base import UnusableInput
-from register.grading import Sector
-from register.imports import (
+from intake.batches import (
     RESUME_AFTER_SECONDS,
     ReceivedBatch,
     abandoned_received,
@@ -52,6 +51,7 @@ from register.imports import (
     run_import,
     settle_if_interrupted,
 )
+from register.grading import Sector
 from register.queries import BatchView, batch_rejections, batch_view, list_batches
 from register.settings import Settings
 

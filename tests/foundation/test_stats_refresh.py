@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from intake.batches import BatchReport, run_import
 from register import stats
-from register.imports import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import lines

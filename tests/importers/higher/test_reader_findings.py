@@ -30,7 +30,7 @@ def test_elmo_without_a_namespace_is_read_as_elmo() -> None:
 
 
 def test_elmo_without_a_namespace_is_chosen_by_the_registry() -> None:
-    from importers.registry import choose
+    from intake.registry import choose
     from register.grading import Sector
 
     head = b"<?xml version='1.0'?>\n<elmo><learner></learner></elmo>"

@@ -9,8 +9,8 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from demo.micro import elm_credential, open_badge
 from importers.base import ImportContext, Item
-from importers.micro.demo import elm_credential, open_badge
 from importers.micro.importer import MicroConfig, MicroCredentialImporter
 from register.grading import Sector
 from register.records import AchievementRecord, BatchWarning, RecordError

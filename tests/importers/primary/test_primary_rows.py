@@ -9,7 +9,7 @@ import pytest
 
 from importers.base import HEAD_BYTES, ImportContext
 from importers.primary.rows import COLUMNS, PrimaryCsvImporter, PrimaryJsonImporter
-from importers.registry import choose
+from intake.registry import choose
 from register.grading import AchievementKind, GradeScheme, Sector
 from register.records import AchievementRecord, RecordError
 

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
-from importers.registry import choose, parse_sector
+from intake.registry import choose, parse_sector
 from register import stats
 from register.grading import Sector
 from register.ingest import ingest

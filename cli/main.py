@@ -107,7 +107,7 @@ def _settings_problem(exc: ValidationError) -> str:
 @clear_errors
 def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
     """Migrate the database to the newest schema (starts the embedded server if it is the one in use)."""
-    from register.migrations import upgrade
+    from register.schema import upgrade
 
     upgrade(revision)
     typer.echo("database at head")
@@ -149,8 +149,8 @@ def serve(
     import uvicorn
 
     from api.server import uvicorn_limits
+    from intake.batches import recover_interrupted
     from register.database import get_engine, libpq_url
-    from register.imports import recover_interrupted
 
     libpq_url()  # start the embedded server (if used) once, before the workers share it
     # 'received' batches are left alone: the app resumes them at start, however old they are.
@@ -246,9 +246,9 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print each batch report as one JSON object."),
 ) -> None:
     """Import delivery files. Exit 0 all accepted, 1 some records rejected, 2 a file unusable."""
-    from importers.registry import parse_sector
+    from intake.batches import recover_interrupted, refresh_statistics
+    from intake.registry import parse_sector
     from register.database import get_engine
-    from register.imports import recover_interrupted, refresh_statistics
     from register.settings import get_settings
 
     parse_sector(sector)
@@ -269,7 +269,7 @@ def import_(
 def _import_files(
     engine: Engine, settings: Settings, paths: list[Path], sector: str, provider: str, as_json: bool
 ) -> int:
-    from register.imports import run_import
+    from intake.batches import run_import
 
     worst = EXIT_OK
     for path in paths:
@@ -631,8 +631,8 @@ def token(
 @clear_errors
 def demo() -> None:
     """Load the demo: synthetic organisations and people, imported through the real importers."""
+    from demo.load import load_demo
     from register.database import get_engine
-    from register.demo import load_demo
 
     summary = load_demo(get_engine())
     typer.echo(summary)

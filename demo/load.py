@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from register.imports import refresh_statistics, run_import
+from intake.batches import refresh_statistics, run_import
 from register.organisations import add_organisation
 from register.settings import get_settings
 
@@ -50,9 +50,9 @@ def collect_demo_sets(seed: int = 2026) -> list[DemoSet]:
     sets = []
     for package in ("primary", "vocational", "higher", "micro"):
         try:
-            module = importlib.import_module(f"importers.{package}.demo")
+            module = importlib.import_module(f"demo.{package}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"importers.{package}.demo":
+            if exc.name != f"demo.{package}":
                 raise
             continue
         sets.append(module.demo_set(random.Random(f"{seed}-{package}")))
