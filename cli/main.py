@@ -21,6 +21,7 @@ import typer
 
 from importers.base import UnusableInput
 from register.errors import RegisterError
+from register.scopes import Scope
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -608,7 +609,7 @@ def stats_rebuild() -> None:
 @clear_errors
 def token(
     scope: list[str] = typer.Option(
-        ..., "--scope", help="kompetanse:read, :write, :stats or :admin; repeat or separate with spaces."
+        ..., "--scope", help=f"{', '.join(Scope)}; repeat or separate with spaces."
     ),
     org: str = typer.Option(..., "--org", help="The caller's organisasjonsnummer (consumer 0192:ORGNR)."),
     expires_in: int = typer.Option(3600, "--expires-in", help="Lifetime in seconds."),
