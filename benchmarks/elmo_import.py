@@ -31,9 +31,9 @@ from demo.higher import ELMO_NS, Institution, elmo_fragments, random_transcript
 from importers.base import ImportContext
 from importers.higher.elmo import ElmoImporter
 from intake.batches import run_import
-from register.grading import Sector
 from register.organisations import add_organisation
 from register.records import AchievementRecord
+from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.synthetic import synthetic_orgnr, synthetic_person
 

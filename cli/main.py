@@ -22,6 +22,7 @@ import typer
 from importers.base import UnusableInput
 from register.errors import RegisterError
 from register.scopes import Scope
+from register.sectors import OrganisationKind, Sector, listed
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -184,9 +185,7 @@ def org_add(
     name: str = typer.Option(
         ..., "--name", help="Name in the organisation's own language (see --name-lang)."
     ),
-    kind: str = typer.Option(
-        "other", help="school, county, fagskole, university, course_provider, foreign, other."
-    ),
+    kind: str = typer.Option("other", help=f"{', '.join(OrganisationKind)}."),
     code: list[str] = typer.Option(
         [], "--code", help="Cross-walk code SCHEME=VALUE (nsr, fs, erasmus, schac, pic, issuer)."
     ),
@@ -242,7 +241,7 @@ def org_list(as_json: bool = typer.Option(False, "--json", help="One JSON array.
 @clear_errors
 def import_(
     paths: list[Path] = typer.Argument(..., exists=False, help="Delivery files."),
-    sector: str = typer.Option(..., help="primary, vocational, higher or micro."),
+    sector: str = typer.Option(..., help=f"{listed(Sector)}."),
     provider: str = typer.Option(..., help="Organisasjonsnummer of the delivering organisation."),
     as_json: bool = typer.Option(False, "--json", help="Print each batch report as one JSON object."),
 ) -> None:

@@ -1,6 +1,6 @@
 """Demo data: synthetic organisations and people, delivered through the real importers.
 
-Each sector package that has demo data offers ``importers.<sector>.demo.demo_set(rng) -> DemoSet``:
+Each sector that has demo data has a module ``demo.<sector>`` with ``demo_set(rng) -> DemoSet``:
 the organisations it needs and the delivery files its providers would send. ``load_demo`` registers
 the organisations and imports every file through ``run_import`` — the demo exercises the real path.
 """
@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from intake.batches import refresh_statistics, run_import
 from register.organisations import add_organisation
+from register.sectors import Sector
 from register.settings import get_settings
 
 
@@ -46,16 +47,16 @@ class DemoSet:
 
 
 def collect_demo_sets(seed: int = 2026) -> list[DemoSet]:
-    """The demo sets of every sector package that has a ``demo`` module, in a fixed order."""
+    """The demo sets of every sector that has a module here (``demo.<sector>``), in the order of ``Sector``."""
     sets = []
-    for package in ("primary", "vocational", "higher", "micro"):
+    for sector in Sector:
         try:
-            module = importlib.import_module(f"demo.{package}")
+            module = importlib.import_module(f"demo.{sector}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"demo.{package}":
+            if exc.name != f"demo.{sector}":
                 raise
             continue
-        sets.append(module.demo_set(random.Random(f"{seed}-{package}")))
+        sets.append(module.demo_set(random.Random(f"{seed}-{sector}")))
     return sets
 
 

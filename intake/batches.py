@@ -38,10 +38,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from intake.registry import choose, parse_sector
 from register import stats
-from register.grading import Sector
 from register.ingest import ingest
 from register.locks import LockKey
 from register.records import BatchWarning, RecordError
+from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.text import clean_json, clean_text
 

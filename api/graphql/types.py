@@ -19,7 +19,7 @@ from strawberry import Private
 from api.errors import ApiError
 from api.graphql.context import GraphContext, ViewKey
 from api.rest.common import decode_cursor, encode_cursor
-from register import grading
+from register import grading, sectors
 from register.disclosure import RULE
 from register.organisations import OrganisationView
 from register.queries import AchievementView, GradeView, OrganisationRef, PersonView, SpecificationView
@@ -28,7 +28,7 @@ from register.stats import ProviderRef, StatsCellView
 DEFAULT_PAGE = 100
 
 # The register's own enums, exposed as GraphQL enums (the names are the members: HIGHER, COURSE_RESULT …).
-strawberry.enum(grading.Sector, name="Sector", description="primary, vocational, higher or micro")
+strawberry.enum(sectors.Sector, name="Sector", description=sectors.listed(sectors.Sector))
 strawberry.enum(grading.AchievementKind, name="AchievementKind", description="what kind of result")
 
 
@@ -214,7 +214,7 @@ class Shared:
 @strawberry.type(description="One documented result of a person")
 class Achievement:
     id: uuid.UUID
-    sector: grading.Sector
+    sector: sectors.Sector
     kind: grading.AchievementKind
     specification: Specification
     organisation: Organisation = strawberry.field(description="the awarding organisation")
@@ -240,7 +240,7 @@ class Achievement:
         specification = Specification.of(view.specification, shared)
         return cls(
             id=view.id,
-            sector=grading.Sector(view.sector),
+            sector=sectors.Sector(view.sector),
             kind=grading.AchievementKind(view.kind),
             specification=specification,
             organisation=shared.organisation(view.awarding_organisation),
@@ -405,7 +405,7 @@ class Person:
     async def achievements(
         self,
         info: strawberry.Info[GraphContext, None],
-        sector: list[grading.Sector] | None = None,
+        sector: list[sectors.Sector] | None = None,
         passed_only: bool = False,
         kind: list[grading.AchievementKind] | None = None,
         first: int | None = None,
@@ -455,7 +455,7 @@ class GradeKeyInput:
 
 @strawberry.input(description="Equality filters; several filters narrow together")
 class StatsFilter:
-    sector: grading.Sector | None = None
+    sector: sectors.Sector | None = None
     year: int | None = None
     provider: str | None = strawberry.field(default=None, description="orgnr of the awarding organisation")
     level: str | None = strawberry.field(default=None, description="NKR level")

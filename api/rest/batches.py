@@ -51,9 +51,9 @@ from intake.batches import (
     run_import,
     settle_if_interrupted,
 )
-from register.grading import Sector
 from register.queries import BatchView, batch_rejections, batch_view, list_batches
 from register.scopes import Scope
+from register.sectors import Sector, listed
 from register.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def _resume_in_background(app: Any, batch_id: uuid.UUID) -> None:
 )
 async def upload(
     request: Request,
-    sector: Sector = Query(description="primary, vocational, higher or micro"),
+    sector: Sector = Query(description=listed(Sector)),
     filename: str | None = Query(default=None, max_length=255, description="the file's name, if any"),
     principal: Principal = Depends(require_scope(Scope.WRITE)),
 ) -> Any:

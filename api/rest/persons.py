@@ -21,10 +21,10 @@ from api.rest.common import audit_identity, engine_of, settings_of
 from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
-from register.grading import Sector
 from register.persons import nin_key, person_id_by_nin, person_not_found
 from register.queries import person_rows_by_nin, valid_achievement_ids
 from register.scopes import Scope
+from register.sectors import Sector
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
@@ -33,7 +33,9 @@ _PROBLEMS = problem_responses(401, 403, 404, 413, 422, 503)
 
 class LookupIn(NinBody):
     model_config = ConfigDict(extra="forbid")
-    sectors: list[Sector] | None = Field(default=None, max_length=4, description="only these sectors")
+    sectors: list[Sector] | None = Field(
+        default=None, max_length=len(Sector), description="only these sectors"
+    )
     passed_only: bool = Field(default=False, description="leave out results that were not passed")
 
 

@@ -12,9 +12,9 @@ from api.auth import Principal, require_scope
 from api.errors import problem_responses
 from api.rest.common import engine_of, settings_of
 from register import stats
-from register.grading import Sector
 from register.redaction import redact
 from register.scopes import Scope
+from register.sectors import Sector
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 

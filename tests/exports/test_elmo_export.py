@@ -24,8 +24,9 @@ from intake.batches import run_import
 from register.database import get_engine
 from register.errors import InvalidInput, NotFound
 from register.exports.elmo import ELMO_NS, export_person_elmo
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
+from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
+from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.synthetic import synthetic_person
 from tests.exports.elmo_schema import schema_errors

@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 import intake.batches
 from importers.base import ImportContext, Item
 from intake.batches import run_import
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
+from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
 from register.records import GradeIn
+from register.sectors import Sector
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import record

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from importers.base import ImportContext, UnusableInput
 from importers.higher.elmo import ElmoImporter
 from intake.batches import run_import
-from register.grading import Sector
+from register.sectors import Sector
 from register.settings import Settings
 from tests.factories import create_organisation
 from tests.importers.higher.helpers import extract

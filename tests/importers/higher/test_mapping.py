@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector
+from register.grading import AchievementKind, CreditScheme, GradeScheme
+from register.sectors import Sector
 from tests.importers.higher.helpers import extract
 
 NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"

@@ -12,7 +12,7 @@ import pytest
 
 from importers.base import ImportContext, UnusableInput
 from importers.micro.importer import MicroCredentialImporter
-from register.grading import Sector
+from register.sectors import Sector
 from tests.importers.micro.helpers import (
     LEARNER,
     codes,

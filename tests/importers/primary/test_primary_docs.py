@@ -67,7 +67,7 @@ def test_example_output_is_as_expected(example: str) -> None:
 
     from importers.base import ImportContext
     from intake.registry import choose
-    from register.grading import Sector
+    from register.sectors import Sector
     from tests.importers.golden import check_expected
 
     data = (DOCS / "examples" / example).read_bytes()
