@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from register.namespaces import ELMO_NS
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
-
-ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,9 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from sqlalchemy import Connection, text
 
 from register.errors import InvalidInput, NotFound
+from register.namespaces import ELMO_NS
 from register.settings import Settings, get_settings
 
-ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _E = f"{{{ELMO_NS}}}"
 

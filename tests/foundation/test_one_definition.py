@@ -68,3 +68,12 @@ def test_every_sector_has_its_rule_and_an_importer() -> None:
     assert set(SECTOR_RULES) == set(Sector)
     served = {sector for importer in all_importers() for sector in importer.sectors}
     assert served == set(Sector)
+
+
+def test_the_elmo_namespace_is_spelled_once() -> None:
+    spelled = [
+        str(path.relative_to(ROOT))
+        for path in application_sources()
+        if "emrex-eu/elmo-schemas" in path.read_text(encoding="utf-8")
+    ]
+    assert spelled == ["register/namespaces.py"]
