@@ -21,6 +21,7 @@ import typer
 
 from importers.base import UnusableInput
 from register.errors import RegisterError
+from register.models.organisation import CODE_SCHEMES
 from register.scopes import Scope
 from register.sectors import OrganisationKind, Sector, listed
 
@@ -187,7 +188,7 @@ def org_add(
     ),
     kind: str = typer.Option("other", help=f"{', '.join(OrganisationKind)}."),
     code: list[str] = typer.Option(
-        [], "--code", help="Cross-walk code SCHEME=VALUE (nsr, fs, erasmus, schac, pic, issuer)."
+        [], "--code", help=f"Cross-walk code SCHEME=VALUE ({', '.join(CODE_SCHEMES)})."
     ),
     delivers_for: list[str] = typer.Option(
         [], "--delivers-for", help="Orgnr (or SCHEME=VALUE) of an organisation this one delivers for."

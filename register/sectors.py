@@ -11,6 +11,7 @@ cannot sit at a level no fagskole teaches.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from register.grading import CreditScheme
@@ -45,9 +46,9 @@ class OrganisationKind(enum.StrEnum):
     OTHER = "other"
 
 
-def listed(values: type[enum.StrEnum]) -> str:
-    """``primary, vocational, higher or micro``: an enum's values for a help text."""
-    names = [member.value for member in values]
+def listed(values: Iterable[str]) -> str:
+    """``primary, vocational, higher or micro``: the values of an enum (or a tuple) for a help text."""
+    names = [str(value) for value in values]
     return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
 
 

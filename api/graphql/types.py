@@ -21,6 +21,7 @@ from api.graphql.context import GraphContext, ViewKey
 from api.rest.common import decode_cursor, encode_cursor
 from register import grading, sectors
 from register.disclosure import RULE
+from register.models.organisation import CODE_SCHEMES
 from register.organisations import OrganisationView
 from register.queries import AchievementView, GradeView, OrganisationRef, PersonView, SpecificationView
 from register.stats import ProviderRef, StatsCellView
@@ -107,7 +108,7 @@ class Specification:
 
 @strawberry.type(description="A cross-walk code of an organisation in another system")
 class OrganisationCode:
-    scheme: str = strawberry.field(description="nsr, fs, erasmus, schac, pic or issuer")
+    scheme: str = strawberry.field(description=sectors.listed(CODE_SCHEMES))
     value: str
 
 
