@@ -3,9 +3,13 @@ WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # The embedded PostgreSQL wheel is a dependency but is never started here: REGISTER_DATABASE_URL is set.
 COPY pyproject.toml README.md alembic.ini ./
+# The layers, from the domain up (docs/architecture.md); demo/ for `register demo`.
 COPY register register
-COPY api api
 COPY importers importers
+COPY intake intake
+COPY api api
+COPY cli cli
+COPY demo demo
 COPY migrations migrations
 # The checkpoint directory belongs to the API's user; a new named volume mounted there takes its owner.
 RUN pip install --no-cache-dir -e . && useradd --system register \

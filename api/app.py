@@ -22,17 +22,17 @@ from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
+from register.scopes import scopes_listed
 from register.settings import Settings, get_settings
 from register.stats import VersionedCache
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Kompetanseregisteret — the national register of competence evidence.
 
 Authenticate with an OAuth2 bearer token shaped like a Maskinporten access token. Scopes:
-`kompetanse:write` (providers upload), `kompetanse:read` (look-ups of a person),
-`kompetanse:stats` (aggregates), `kompetanse:admin` (organisations, audit).
+{scopes_listed()}.
 Errors are `application/problem+json` with a stable `code` (see docs/errors.md).
 A national identity number is only ever sent in a request body.
 """

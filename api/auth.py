@@ -36,11 +36,6 @@ ALLOWED_ALGORITHMS = frozenset(
 )
 MAX_TOKEN_LENGTH = 16 * 1024
 
-READ = "kompetanse:read"
-WRITE = "kompetanse:write"
-STATS = "kompetanse:stats"
-ADMIN = "kompetanse:admin"
-
 
 class AuthError(Exception):
     """The token is not acceptable; ``code`` is stable (``token.*``), ``message`` says why."""

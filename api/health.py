@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import ApiError, problem_responses
-from register.migrations import at_head
+from register.schema import at_head
 
 router = APIRouter(tags=["operations"])
 

@@ -30,7 +30,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: the loggers whose records are redacted where they are made (so every handler, caplog too, sees that)
 _REDACTED_LOGGERS = (
     "uvicorn", "uvicorn.access", "uvicorn.error", "api", "api.access", "api.errors", "api.graphql",
-    "api.rest.batches", "api.background", "register", "register.imports", "strawberry",
+    "api.rest.batches", "api.background", "register", "intake.batches", "strawberry",
 )  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from sqlalchemy import Engine
 
-from register.imports import run_import
+from intake.batches import run_import
 from register.organisations import add_organisation
 from register.settings import Settings, get_settings
 from register.synthetic import synthetic_nin, synthetic_orgnr
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from register.database import get_engine
-    from register.migrations import upgrade
+    from register.schema import upgrade
 
     settings = get_settings()
     if settings.environment == "production":

@@ -27,13 +27,13 @@ from typing import IO, Any
 
 from sqlalchemy import Engine
 
+from demo.higher import ELMO_NS, Institution, elmo_fragments, random_transcript
 from importers.base import ImportContext
-from importers.higher.demo import ELMO_NS, Institution, elmo_fragments, random_transcript
 from importers.higher.elmo import ElmoImporter
-from register.grading import Sector
-from register.imports import run_import
+from intake.batches import run_import
 from register.organisations import add_organisation
 from register.records import AchievementRecord
+from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.synthetic import synthetic_orgnr, synthetic_person
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return 0 if result["parsed_records"] == result["records"] else 1
     from register.database import get_engine
-    from register.migrations import upgrade
+    from register.schema import upgrade
 
     if settings.environment == "production":
         print("the benchmark writes synthetic people: not in production", file=sys.stderr)

@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     from api.app import create_app
     from register import embedded
     from register.database import make_engine, to_libpq
-    from register.migrations import alembic_config
+    from register.schema import alembic_config
 
     admin = to_libpq(os.environ["BENCH_ADMIN_URL"]) if os.environ.get("BENCH_ADMIN_URL") else None
     admin = admin or embedded.start(PROJECT_ROOT / ".register")

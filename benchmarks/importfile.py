@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from intake.batches import run_import
 from register.database import libpq_url, make_engine
-from register.imports import run_import
 from register.settings import get_settings
 
 

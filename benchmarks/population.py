@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from importers.higher.demo import ELMO_NS, Course, Institution, Result, Transcript, elmo_fragments
-from importers.micro.demo import elm_credential
-from register.demo import DemoOrganisation
+from demo.higher import ELMO_NS, Course, Institution, Result, Transcript, elmo_fragments
+from demo.load import DemoOrganisation
+from demo.micro import elm_credential
 from register.identifiers import nin_check_digits
 from register.synthetic import FAMILY_NAMES, GIVEN_NAMES, SyntheticPerson, synthetic_orgnr
 

@@ -50,8 +50,8 @@ from sqlalchemy import Engine, event, text
 
 from benchmarks.loadgen import Request, generator_name, percentile, run_load
 from benchmarks.population import KINDS, DeliveryFile, Population, write_elmo_of_size
+from intake.batches import run_import
 from register.database import make_engine, to_libpq
-from register.imports import run_import
 from register.organisations import add_organisation
 from register.settings import Settings
 from register.stats import achievement_stats, parse_group_by, refresh_pending
@@ -143,7 +143,7 @@ def _with_database(url: str, name: str) -> str:
 def create_database(admin: str) -> str:
     from alembic import command
 
-    from register.migrations import alembic_config
+    from register.schema import alembic_config
 
     name = f"register_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(admin, autocommit=True) as conn:

@@ -1,5 +1,5 @@
 """Importers: one package per sector, each turning a delivery format into normalized records.
 
-The contract is in ``importers.base``; the registry (``importers.registry``) picks the importer for
+The contract is in ``importers.base``; the registry (``intake.registry``) picks the importer for
 a file. Sector packages list their importers in ``IMPORTERS``.
 """

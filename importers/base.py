@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
-from register.grading import Sector
 from register.records import AchievementRecord, BatchFacts, BatchWarning, RecordError
+from register.sectors import Sector
 from register.settings import Settings
 
 Item = AchievementRecord | RecordError | BatchWarning

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Literal, NoReturn, Protocol
 
 from importers.base import ImportContext, Item, UnusableInput
-from register.grading import Sector
 from register.identifiers import is_valid_orgnr
 from register.records import AchievementRecord, BatchWarning, RecordError
+from register.sectors import Sector
 
 MAX_RECORD_BYTES = 1024 * 1024  # one row; real rows are a few hundred bytes
 MAX_DEPTH = 8  # rows are flat objects inside one array: depth 2 is all a valid file needs

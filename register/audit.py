@@ -32,7 +32,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-_AUDIT_LOCK = 7004  # pg_advisory_xact_lock(key, chain): one writer of a chain at a time
+from register.locks import LockKey
+
 GENESIS = "0" * 64
 CHAINS = 64
 
@@ -128,7 +129,7 @@ def record_event(
     values = {
         **content,
         "details": json.dumps(content["details"]),
-        "k": _AUDIT_LOCK,
+        "k": LockKey.AUDIT_CHAIN,
         # The previous hash is spliced in between (a hex string needs no JSON escaping): sha256 over
         # head + '"' + prev + '"' + tail is event_hash(prev, content), computed under the lock.
         "head": (head + '"').encode(),

@@ -40,12 +40,12 @@ from sqlalchemy import Connection, text
 from register import datadir
 from register.audit import GENESIS, ChainHead, all_heads, canonical_json
 from register.errors import RegisterError
+from register.locks import LockKey
 from register.settings import Settings
 
 CHECKPOINT_TYPE = "kompetanseregisteret/audit-checkpoint"
 VERSION = 1
 ALGORITHM = "EdDSA"
-_CHECKPOINT_LOCK = 7005  # pg_advisory_xact_lock key: one checkpoint writer at a time (every worker has one)
 _NAME = re.compile(r"audit-checkpoint-(\d{8})\.jws")
 _HEADER_KEYS = {"alg", "kid", "typ", "cty"}
 
@@ -241,7 +241,7 @@ def write_checkpoint(
         raise CheckpointError("audit.checkpoint_dir", "REGISTER_AUDIT_CHECKPOINT_DIR is not set")
     key = load_signing_key(settings)
     lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-    if conn.execute(text(f"SELECT {lock}(:k)"), {"k": _CHECKPOINT_LOCK}).scalar() is False:
+    if conn.execute(text(f"SELECT {lock}(:k)"), {"k": LockKey.AUDIT_CHECKPOINT}).scalar() is False:
         return None
     directory.mkdir(parents=True, exist_ok=True)
     files = checkpoint_files(directory)

@@ -12,13 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 
-class Sector(enum.StrEnum):
-    PRIMARY = "primary"  # grunnopplæring: grunnskole, videregående, fag-/svennebrev
-    VOCATIONAL = "vocational"  # fagskoler
-    HIGHER = "higher"  # universiteter og høgskoler
-    MICRO = "micro"  # micro-credentials, lifelong learning
-
-
 class AchievementKind(enum.StrEnum):
     SUBJECT_GRADE = "subject_grade"  # standpunkt, orden, atferd
     EXAM = "exam"

@@ -13,7 +13,7 @@
 Bulk on purpose: a row-by-row ORM loop costs a round trip per record; COPY plus a handful of
 statements costs the same few round trips for ten rows or ten million.
 
-The caller owns the transaction (see ``register.imports``): if anything raises, nothing of the batch
+The caller owns the transaction (see ``intake.batches``): if anything raises, nothing of the batch
 is written.
 """
 
@@ -40,6 +40,7 @@ from register.grading import (
     is_valid_eqf,
     normalize_grade,
 )
+from register.locks import LockKey
 from register.records import (
     AchievementRecord,
     BatchWarning,
@@ -607,9 +608,10 @@ def _write(
     # other), before anything else is locked; batches for different organisations run in parallel.
     conn.execute(
         text(
-            """SELECT count(pg_advisory_xact_lock(7001, org))
+            """SELECT count(pg_advisory_xact_lock(:lock, org))
                FROM (SELECT DISTINCT awarding_org_id AS org FROM stage ORDER BY 1) o"""
-        )
+        ),
+        {"lock": LockKey.INGEST_ORGANISATION},
     )
     conn.execute(
         text(

@@ -20,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
+from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
+from register.sectors import Sector
 
 
 @dataclass(frozen=True, slots=True)

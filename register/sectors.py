@@ -1,5 +1,8 @@
-"""Which organisation may award what: sector, level and credit scheme against the organisation's kind.
+"""The sectors and the kinds of organisation, declared once, and which organisation may award what.
 
+A new sector is a member of ``Sector`` (with its label), a rule in ``SECTOR_RULES`` and a migration
+that widens the database's check constraint; the model's constraint, the API's and the CLI's help and
+the demo derive from these (tests/foundation/test_one_definition.py says what is missing).
 The matrix is data (docs/sectors.md prints it). The ingest checks every record against it, so that a
 course provider cannot put a master's degree into the higher-education sector and a fagskole result
 cannot sit at a level no fagskole teaches.
@@ -7,9 +10,46 @@ cannot sit at a level no fagskole teaches.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from register.grading import CreditScheme, Sector
+from register.grading import CreditScheme
+
+
+class Sector(enum.StrEnum):
+    PRIMARY = "primary"
+    VOCATIONAL = "vocational"
+    HIGHER = "higher"
+    MICRO = "micro"
+
+    @property
+    def label(self) -> str:
+        return _SECTOR_LABELS[self]
+
+
+_SECTOR_LABELS = {
+    Sector.PRIMARY: "grunnopplæring: grunnskole, videregående, fag-/svennebrev",
+    Sector.VOCATIONAL: "fagskoler",
+    Sector.HIGHER: "universiteter og høgskoler",
+    Sector.MICRO: "micro-credentials, lifelong learning",
+}
+
+
+class OrganisationKind(enum.StrEnum):
+    SCHOOL = "school"
+    COUNTY = "county"
+    FAGSKOLE = "fagskole"
+    UNIVERSITY = "university"
+    COURSE_PROVIDER = "course_provider"
+    FOREIGN = "foreign"
+    OTHER = "other"
+
+
+def listed(values: Iterable[str]) -> str:
+    """``primary, vocational, higher or micro``: the values of an enum (or a tuple) for a help text."""
+    names = [str(value) for value in values]
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +61,7 @@ class SectorRule:
     why: str  # the rule in words, for the error message
 
 
-ALL_KINDS = frozenset({"school", "county", "fagskole", "university", "course_provider", "foreign", "other"})
+ALL_KINDS = frozenset(OrganisationKind)
 
 SECTOR_RULES: dict[Sector, SectorRule] = {
     # Grunnopplæring: schools award subject grades and vitnemål; the county awards fag-/svennebrev and

@@ -64,11 +64,11 @@ from sqlalchemy.exc import DBAPIError
 from register import disclosure
 from register.errors import InvalidInput
 from register.grading import CreditScheme
+from register.locks import LockKey
 
 #: the largest table (of grouped and filtered dimensions) an analyst's query may span
 MAX_TABLE_CELLS = 50_000
 V = TypeVar("V")
-_STATS_LOCK = 7003  # pg_advisory_xact_lock key: one refresh of the roll-ups at a time
 
 #: analyst-facing dimension name → stats_cell column(s); the order fixes the bits of ``rolled``
 DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -166,7 +166,7 @@ def refresh_pending(engine: Engine, *, wait: bool = True, round_persons: int = 1
             if (
                 not wait
                 and not conn.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _STATS_LOCK}
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LockKey.STATS_REFRESH}
                 ).scalar()
             ):
                 return RefreshReport(persons, rounds, skipped=True)
@@ -337,7 +337,7 @@ def _on_demand_select(kept: Sequence[str]) -> str:
 def _lock(conn: Connection) -> None:
     # Serialized: two refreshes touching one person must not both compute "before" from the same state.
     # Under READ COMMITTED every statement after the lock sees what the previous holder committed.
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STATS_LOCK})
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LockKey.STATS_REFRESH})
     # The record keys need the seed, which is made with the state row (a random column default).
     conn.execute(text("INSERT INTO stats_state (id) VALUES (1) ON CONFLICT (id) DO NOTHING"))
 

@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from register import datadir
 from register.identifiers import is_valid_orgnr
+from register.scopes import Scope
 from register.settings import Settings
 
 DEV_ISSUER = "urn:kompetanseregisteret:development"
 DEV_ALGORITHM = "ES256"
-SCOPES = ("kompetanse:read", "kompetanse:write", "kompetanse:stats", "kompetanse:admin")
 CONSUMER_AUTHORITY = "iso6523-actorid-upis"
 ORGNR_PREFIX = "0192:"  # ISO 6523 ICD of the Norwegian Enhetsregisteret
 MAX_EXPIRES_IN = 7 * 24 * 3600
@@ -107,10 +107,10 @@ def issue_dev_token(
     now: dt.datetime | None = None,
 ) -> str:
     """A signed development token for ``orgnr`` with ``scopes`` (Maskinporten's claim layout)."""
-    unknown = sorted(set(scopes) - set(SCOPES))
+    unknown = sorted(set(scopes) - set(Scope))
     if not scopes or unknown:
         raise TokenRequestError(
-            f"unknown scope(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(SCOPES)}"
+            f"unknown scope(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(Scope)}"
         )
     if not is_exact_orgnr(orgnr):
         raise TokenRequestError("--org must be a valid organisasjonsnummer (9 digits, mod-11)")

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, text
 
 from register import embedded
 from register.database import make_engine, to_libpq
-from register.migrations import alembic_config
+from register.schema import alembic_config
 from register.settings import Settings, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

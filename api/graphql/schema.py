@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from api.auth import ADMIN, READ, STATS, WRITE
 from api.errors import ApiError
 from api.graphql.context import GraphContext
 from api.graphql.errors import log_errors
@@ -35,6 +34,7 @@ from api.graphql.types import (
 from register import stats as register_stats
 from register.errors import NotFound
 from register.persons import person_not_found
+from register.scopes import Scope
 from register.settings import Settings
 
 #: a document longer than this many tokens is not even parsed to the end
@@ -53,7 +53,7 @@ class Query:
     )
     async def person(self, info: Info, nin: str) -> Person | None:
         context = info.context
-        context.require(READ)
+        context.require(Scope.READ)
         try:
             person_id = await context.loaders.person_id.load(nin)
         except NotFound:
@@ -72,7 +72,7 @@ class Query:
 
     @strawberry.field(description="An organisation by organisasjonsnummer. Any register scope.")
     async def organisation(self, info: Info, orgnr: str) -> Organisation | None:
-        info.context.require(READ, STATS, WRITE, ADMIN)
+        info.context.require(Scope.READ, Scope.STATS, Scope.WRITE, Scope.ADMIN)
         if not (len(orgnr) == 9 and orgnr.isdigit()):
             raise ApiError(422, "request.invalid", "orgnr must be nine digits")
         view = await info.context.loaders.organisation_by_orgnr.load(orgnr)
@@ -84,7 +84,7 @@ class Query:
         description="A learning specification by its id (as given on achievements). Any register scope."
     )
     async def specification(self, info: Info, id: int) -> Specification | None:
-        info.context.require(READ, STATS, WRITE, ADMIN)
+        info.context.require(Scope.READ, Scope.STATS, Scope.WRITE, Scope.ADMIN)
         view = await info.context.loaders.specification.load(id)
         if view is None:
             raise ApiError(404, "specification.not_found", f"no learning specification has id {id}")
@@ -99,7 +99,7 @@ class Query:
         self, info: Info, group_by: list[StatsDimension], filter: StatsFilter | None = None
     ) -> list[StatsCell]:
         context = info.context
-        context.require(STATS)
+        context.require(Scope.STATS)
         # The register's own parsing, so a repeated dimension is refused with REST's code.
         dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
         filters = _filters(filter)

@@ -19,8 +19,9 @@ from strawberry import Private
 from api.errors import ApiError
 from api.graphql.context import GraphContext, ViewKey
 from api.rest.common import decode_cursor, encode_cursor
-from register import grading
+from register import grading, sectors
 from register.disclosure import RULE
+from register.models.organisation import CODE_SCHEMES
 from register.organisations import OrganisationView
 from register.queries import AchievementView, GradeView, OrganisationRef, PersonView, SpecificationView
 from register.stats import ProviderRef, StatsCellView
@@ -28,7 +29,7 @@ from register.stats import ProviderRef, StatsCellView
 DEFAULT_PAGE = 100
 
 # The register's own enums, exposed as GraphQL enums (the names are the members: HIGHER, COURSE_RESULT …).
-strawberry.enum(grading.Sector, name="Sector", description="primary, vocational, higher or micro")
+strawberry.enum(sectors.Sector, name="Sector", description=sectors.listed(sectors.Sector))
 strawberry.enum(grading.AchievementKind, name="AchievementKind", description="what kind of result")
 
 
@@ -107,7 +108,7 @@ class Specification:
 
 @strawberry.type(description="A cross-walk code of an organisation in another system")
 class OrganisationCode:
-    scheme: str = strawberry.field(description="nsr, fs, erasmus, schac, pic or issuer")
+    scheme: str = strawberry.field(description=sectors.listed(CODE_SCHEMES))
     value: str
 
 
@@ -214,7 +215,7 @@ class Shared:
 @strawberry.type(description="One documented result of a person")
 class Achievement:
     id: uuid.UUID
-    sector: grading.Sector
+    sector: sectors.Sector
     kind: grading.AchievementKind
     specification: Specification
     organisation: Organisation = strawberry.field(description="the awarding organisation")
@@ -240,7 +241,7 @@ class Achievement:
         specification = Specification.of(view.specification, shared)
         return cls(
             id=view.id,
-            sector=grading.Sector(view.sector),
+            sector=sectors.Sector(view.sector),
             kind=grading.AchievementKind(view.kind),
             specification=specification,
             organisation=shared.organisation(view.awarding_organisation),
@@ -405,7 +406,7 @@ class Person:
     async def achievements(
         self,
         info: strawberry.Info[GraphContext, None],
-        sector: list[grading.Sector] | None = None,
+        sector: list[sectors.Sector] | None = None,
         passed_only: bool = False,
         kind: list[grading.AchievementKind] | None = None,
         first: int | None = None,
@@ -455,7 +456,7 @@ class GradeKeyInput:
 
 @strawberry.input(description="Equality filters; several filters narrow together")
 class StatsFilter:
-    sector: grading.Sector | None = None
+    sector: sectors.Sector | None = None
     year: int | None = None
     provider: str | None = strawberry.field(default=None, description="orgnr of the awarding organisation")
     level: str | None = strawberry.field(default=None, description="NKR level")

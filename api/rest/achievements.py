@@ -6,10 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import WRITE, Principal, require_scope
+from api.auth import Principal, require_scope
 from api.errors import problem_responses
 from api.rest.common import engine_of
 from api.rest.schemas import WithdrawalIn, WithdrawalOut
+from register.scopes import Scope
 from register.withdrawals import withdraw_achievement
 
 router = APIRouter(prefix="/v1", tags=["providers"])
@@ -25,7 +26,7 @@ def withdraw(
     achievement_id: uuid.UUID,
     body: WithdrawalIn,
     request: Request,
-    principal: Principal = Depends(require_scope(WRITE)),
+    principal: Principal = Depends(require_scope(Scope.WRITE)),
 ) -> WithdrawalOut:
     with engine_of(request).begin() as conn:
         done = withdraw_achievement(conn, achievement_id, provider_orgnr=principal.orgnr, reason=body.reason)

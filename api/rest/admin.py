@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import ADMIN, Principal, require_scope
+from api.auth import Principal, require_scope
 from api.errors import ApiError, problem_responses
 from api.rest.common import engine_of
 from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
 from register.organisations import OrganisationView, add_organisation, list_organisations
+from register.scopes import Scope
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -93,7 +94,7 @@ def _check_codes(codes: list[CodeIn]) -> list[tuple[str, str]]:
     "/organisations", response_model=list[OrganisationOut], responses=problem_responses(401, 403, 503)
 )
 def organisations(
-    request: Request, principal: Principal = Depends(require_scope(ADMIN))
+    request: Request, principal: Principal = Depends(require_scope(Scope.ADMIN))
 ) -> list[OrganisationOut]:
     with engine_of(request).connect() as conn:
         return [OrganisationOut.of(v) for v in list_organisations(conn)]
@@ -101,7 +102,7 @@ def organisations(
 
 @router.post("/organisations", status_code=201, response_model=OrganisationOut, responses=_PROBLEMS)
 def register_organisation(
-    body: OrganisationIn, request: Request, principal: Principal = Depends(require_scope(ADMIN))
+    body: OrganisationIn, request: Request, principal: Principal = Depends(require_scope(Scope.ADMIN))
 ) -> JSONResponse:
     """Register an organisation (or add codes and relations to the one with this orgnr)."""
     with engine_of(request).begin() as conn:
@@ -126,14 +127,17 @@ def register_organisation(
 
 @router.get("/organisations/{orgnr}", response_model=OrganisationOut, responses=_PROBLEMS)
 def organisation(
-    request: Request, orgnr: str = _ORGNR, principal: Principal = Depends(require_scope(ADMIN))
+    request: Request, orgnr: str = _ORGNR, principal: Principal = Depends(require_scope(Scope.ADMIN))
 ) -> OrganisationOut:
     return _find(request, orgnr)
 
 
 @router.post("/organisations/{orgnr}/codes", response_model=OrganisationOut, responses=_PROBLEMS)
 def add_code(
-    body: CodeIn, request: Request, orgnr: str = _ORGNR, principal: Principal = Depends(require_scope(ADMIN))
+    body: CodeIn,
+    request: Request,
+    orgnr: str = _ORGNR,
+    principal: Principal = Depends(require_scope(Scope.ADMIN)),
 ) -> OrganisationOut:
     """Add a cross-walk code (NSR, FS, Erasmus, SCHAC, PIC, issuer) so imports recognise the organisation."""
     current = _find(request, orgnr)
@@ -147,7 +151,7 @@ def add_delivers_for(
     body: DeliversForIn,
     request: Request,
     orgnr: str = _ORGNR,
-    principal: Principal = Depends(require_scope(ADMIN)),
+    principal: Principal = Depends(require_scope(Scope.ADMIN)),
 ) -> OrganisationOut:
     """Register that this organisation delivers results on behalf of another (a county for its schools)."""
     current = _find(request, orgnr)

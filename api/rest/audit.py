@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from api.auth import ADMIN, Principal, require_scope
+from api.auth import Principal, require_scope
 from api.errors import problem_responses
 from api.rest.common import audit_identity, engine_of, settings_of
 from api.rest.schemas import NinBody
 from register import audit
 from register.persons import person_id_by_nin
+from register.scopes import Scope
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -60,7 +61,7 @@ def events(
     until: dt.datetime | None = Query(default=None),
     before_id: int | None = Query(default=None, ge=1, le=2**63 - 1),
     limit: int = Query(default=100, ge=1, le=1000),
-    principal: Principal = Depends(require_scope(ADMIN)),
+    principal: Principal = Depends(require_scope(Scope.ADMIN)),
 ) -> AuditPage:
     with engine_of(request).begin() as conn:
         rows = audit.list_events(
@@ -108,7 +109,7 @@ def _event(e: audit.AuditEntry) -> AuditEventOut:
     responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
 def person_accesses(
-    body: NinBody, request: Request, principal: Principal = Depends(require_scope(ADMIN))
+    body: NinBody, request: Request, principal: Principal = Depends(require_scope(Scope.ADMIN))
 ) -> list[PersonAccessOut]:
     with engine_of(request).begin() as conn:
         person_id = person_id_by_nin(

@@ -1,7 +1,7 @@
 """Uploads by providers, and their batch reports.
 
 An upload is streamed to a temporary file with a size bound (``REGISTER_MAX_UPLOAD_BYTES``), never held
-in memory, and handed to the import job (``register.imports``). A small delivery is imported while
+in memory, and handed to the import job (``intake.batches``). A small delivery is imported while
 the client waits and answered with its report (201); a large one is stored, answered with 202 and a
 ``Location`` to poll, and processed on a worker thread.
 
@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Message
 
-from api.auth import ADMIN, WRITE, Principal, require_scope
+from api.auth import Principal, require_scope
 from api.errors import ApiError, problem_responses
 from api.rest.common import decode_cursor, encode_cursor, engine_of, settings_of
 from api.rest.schemas import (
@@ -41,8 +41,7 @@ from api.rest.schemas import (
     RejectionPage,
 )
 from importers.base import UnusableInput
-from register.grading import Sector
-from register.imports import (
+from intake.batches import (
     RESUME_AFTER_SECONDS,
     ReceivedBatch,
     abandoned_received,
@@ -53,6 +52,8 @@ from register.imports import (
     settle_if_interrupted,
 )
 from register.queries import BatchView, batch_rejections, batch_view, list_batches
+from register.scopes import Scope
+from register.sectors import Sector, listed
 from register.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -165,9 +166,9 @@ def _resume_in_background(app: Any, batch_id: uuid.UUID) -> None:
 )
 async def upload(
     request: Request,
-    sector: Sector = Query(description="primary, vocational, higher or micro"),
+    sector: Sector = Query(description=listed(Sector)),
     filename: str | None = Query(default=None, max_length=255, description="the file's name, if any"),
-    principal: Principal = Depends(require_scope(WRITE)),
+    principal: Principal = Depends(require_scope(Scope.WRITE)),
 ) -> Any:
     settings = settings_of(request)
     limit = settings.max_upload_bytes
@@ -305,7 +306,7 @@ def _abandoned(batch: BatchView) -> bool:
 
 
 def _may_read(principal: Principal, batch: BatchView) -> bool:
-    return principal.has(ADMIN) or batch.provider_orgnr == principal.orgnr
+    return principal.has(Scope.ADMIN) or batch.provider_orgnr == principal.orgnr
 
 
 def _batch_out(batch: BatchView) -> dict[str, Any]:
@@ -323,7 +324,9 @@ _REJECTIONS_PAGE = 100
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 def get_batch(
-    batch_id: uuid.UUID, request: Request, principal: Principal = Depends(require_scope(WRITE, ADMIN))
+    batch_id: uuid.UUID,
+    request: Request,
+    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
 ) -> BatchDetailOut:
     with engine_of(request).begin() as conn:
         settle_if_interrupted(conn, batch_id)
@@ -360,7 +363,7 @@ def get_rejections(
     request: Request,
     after: int = Query(default=0, ge=0, le=2**31 - 1),
     limit: int = Query(default=100, ge=1, le=1000),
-    principal: Principal = Depends(require_scope(WRITE, ADMIN)),
+    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
 ) -> RejectionPage:
     with engine_of(request).connect() as conn:
         batch = batch_view(conn, batch_id)
@@ -383,7 +386,7 @@ def get_batches(
     request: Request,
     cursor: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=500),
-    principal: Principal = Depends(require_scope(WRITE, ADMIN)),
+    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
 ) -> BatchPage:
     before = None
     if cursor:
@@ -392,7 +395,7 @@ def get_batches(
             before = (dt.datetime.fromisoformat(at), uuid.UUID(batch_id))
         except ValueError:
             raise ApiError(422, "request.cursor", "the cursor is not one this API handed out") from None
-    provider = None if principal.has(ADMIN) else principal.orgnr
+    provider = None if principal.has(Scope.ADMIN) else principal.orgnr
     with engine_of(request).connect() as conn:
         rows = list_batches(conn, provider, before=before, limit=limit + 1)
     page = rows[:limit]

@@ -15,15 +15,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field
 
-from api.auth import READ, Principal, require_scope
+from api.auth import Principal, require_scope
 from api.errors import problem_responses
 from api.rest.common import audit_identity, engine_of, settings_of
 from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
-from register.grading import Sector
 from register.persons import nin_key, person_id_by_nin, person_not_found
 from register.queries import person_rows_by_nin, valid_achievement_ids
+from register.scopes import Scope
+from register.sectors import Sector
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
@@ -32,7 +33,9 @@ _PROBLEMS = problem_responses(401, 403, 404, 413, 422, 503)
 
 class LookupIn(NinBody):
     model_config = ConfigDict(extra="forbid")
-    sectors: list[Sector] | None = Field(default=None, max_length=4, description="only these sectors")
+    sectors: list[Sector] | None = Field(
+        default=None, max_length=len(Sector), description="only these sectors"
+    )
     passed_only: bool = Field(default=False, description="leave out results that were not passed")
 
 
@@ -43,7 +46,9 @@ class LookupIn(NinBody):
     summary="A person and all their valid achievements, nested",
     responses=_PROBLEMS,
 )
-def lookup(body: LookupIn, request: Request, principal: Principal = Depends(require_scope(READ))) -> Response:
+def lookup(
+    body: LookupIn, request: Request, principal: Principal = Depends(require_scope(Scope.READ))
+) -> Response:
     settings = settings_of(request)
     sectors = [s.value for s in body.sectors] if body.sectors else None
     kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
@@ -104,7 +109,9 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
         **_PROBLEMS,
     },
 )
-def elmo(body: NinBody, request: Request, principal: Principal = Depends(require_scope(READ))) -> Response:
+def elmo(
+    body: NinBody, request: Request, principal: Principal = Depends(require_scope(Scope.READ))
+) -> Response:
     from register.exports.elmo import export_person_elmo
 
     settings = settings_of(request)

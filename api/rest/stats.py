@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.auth import STATS, Principal, require_scope
+from api.auth import Principal, require_scope
 from api.errors import problem_responses
 from api.rest.common import engine_of, settings_of
 from register import stats
-from register.grading import Sector
 from register.redaction import redact
+from register.scopes import Scope
+from register.sectors import Sector
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 
@@ -78,7 +79,7 @@ def achievements(
     field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
     nus: str | None = Query(default=None, max_length=16, description="NUS code"),
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
-    principal: Principal = Depends(require_scope(STATS)),
+    principal: Principal = Depends(require_scope(Scope.STATS)),
 ) -> Response:
     dims = stats.parse_group_by(group_by)
     filters = {

@@ -33,7 +33,7 @@ from importers.micro.proofs import (
     read_jades,
     read_vc_jwt,
 )
-from register.grading import AchievementKind, GradeScheme, Sector, SpecificationKind
+from register.grading import AchievementKind, GradeScheme, SpecificationKind
 from register.records import (
     AchievementRecord,
     BatchWarning,
@@ -43,6 +43,7 @@ from register.records import (
     RecordError,
     SpecificationIn,
 )
+from register.sectors import Sector
 from register.settings import Settings
 
 FORMAT_MARKERS = (

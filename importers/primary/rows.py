@@ -34,12 +34,12 @@ from importers.tabular import (
 from register.grading import (
     AchievementKind,
     GradeScheme,
-    Sector,
     SpecificationKind,
     UnknownGrade,
     normalize_grade,
 )
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
+from register.sectors import Sector
 
 # The columns, in the order the docs list them.
 FODSELSNUMMER = "fodselsnummer"

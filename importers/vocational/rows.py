@@ -32,13 +32,13 @@ from register.grading import (
     AchievementKind,
     CreditScheme,
     GradeScheme,
-    Sector,
     SpecificationKind,
     UnknownGrade,
     normalize_grade,
     parse_credits,
 )
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
+from register.sectors import Sector
 
 FODSELSNUMMER = "fodselsnummer"
 FORNAVN = "fornavn"

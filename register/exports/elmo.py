@@ -33,13 +33,14 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from sqlalchemy import Connection, text
 
 from register.errors import InvalidInput, NotFound
+from register.identifiers import NinKind
+from register.namespaces import ELMO_NS
 from register.settings import Settings, get_settings
 
-ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _E = f"{{{ELMO_NS}}}"
 
-_NORWEGIAN_ID_KINDS = ("fnr", "dnr", "hnr", "synthetic")
+_NORWEGIAN_ID_KINDS = frozenset(NinKind)
 _LOS_TYPES = {"degree": "Degree Programme", "module": "Module", "course_result": "Course",
               "subject_grade": "Course", "exam": "Course"}  # fmt: skip
 _ELMO_TYPES = frozenset({"Degree Programme", "Module", "Course", "Class"})

@@ -22,15 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from register.grading import AchievementKind
 from register.models.base import Base, timestamp_now, uuid_pk
 from register.models.organisation import Organisation
 from register.models.specification import LearningSpecification
+from register.sectors import Sector
 
-ACHIEVEMENT_KINDS = (
-    "subject_grade", "exam", "course_result", "module", "degree", "diploma", "trade_certificate",
-    "micro_credential",
-)  # fmt: skip
-SECTORS = ("primary", "vocational", "higher", "micro")
+ACHIEVEMENT_KINDS = tuple(kind.value for kind in AchievementKind)
+SECTORS = tuple(sector.value for sector in Sector)
 STATUSES = ("valid", "withdrawn")
 
 

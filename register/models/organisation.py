@@ -6,8 +6,9 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from register.models.base import Base, timestamp_now
+from register.sectors import OrganisationKind
 
-ORGANISATION_KINDS = ("school", "county", "fagskole", "university", "course_provider", "foreign", "other")
+ORGANISATION_KINDS = tuple(kind.value for kind in OrganisationKind)
 CODE_SCHEMES = ("nsr", "fs", "erasmus", "schac", "pic", "issuer")
 
 organisation_delivery = Table(

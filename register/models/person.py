@@ -6,9 +6,11 @@ import uuid
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from register.identifiers import NinKind
 from register.models.base import Base, timestamp_now, uuid_pk
 
-IDENTIFIER_KINDS = ("fnr", "dnr", "hnr", "synthetic", "esi", "foreign")
+# The Norwegian numbers (identifiers.NinKind), then the European Student Identifier and a foreign id.
+IDENTIFIER_KINDS = (*(kind.value for kind in NinKind), "esi", "foreign")
 
 
 class Person(Base):

@@ -8,12 +8,11 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, SmallInteger
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from register.grading import SpecificationKind
 from register.models.base import Base, timestamp_now
 from register.models.organisation import Organisation
 
-SPECIFICATION_KINDS = (
-    "subject", "course", "module", "programme", "qualification", "document", "trade", "micro_credential",
-)  # fmt: skip
+SPECIFICATION_KINDS = tuple(kind.value for kind in SpecificationKind)
 
 
 class LearningSpecification(Base):

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from cli.main import app
 from register import audit
-from register.cli import app
 from register.database import get_engine
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.auth import TokenVerifier
-from register.cli import app
+from cli.main import app
 from register.settings import Settings, get_settings
 
 ORG = "910000004"

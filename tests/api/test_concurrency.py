@@ -8,8 +8,8 @@ import uuid
 
 from sqlalchemy import Engine, text
 
+from intake.batches import run_import
 from register import audit, stats
-from register.imports import run_import
 from register.settings import Settings
 from tests.api.conftest import vocational_csv
 from tests.factories import create_organisation, new_nin

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.rest.schemas import PersonOut
+from demo.load import load_demo
 from register import audit
-from register.demo import load_demo
 from register.queries import person_view
 from tests.api.conftest import READ, Token, bearer
 from tests.api.rows import Spec, add_achievement, new_batch, new_person

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from register import imports
+from intake import batches
 from register.settings import Settings
 from tests.api.conftest import WRITE, Token, bearer
 from tests.factories import create_organisation
@@ -27,7 +27,7 @@ ROWS = 40
 def _orphan(db: Engine, fagskole: str, settings: Settings, *, tag: str) -> uuid.UUID:
     """What a server that crashed after its 202 leaves: the batch stored, 'received', some time ago."""
     delivery = vocational_csv(fagskole, rows=ROWS, seed=7, tag=tag)
-    received = imports.receive(
+    received = batches.receive(
         db, io.BytesIO(delivery), sector="vocational", provider_orgnr=fagskole, settings=settings
     )
     received.spool.close()  # the worker that would have read it died with the server
@@ -92,12 +92,12 @@ def test_a_poll_resumes_a_batch_no_worker_took_up(db: Engine, app: FastAPI, toke
 def test_of_two_that_resume_a_batch_one_processes_it(db: Engine, api_settings: Settings) -> None:
     fagskole = create_organisation(db, kind="fagskole")
     batch_id = _orphan(db, fagskole, api_settings, tag="C")
-    assert imports.abandoned_received(db) == [batch_id]
-    first = imports.resume_received(db, batch_id, settings=api_settings)
+    assert batches.abandoned_received(db) == [batch_id]
+    first = batches.resume_received(db, batch_id, settings=api_settings)
     assert first is not None and (first.status, first.accepted) == ("completed", ROWS)
     # The second finds it taken: nothing is read or written again.
-    assert imports.resume_received(db, batch_id, settings=api_settings) is None
-    assert imports.abandoned_received(db) == []
+    assert batches.resume_received(db, batch_id, settings=api_settings) is None
+    assert batches.abandoned_received(db) == []
     with db.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM achievement WHERE batch_id = :b"), {"b": batch_id})
         assert stored.scalar() == ROWS
@@ -106,13 +106,13 @@ def test_of_two_that_resume_a_batch_one_processes_it(db: Engine, api_settings: S
 def test_a_batch_just_received_is_left_to_its_own_worker(db: Engine, api_settings: Settings) -> None:
     # A live upload claims its batch milliseconds after storing it: a fresh 'received' is not abandoned.
     fagskole = create_organisation(db, kind="fagskole")
-    received = imports.receive(
+    received = batches.receive(
         db,
         io.BytesIO(vocational_csv(fagskole, rows=3, tag="D")),
         sector="vocational",
         provider_orgnr=fagskole,
     )
     with received.spool:
-        assert imports.abandoned_received(db) == []
-        report = imports.process(db, received, provider_orgnr=fagskole, settings=api_settings)
+        assert batches.abandoned_received(db) == []
+        report = batches.process(db, received, provider_orgnr=fagskole, settings=api_settings)
     assert report.status == "completed"

@@ -54,8 +54,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from demo.load import load_demo
 from register import disclosure, stats
-from register.demo import load_demo
 from tests.api.rows import Spec, add_achievement, finish_batch, new_batch, new_person
 from tests.factories import create_organisation
 

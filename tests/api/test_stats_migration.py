@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from register import stats
 from register.database import to_sqlalchemy
-from register.migrations import alembic_config
+from register.schema import alembic_config
 from tests.api.rows import Spec, add_achievement, new_batch, new_person
 from tests.conftest import create_database, drop_database
 

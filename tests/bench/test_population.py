@@ -10,10 +10,10 @@ import pytest
 
 from benchmarks.population import KINDS, NinSequence, Population, write_elmo_of_size
 from importers.base import ImportContext
-from importers.registry import choose
-from register.grading import Sector
+from intake.registry import choose
 from register.identifiers import parse_nin
 from register.records import AchievementRecord, RecordError
+from register.sectors import Sector
 
 pytestmark = pytest.mark.bench
 

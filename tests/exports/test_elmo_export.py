@@ -16,16 +16,17 @@ from signxml import XMLVerifier
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-import register.imports
+import intake.batches
+from cli.main import app
+from demo.higher import elmo_document, institutions, random_transcript
 from importers.base import ImportContext, Item
-from importers.higher.demo import elmo_document, institutions, random_transcript
-from register.cli import app
+from intake.batches import run_import
 from register.database import get_engine
 from register.errors import InvalidInput, NotFound
 from register.exports.elmo import ELMO_NS, export_person_elmo
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
-from register.imports import run_import
+from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
+from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.synthetic import synthetic_person
 from tests.conftest import FORMATS_DIR
@@ -197,7 +198,7 @@ def test_export_covers_every_sector(db: Engine, settings: Settings, monkeypatch:
         ]),
     ]  # fmt: skip
     for provider, sector, records in deliveries:
-        monkeypatch.setattr(register.imports, "choose", lambda *args, r=records: FixedRecords(r))
+        monkeypatch.setattr(intake.batches, "choose", lambda *args, r=records: FixedRecords(r))
         report = run_import(
             db, io.BytesIO(b"x"), sector=sector.value, provider_orgnr=provider, settings=settings
         )

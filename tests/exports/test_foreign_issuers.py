@@ -9,8 +9,8 @@ from decimal import Decimal
 from lxml import etree
 from sqlalchemy import Engine, text
 
+from intake.batches import run_import
 from register.exports.elmo import ELMO_NS
-from register.imports import run_import
 from register.organisations import add_organisation
 from register.settings import Settings
 from tests.exports.test_elmo_export import export, person_ids

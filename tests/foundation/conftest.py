@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import register.imports
+import intake.batches
 from tests.foundation.recordlines import RecordLines
 
 
 @pytest.fixture
 def record_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every delivery is read by the test-only RecordLines importer (one record per JSON line)."""
-    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+    monkeypatch.setattr(intake.batches, "choose", lambda *args: RecordLines())

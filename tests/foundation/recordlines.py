@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
+from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
+from register.sectors import Sector
 
 
 class SimulatedCrash(RuntimeError):

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-import register.imports
-from register.cli import app
+import intake.batches
+from cli.main import app
 from register.database import get_engine
 from register.settings import get_settings
 from tests.factories import create_organisation, new_nin
@@ -82,7 +82,7 @@ def test_import_missing_file_and_unknown_provider(cli: CliRunner, tmp_path: Path
 def test_import_exit_codes_and_json_report(
     cli: CliRunner, db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+    monkeypatch.setattr(intake.batches, "choose", lambda *args: RecordLines())
     school = create_organisation(db)
     pupil = new_nin()
     good = tmp_path / "good.jsonl"
@@ -149,7 +149,7 @@ def test_an_organisation_without_orgnr_is_found_again_by_its_code(cli: CliRunner
 def test_stats_refresh_and_rebuild(
     cli: CliRunner, db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(register.imports, "choose", lambda *args: RecordLines())
+    monkeypatch.setattr(intake.batches, "choose", lambda *args: RecordLines())
     monkeypatch.setenv("REGISTER_STATS_REFRESH", "background")  # the import leaves its persons pending
     get_settings.cache_clear()
     school = create_organisation(db)

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.auth import TokenVerifier
+from cli.main import app
 from register import datadir, embedded
-from register.cli import app
 from register.database import get_engine
 from register.settings import Settings, get_settings
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from register.cli import app
+from cli.main import app
 from register.database import get_engine
 from tests.factories import create_organisation
 

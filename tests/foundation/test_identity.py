@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from intake.batches import BatchReport, run_import
 from register.identity import CONFLICT_MESSAGE
-from register.imports import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import lines

@@ -16,8 +16,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from intake.batches import BatchReport, run_import
 from register.identity import NATIONAL_KINDS
-from register.imports import BatchReport, run_import
 from register.settings import Settings
 from register.synthetic import synthetic_nin
 from tests.conftest import _truncate_all

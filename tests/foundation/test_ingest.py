@@ -11,8 +11,8 @@ from psycopg.errors import DeadlockDetected
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-import register.imports
-from register.imports import BatchReport, run_import
+import intake.batches
+from intake.batches import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import SimulatedCrash, lines
@@ -253,7 +253,7 @@ def test_a_grade_is_kept_as_delivered_beside_its_canonical_spelling(
 
 
 def test_only_abandoned_batches_are_marked_interrupted(db: Engine, settings: Settings, school: str) -> None:
-    from register.imports import _lock_batch, recover_interrupted
+    from intake.batches import _lock_batch, recover_interrupted
 
     with db.begin() as conn:
         provider = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": school}).scalar()
@@ -298,7 +298,7 @@ def test_text_the_database_cannot_hold_rejects_the_record_and_names_the_field(
 
 def _deadlocking_ingest(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
     """The real ingest, but the first ``times`` batches lose a deadlock after writing everything."""
-    real = register.imports.ingest
+    real = intake.batches.ingest
     calls: list[int] = []
 
     def ingest(*args: Any, **kwargs: Any) -> Any:
@@ -308,7 +308,7 @@ def _deadlocking_ingest(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int
             raise OperationalError("INSERT …", {}, DeadlockDetected("deadlock detected"))
         return result
 
-    monkeypatch.setattr(register.imports, "ingest", ingest)
+    monkeypatch.setattr(intake.batches, "ingest", ingest)
     return calls
 
 
@@ -328,7 +328,7 @@ def test_a_batch_that_keeps_losing_deadlocks_fails_after_three_attempts(
     calls = _deadlocking_ingest(monkeypatch, times=3)
     with pytest.raises(OperationalError):
         deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school})
-    assert len(calls) == register.imports.ATTEMPTS == 3
+    assert len(calls) == intake.batches.ATTEMPTS == 3
     assert count(db, "SELECT count(*) FROM achievement") == 0
     assert (
         count(db, "SELECT count(*) FROM import_batch WHERE status = 'failed' AND failure = 'internal error'")

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from register.cli import app
+from cli.main import app
+from intake.batches import run_import
 from register.database import get_engine
-from register.imports import run_import
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import lines

@@ -12,11 +12,12 @@ from typing import Any, BinaryIO, ClassVar
 import pytest
 from sqlalchemy import Engine
 
-import register.imports
+import intake.batches
 from importers.base import ImportContext, Item
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector, SpecificationKind
-from register.imports import run_import
+from intake.batches import run_import
+from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
 from register.records import GradeIn
+from register.sectors import Sector
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import record
@@ -57,7 +58,7 @@ class SectorLines:
 
 @pytest.fixture(autouse=True)
 def sector_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(register.imports, "choose", lambda *args: SectorLines())
+    monkeypatch.setattr(intake.batches, "choose", lambda *args: SectorLines())
 
 
 CASES = [

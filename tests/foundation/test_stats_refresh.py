@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from intake.batches import BatchReport, run_import
 from register import stats
-from register.imports import BatchReport, run_import
+from register.locks import LockKey
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import lines
@@ -138,7 +139,8 @@ def test_a_timer_refresh_skips_while_another_refresh_runs(
 ) -> None:
     deliver(db, background, school, new_nin())
     with db.connect() as holder, holder.begin():
-        holder.execute(text("SELECT pg_advisory_xact_lock(7003)"))  # a refresh in progress elsewhere
+        # a refresh in progress elsewhere
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LockKey.STATS_REFRESH})
         assert stats.refresh_pending(db, wait=False).skipped
         assert pending(db) == 1
     assert stats.refresh_pending(db, wait=False).persons == 1
@@ -151,7 +153,7 @@ def test_an_import_waits_for_a_running_refresh_and_is_then_counted(
 
     def hold_the_lock() -> None:
         with db.connect() as holder, holder.begin():
-            holder.execute(text("SELECT pg_advisory_xact_lock(7003)"))
+            holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LockKey.STATS_REFRESH})
             released.wait(10)
 
     holder = threading.Thread(target=hold_the_lock)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from importers.higher.demo import batch_document, institutions, random_transcript
-from register.imports import run_import
+from demo.higher import batch_document, institutions, random_transcript
+from intake.batches import run_import
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
 from register.settings import Settings
 from register.synthetic import synthetic_person

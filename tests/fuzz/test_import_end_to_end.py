@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from register.imports import run_import
+from intake.batches import run_import
 from register.settings import Settings
 from tests.conftest import _truncate_all
 from tests.factories import create_organisation, new_nin

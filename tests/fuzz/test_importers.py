@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
-from importers.registry import all_importers
+from intake.registry import all_importers
 from register.records import AchievementRecord, BatchWarning, RecordError
 from register.settings import Settings
 from tests.conftest import FORMATS_DIR, PROJECT_ROOT

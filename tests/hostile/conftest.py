@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from register.imports import run_import
+from intake.batches import run_import
 from register.settings import Settings
 from tests.conftest import _truncate_all
 from tests.factories import create_organisation, new_nin

@@ -24,11 +24,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from register.namespaces import ELMO_NS
 from register.tokens import CONSUMER_AUTHORITY, DEV_ISSUER, ORGNR_PREFIX, ensure_dev_key
 from tests.reliability.deliveries import HEADER
 from tests.reliability.server import ADMIN, PROJECT_ROOT, READ, STATS, WRITE, Served
 
-ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 MiB = 1024 * 1024
 #: the upload limit the hostile server runs with (REGISTER_MAX_UPLOAD_BYTES)
 UPLOAD_LIMIT = 16 * MiB

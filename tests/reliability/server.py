@@ -1,6 +1,6 @@
 """A real ``register serve`` process for the fault and hostile-input tests, and what they ask of it.
 
-The server runs as a child process (``python -m register.cli serve``) on a free port, in development mode
+The server runs as a child process (``python -m cli serve``) on a free port, in development mode
 with its own data directory; tests sign development tokens with the same key the server trusts.
 """
 
@@ -110,7 +110,7 @@ def start_server(database_url: str, data_dir: Path, env: Mapping[str, str] | Non
     log_path = data_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "register.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_ROOT,
             env=register_env(database_url, data_dir, **(env or {})),
             stdout=log,

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
+from cli.main import app
+from intake.batches import run_import
 from register import audit
-from register.cli import app
 from register.database import get_engine, make_engine
-from register.imports import run_import
 from tests.factories import create_organisation, new_nin
 from tests.reliability.deliveries import vitnemal_csv
 

@@ -21,9 +21,9 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from api.app import create_app
+from cli.main import app
 from register import audit
 from register import audit_checkpoints as checkpoints
-from register.cli import app
 from register.database import get_engine
 from register.settings import Settings, get_settings
 

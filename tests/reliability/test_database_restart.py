@@ -22,10 +22,10 @@ import psycopg
 import pytest
 from alembic import command
 
+from intake.batches import run_import
 from register import embedded
 from register.database import make_engine
-from register.imports import run_import
-from register.migrations import alembic_config
+from register.schema import alembic_config
 from register.settings import Settings
 from tests.conftest import create_database
 from tests.factories import create_organisation, new_nin

@@ -75,7 +75,7 @@ def _stored(db: Engine, batch_id: uuid.UUID) -> tuple[int, int, str]:
 
 def _cli_import(path: Path, orgnr: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "register.cli", "import", str(path), "--sector", "vocational",
+        [sys.executable, "-m", "cli", "import", str(path), "--sector", "vocational",
          "--provider", orgnr, "--json"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip

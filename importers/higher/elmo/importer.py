@@ -20,7 +20,7 @@ from importers.higher.elmo.mapping import (
 from importers.higher.elmo.reader import ELMO_NS, LEGACY_NS, NO_NS, is_bare_elmo, iter_events
 from importers.higher.elmo.signature import SignatureOutcome, verify_document
 from importers.higher.elmo.transport import decode_base64_head, decoded_chunks, sniff
-from register.grading import Sector
+from register.sectors import Sector
 
 # Signatures cover the whole document (Reference URI=""), so verifying one needs the whole tree in
 # memory. EMREX transcripts are a few kilobytes; a document this large is a batch, not a transcript,

@@ -29,7 +29,6 @@ from register.grading import (
     AchievementKind,
     CreditScheme,
     GradeScheme,
-    Sector,
     SpecificationKind,
     normalize_grade,
     parse_credits,
@@ -46,6 +45,7 @@ from register.records import (
     RecordError,
     SpecificationIn,
 )
+from register.sectors import Sector
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from importers.base import UnusableInput
+from register.namespaces import ELMO_NS
 
-ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 LEGACY_NS = "http://purl.org/net/elmo"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 # "" is ELMO written without its namespace: the EMREX implementation guide's own example and Danish

@@ -16,8 +16,8 @@ from signxml.algorithms import CanonicalizationMethod
 
 from importers.base import ImportContext, Item
 from importers.higher.elmo import ElmoImporter
-from register.grading import Sector
 from register.records import AchievementRecord, BatchFacts, BatchWarning, RecordError
+from register.sectors import Sector
 
 
 @dataclass

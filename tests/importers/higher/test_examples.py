@@ -15,8 +15,8 @@ from lxml import etree
 from sqlalchemy import Engine, text
 
 from importers.higher.elmo import ELMO_NS, LEGACY_NS
+from intake.batches import run_import
 from register.grading import AchievementKind, GradeScheme
-from register.imports import run_import
 from register.organisations import add_organisation
 from register.settings import Settings
 from tests.conftest import FORMATS_DIR

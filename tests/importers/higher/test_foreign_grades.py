@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
-from register.imports import run_import
+from intake.batches import run_import
 from register.organisations import add_organisation
 from register.settings import Settings
 from register.stats import refresh_pending

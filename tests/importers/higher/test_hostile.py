@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 
 from importers.base import ImportContext, UnusableInput
 from importers.higher.elmo import ElmoImporter
-from register.grading import Sector
-from register.imports import run_import
+from intake.batches import run_import
+from register.sectors import Sector
 from register.settings import Settings
 from tests.factories import create_organisation
 from tests.importers.higher.helpers import extract
@@ -180,7 +180,7 @@ def test_the_tree_holds_one_learner_at_a_time() -> None:
     """Memory is bounded by one report, not the file: earlier learners are dropped from the tree."""
     import random
 
-    from importers.higher.demo import batch_document, institutions, random_transcript
+    from demo.higher import batch_document, institutions, random_transcript
     from importers.higher.elmo.reader import iter_events
     from register.synthetic import synthetic_person
 

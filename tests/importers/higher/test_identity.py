@@ -7,8 +7,8 @@ import random
 
 from sqlalchemy import Engine, text
 
-from importers.higher.demo import Transcript, elmo_document, institutions, random_transcript
-from register.imports import BatchReport, run_import
+from demo.higher import Transcript, elmo_document, institutions, random_transcript
+from intake.batches import BatchReport, run_import
 from register.settings import Settings
 from register.synthetic import synthetic_person
 from tests.factories import create_organisation

@@ -7,9 +7,9 @@ import random
 
 from sqlalchemy import Engine, text
 
-from importers.higher.demo import batch_document, demo_set, elmo_document, institutions, random_transcript
-from register.demo import load_demo
-from register.imports import run_import
+from demo.higher import batch_document, demo_set, elmo_document, institutions, random_transcript
+from demo.load import load_demo
+from intake.batches import run_import
 from register.settings import Settings
 from register.synthetic import synthetic_person
 from tests.factories import create_organisation

@@ -6,10 +6,12 @@ import base64
 
 import pytest
 
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector
+from register.grading import AchievementKind, CreditScheme, GradeScheme
+from register.namespaces import ELMO_NS
+from register.sectors import Sector
 from tests.importers.higher.helpers import extract
 
-NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
+NS = ELMO_NS
 
 
 def doc(

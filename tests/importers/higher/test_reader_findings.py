@@ -31,8 +31,8 @@ def test_elmo_without_a_namespace_is_read_as_elmo() -> None:
 
 
 def test_elmo_without_a_namespace_is_chosen_by_the_registry() -> None:
-    from importers.registry import choose
-    from register.grading import Sector
+    from intake.registry import choose
+    from register.sectors import Sector
 
     head = b"<?xml version='1.0'?>\n<elmo><learner></learner></elmo>"
     assert choose(Sector.HIGHER, head, "transcript.xml", "application/xml").name == "elmo"

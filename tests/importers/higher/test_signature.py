@@ -8,9 +8,9 @@ import random
 import pytest
 from sqlalchemy import Engine, text
 
+from demo.higher import elmo_document, institutions, random_transcript
 from importers.base import UnusableInput
-from importers.higher.demo import elmo_document, institutions, random_transcript
-from register.imports import run_import
+from intake.batches import run_import
 from register.settings import Settings
 from register.synthetic import synthetic_person
 from tests.factories import create_organisation

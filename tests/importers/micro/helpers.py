@@ -9,11 +9,11 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from demo.micro import elm_credential, open_badge
 from importers.base import ImportContext, Item
-from importers.micro.demo import elm_credential, open_badge
 from importers.micro.importer import MicroConfig, MicroCredentialImporter
-from register.grading import Sector
 from register.records import AchievementRecord, BatchWarning, RecordError
+from register.sectors import Sector
 from register.synthetic import synthetic_orgnr, synthetic_person
 
 RNG = random.Random(5)

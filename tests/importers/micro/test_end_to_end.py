@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine, text
 
 import importers.micro
-from importers.micro.demo import b64url, demo_set, sign_vc_jwt
+from demo.micro import b64url, demo_set, sign_vc_jwt
 from importers.micro.importer import MicroCredentialImporter
 from importers.micro.proofs import TrustedIssuerKeys
-from register.imports import BatchReport, run_import
+from intake.batches import BatchReport, run_import
 from register.settings import Settings
 from register.synthetic import synthetic_person
 from tests.factories import create_organisation

@@ -12,7 +12,7 @@ import pytest
 
 from importers.base import ImportContext, UnusableInput
 from importers.micro.importer import MicroCredentialImporter
-from register.grading import Sector
+from register.sectors import Sector
 from tests.importers.micro.helpers import (
     LEARNER,
     codes,
@@ -219,7 +219,7 @@ def _seal(payload: str) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
     from cryptography.x509.oid import NameOID
 
-    from importers.micro.demo import b64url
+    from demo.micro import b64url
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST SEAL")])
@@ -244,7 +244,7 @@ def test_a_seal_made_like_europass_verifies_and_a_deep_payload_is_refused() -> N
 
 
 def test_deep_nesting_inside_a_jwt_is_refused_before_parsing() -> None:
-    from importers.micro.demo import b64url
+    from demo.micro import b64url
 
     deep = b'{"vc": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
     header = b64url(json.dumps({"alg": "EdDSA"}).encode())

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from importers.micro.demo import b64url, did_jwk_for, sign_vc_jwt
+from demo.micro import b64url, did_jwk_for, sign_vc_jwt
 from importers.micro.proofs import TrustedIssuerKeys
 from tests.importers.micro.helpers import codes, config, errors, extract, full_badge, records, warnings
 

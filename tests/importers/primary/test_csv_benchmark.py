@@ -10,8 +10,8 @@ from sqlalchemy import Engine, text
 from benchmarks.csv_import import ROWS_PER_PUPIL, run, write_primary_csv
 from importers.base import ImportContext
 from importers.primary.rows import PrimaryCsvImporter
-from register.grading import Sector
 from register.records import AchievementRecord
+from register.sectors import Sector
 from register.settings import Settings
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from register.cli import app
+from cli.main import app
 from register.database import get_engine
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "formats" / "examples"

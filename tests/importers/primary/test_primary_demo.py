@@ -7,9 +7,9 @@ import random
 
 from sqlalchemy import Engine, text
 
-from importers.primary.demo import demo_set
-from register.demo import DemoSet
-from register.imports import run_import
+from demo.load import DemoSet
+from demo.primary import demo_set
+from intake.batches import run_import
 from register.settings import Settings
 from tests.factories import create_organisation
 

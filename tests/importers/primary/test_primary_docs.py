@@ -66,8 +66,8 @@ def test_example_output_is_as_expected(example: str) -> None:
     import io
 
     from importers.base import ImportContext
-    from importers.registry import choose
-    from register.grading import Sector
+    from intake.registry import choose
+    from register.sectors import Sector
     from tests.importers.golden import check_expected
 
     data = (DOCS / "examples" / example).read_bytes()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from register.imports import BatchReport, run_import
+from intake.batches import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation
 

@@ -9,9 +9,10 @@ import pytest
 
 from importers.base import HEAD_BYTES, ImportContext
 from importers.primary.rows import COLUMNS, PrimaryCsvImporter, PrimaryJsonImporter
-from importers.registry import choose
-from register.grading import AchievementKind, GradeScheme, Sector
+from intake.registry import choose
+from register.grading import AchievementKind, GradeScheme
 from register.records import AchievementRecord, RecordError
+from register.sectors import Sector
 
 SCHOOL = "946142263"
 PUPIL = "24820684679"

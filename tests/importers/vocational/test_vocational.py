@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine, text
 
 from importers.base import HEAD_BYTES, ImportContext
-from importers.registry import choose
 from importers.vocational.rows import COLUMNS, VocationalCsvImporter, VocationalJsonImporter
-from register.grading import AchievementKind, CreditScheme, GradeScheme, Sector
-from register.imports import BatchReport, run_import
+from intake.batches import BatchReport, run_import
+from intake.registry import choose
+from register.grading import AchievementKind, CreditScheme, GradeScheme
 from register.records import AchievementRecord, RecordError
+from register.sectors import Sector
 from register.settings import Settings
 from tests.factories import create_organisation
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
-from importers.vocational.demo import demo_set
+from demo.vocational import demo_set
 from register.settings import Settings
 from tests.importers.primary.test_primary_demo import load
 

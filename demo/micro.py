@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from register.demo import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import DemoDelivery, DemoOrganisation, DemoSet
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
 
 ECTS = "http://data.europa.eu/snb/education-credit/6fcec5c5af"

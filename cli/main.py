@@ -21,6 +21,9 @@ import typer
 
 from importers.base import UnusableInput
 from register.errors import RegisterError
+from register.models.organisation import CODE_SCHEMES
+from register.scopes import Scope
+from register.sectors import OrganisationKind, Sector, listed
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -108,7 +111,7 @@ def _settings_problem(exc: ValidationError) -> str:
 def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: all heads).")) -> None:
     """Migrate the database to the newest schema (starts the embedded server if it is the one in use)."""
     from register.datadir import prepare
-    from register.migrations import upgrade
+    from register.schema import upgrade
     from register.settings import get_settings
 
     prepare(get_settings())  # the one command that may create a register where none is found
@@ -152,8 +155,8 @@ def serve(
     import uvicorn
 
     from api.server import uvicorn_limits
+    from intake.batches import recover_interrupted
     from register.database import get_engine, libpq_url
-    from register.imports import recover_interrupted
 
     libpq_url()  # start the embedded server (if used) once, before the workers share it
     # 'received' batches are left alone: the app resumes them at start, however old they are.
@@ -186,11 +189,9 @@ def org_add(
     name: str = typer.Option(
         ..., "--name", help="Name in the organisation's own language (see --name-lang)."
     ),
-    kind: str = typer.Option(
-        "other", help="school, county, fagskole, university, course_provider, foreign, other."
-    ),
+    kind: str = typer.Option("other", help=f"{', '.join(OrganisationKind)}."),
     code: list[str] = typer.Option(
-        [], "--code", help="Cross-walk code SCHEME=VALUE (nsr, fs, erasmus, schac, pic, issuer)."
+        [], "--code", help=f"Cross-walk code SCHEME=VALUE ({', '.join(CODE_SCHEMES)})."
     ),
     delivers_for: list[str] = typer.Option(
         [], "--delivers-for", help="Orgnr (or SCHEME=VALUE) of an organisation this one delivers for."
@@ -244,14 +245,14 @@ def org_list(as_json: bool = typer.Option(False, "--json", help="One JSON array.
 @clear_errors
 def import_(
     paths: list[Path] = typer.Argument(..., exists=False, help="Delivery files."),
-    sector: str = typer.Option(..., help="primary, vocational, higher or micro."),
+    sector: str = typer.Option(..., help=f"{listed(Sector)}."),
     provider: str = typer.Option(..., help="Organisasjonsnummer of the delivering organisation."),
     as_json: bool = typer.Option(False, "--json", help="Print each batch report as one JSON object."),
 ) -> None:
     """Import delivery files. Exit 0 all accepted, 1 some records rejected, 2 a file unusable."""
-    from importers.registry import parse_sector
+    from intake.batches import recover_interrupted, refresh_statistics
+    from intake.registry import parse_sector
     from register.database import get_engine
-    from register.imports import recover_interrupted, refresh_statistics
     from register.settings import get_settings
 
     parse_sector(sector)
@@ -272,7 +273,7 @@ def import_(
 def _import_files(
     engine: Engine, settings: Settings, paths: list[Path], sector: str, provider: str, as_json: bool
 ) -> int:
-    from register.imports import run_import
+    from intake.batches import run_import
 
     worst = EXIT_OK
     for path in paths:
@@ -611,7 +612,7 @@ def stats_rebuild() -> None:
 @clear_errors
 def token(
     scope: list[str] = typer.Option(
-        ..., "--scope", help="kompetanse:read, :write, :stats or :admin; repeat or separate with spaces."
+        ..., "--scope", help=f"{', '.join(Scope)}; repeat or separate with spaces."
     ),
     org: str = typer.Option(..., "--org", help="The caller's organisasjonsnummer (consumer 0192:ORGNR)."),
     expires_in: int = typer.Option(3600, "--expires-in", help="Lifetime in seconds."),
@@ -636,8 +637,8 @@ def demo(
     force: bool = typer.Option(False, "--force", help="Load it again into a register that holds data."),
 ) -> None:
     """Load the demo into an empty register: synthetic organisations and people, through the real importers."""
+    from demo.load import load_demo
     from register.database import get_engine
-    from register.demo import load_demo
     from register.queries import register_contents
 
     held = register_contents(get_engine())

@@ -14,8 +14,8 @@ import io
 import json
 import random
 
+from demo.load import DemoDelivery, DemoOrganisation, DemoSet
 from importers.primary.rows import COLUMNS
-from register.demo import DemoDelivery, DemoOrganisation, DemoSet
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
 
 # Studiespesialisering over three years: (fagkode, title, school year index 0–2).

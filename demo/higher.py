@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from register.demo import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from register.namespaces import ELMO_NS
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
-
-ELMO_NS = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
 
 
 @dataclass(frozen=True, slots=True)

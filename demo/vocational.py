@@ -14,8 +14,8 @@ import json
 import random
 from dataclasses import dataclass
 
+from demo.load import DemoDelivery, DemoOrganisation, DemoSet
 from importers.vocational.rows import COLUMNS
-from register.demo import DemoDelivery, DemoOrganisation, DemoSet
 from register.synthetic import synthetic_orgnr, synthetic_person
 
 

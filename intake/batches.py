@@ -36,11 +36,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
-from importers.registry import choose, parse_sector
+from intake.registry import choose, parse_sector
 from register import stats
-from register.grading import Sector
 from register.ingest import ingest
+from register.locks import LockKey
 from register.records import BatchWarning, RecordError
+from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.text import clean_json, clean_text
 
@@ -370,7 +371,6 @@ def _process_locked(
     return report
 
 
-_BATCH_LOCK = 7002
 ATTEMPTS = 3  # a batch that loses a deadlock to a concurrent batch runs again, this many times in all
 
 
@@ -384,14 +384,16 @@ INTERRUPTED = (
 
 
 def _lock_batch(conn: Connection, batch_id: uuid.UUID) -> None:
-    conn.execute(text("SELECT pg_advisory_lock(:k, hashtext(:id))"), {"k": _BATCH_LOCK, "id": str(batch_id)})
+    conn.execute(
+        text("SELECT pg_advisory_lock(:k, hashtext(:id))"), {"k": LockKey.BATCH, "id": str(batch_id)}
+    )
     conn.commit()
 
 
 def _unlock_batch(conn: Connection, batch_id: uuid.UUID) -> None:
     try:
         conn.execute(
-            text("SELECT pg_advisory_unlock(:k, hashtext(:id))"), {"k": _BATCH_LOCK, "id": str(batch_id)}
+            text("SELECT pg_advisory_unlock(:k, hashtext(:id))"), {"k": LockKey.BATCH, "id": str(batch_id)}
         )
         conn.commit()
     except Exception:  # the connection is gone with its lock; never return it to the pool
@@ -497,7 +499,7 @@ def recover_interrupted(engine: Engine, *, received_grace: str | None = "1 hour"
                               AND received_at < now() - CAST(:grace AS interval)))
                      AND pg_try_advisory_xact_lock(:k, hashtext(id::text))"""
             ),
-            {"why": INTERRUPTED, "grace": received_grace, "k": _BATCH_LOCK},
+            {"why": INTERRUPTED, "grace": received_grace, "k": LockKey.BATCH},
         ).rowcount
 
 
@@ -559,7 +561,7 @@ def settle_if_interrupted(conn: Connection, batch_id: uuid.UUID) -> None:
             """UPDATE import_batch SET status = 'failed', failure = :why, finished_at = now()
                WHERE id = :id AND status = 'processing' AND pg_try_advisory_xact_lock(:k, hashtext(id::text))"""
         ),
-        {"id": batch_id, "why": INTERRUPTED, "k": _BATCH_LOCK},
+        {"id": batch_id, "why": INTERRUPTED, "k": LockKey.BATCH},
     )
 
 

@@ -1,6 +1,6 @@
 """Demo data: synthetic organisations and people, delivered through the real importers.
 
-Each sector package that has demo data offers ``importers.<sector>.demo.demo_set(rng) -> DemoSet``:
+Each sector that has demo data has a module ``demo.<sector>`` with ``demo_set(rng) -> DemoSet``:
 the organisations it needs and the delivery files its providers would send. ``load_demo`` registers
 the organisations and imports every file through ``run_import`` — the demo exercises the real path.
 """
@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from register.imports import refresh_statistics, run_import
+from intake.batches import refresh_statistics, run_import
 from register.organisations import add_organisation
+from register.sectors import Sector
 from register.settings import get_settings
 
 
@@ -46,24 +47,25 @@ class DemoSet:
 
 
 def collect_demo_sets(seed: int = 2026) -> list[DemoSet]:
-    """The demo sets of every sector package that has a ``demo`` module, in a fixed order."""
+    """The demo sets of every sector that has a module here (``demo.<sector>``), in the order of ``Sector``."""
     sets = []
-    for package in ("primary", "vocational", "higher", "micro"):
+    for sector in Sector:
         try:
-            module = importlib.import_module(f"importers.{package}.demo")
+            module = importlib.import_module(f"demo.{sector}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"importers.{package}.demo":
+            if exc.name != f"demo.{sector}":
                 raise
             continue
-        sets.append(module.demo_set(random.Random(f"{seed}-{package}")))
+        sets.append(module.demo_set(random.Random(f"{seed}-{sector}")))
     return sets
 
 
 def load_demo(engine: Engine, seed: int = 2026) -> str:
-    """Register the demo organisations and import every demo delivery; safe to run again.
+    """Register the demo organisations and import every demo delivery.
 
-    A second run finds the organisations registered and every file already imported (duplicates),
-    so it changes nothing.
+    ``register demo`` calls this only for an empty register (or with ``--force``): a second run finds
+    the organisations registered and changes no result, but stores each file again as a ``duplicate``
+    batch.
     """
     sets = collect_demo_sets(seed)
     if not sets:

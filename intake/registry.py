@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-
+from importers import higher, micro, primary, vocational
 from importers.base import Importer, UnusableInput
-from register.grading import Sector
+from register.sectors import Sector
 
-SECTOR_PACKAGES = ("primary", "vocational", "higher", "micro")
+# Every importer package, named here so that the registry is explicit (and the layer contract sees it).
+# A package is not a sector: an importer names the sectors it serves (ELMO serves higher and vocational).
+IMPORTER_PACKAGES = (primary, vocational, higher, micro)
 
 
 def all_importers() -> list[Importer]:
-    """Every importer of every sector package, each once."""
+    """Every importer of every importer package, each once."""
     found: dict[str, Importer] = {}
-    for package in SECTOR_PACKAGES:
-        module = importlib.import_module(f"importers.{package}")
-        for importer in getattr(module, "IMPORTERS", ()):
+    for package in IMPORTER_PACKAGES:
+        for importer in package.IMPORTERS:
             found.setdefault(importer.name, importer)
     return list(found.values())
 

@@ -1,0 +1,1 @@
+"""The ``register`` command: the operator's entry to the register (``cli.main``)."""

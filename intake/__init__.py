@@ -1,0 +1,1 @@
+"""Intake: a delivery received, its importer chosen (``registry``), its batch run (``batches``)."""
