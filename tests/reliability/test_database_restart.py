@@ -82,8 +82,8 @@ def _stop_for_good(pg_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    pg_dir = tmp_path_factory.mktemp("own-postgres")
+def setup(tmp_path_factory: pytest.TempPathFactory, module_server_folder: Path) -> Iterator[Setup]:
+    pg_dir = module_server_folder
     admin = _start_postgres(pg_dir)
     try:
         url = create_database(admin, prefix="register_restart")
