@@ -205,7 +205,9 @@ def test_objects_built_never_exceed_the_estimate_and_over_the_limit_nothing_runs
     auth = token(portal, READ)
     seen = {"ran": 0, "refused": 0}
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    # derandomize: the closing check needs both sides of the limit tried, and a random draw once gave
+    # only 7 refusals of the 10 asked for; a fixed sequence of 80 examples tries both sides every run.
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(queries())
     def check(query: str) -> None:
         operation = parse(query).definitions[0]
