@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -66,6 +66,25 @@ _NOT_A_CODE = frozenset({"nus", "courseversion"})
 _CODE_PREFERENCE = ("coursecode", "local", "elmo", "ewp-los-id")
 
 _TERM_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+
+
+@dataclass(slots=True)
+class _Instance:
+    """What a learning opportunity instance delivers, as read (``LosMapper._instance``)."""
+
+    loi_ids: list[tuple[str, str]]
+    start: dt.date | None = None
+    completed: dt.date | None = None
+    term: str | None = None
+    term_info: dict[str, Any] | None = None
+    status: str | None = None
+    grade_raw: str | None = None
+    scheme_id: str | None = None
+    engagement: str | None = None
+    language: str | None = None
+    refs: list[str] = field(default_factory=list)
+    credit_elements: list[etree._Element] = field(default_factory=list)
+    level_elements: list[etree._Element] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -142,7 +161,7 @@ class LosMapper:
         parts: list[etree._Element],
     ) -> tuple[AchievementRecord, list[str], bool]:
         ns, warnings = self.ctx.ns, self.ctx.warnings
-        spec_kids, instance = Kids(los, ns), Kids(loi, ns)
+        spec_kids = Kids(los, ns)
         identifiers = identifier_pairs(spec_kids.all("identifier"))
         qualification = spec_kids.one("qualification")
         if not identifiers and ns == LEGACY_NS and qualification is not None:
@@ -166,127 +185,31 @@ class LosMapper:
             if parts
             else (AchievementKind.COURSE_RESULT, SpecificationKind.COURSE),
         )
-        where = ref
-        # --- the instance: dates, term, grade, credits, levels
-        loi_ids = identifier_pairs(instance.all("identifier"))
-        start = completed = None
-        term: str | None = None
-        term_info: dict[str, Any] | None = None
-        status = None
-        grade_raw = scheme_id = None
-        engagement = language = None
-        refs: list[str] = []
-        credit_elements: list[etree._Element] = []
-        level_elements: list[etree._Element] = []
-        if loi is not None:
-            start_element = instance.one("start")
-            raw_start = raw_text_of(start_element)
-            if raw_start is not None and ns == LEGACY_NS and not ISO_DATE.search(raw_start):
-                term = " ".join(raw_start.split())  # legacy: start holds the term, "2012 Høst"
-            else:
-                start = date_of(start_element, warnings, where, "learningOpportunityInstance/start")
-            completed = date_of(instance.one("date"), warnings, where, "learningOpportunityInstance/date")
-            term_element = instance.one("academicTerm")
-            if term_element is not None:
-                term_titles = texts_by_lang(children_named(term_element, ns, "title"))
-                term_start = date_of(
-                    child_named(term_element, ns, "start"), warnings, where, "academicTerm/start"
-                )
-                term_end = date_of(child_named(term_element, ns, "end"), warnings, where, "academicTerm/end")
-                term = preferred(term_titles, ("nb", "nn", "en")) or term
-                term_info = {
-                    "title": term_titles,
-                    "start": term_start.isoformat() if term_start else None,
-                    "end": term_end.isoformat() if term_end else None,
-                }
-                completed = completed or term_end
-            status = text_of(instance.one("status"))
-            scheme_id = text_of(instance.one("gradingSchemeLocalId"))
-            grade_raw = text_of(instance.one("resultLabel"))
-            legacy_result = instance.one("result")
-            if grade_raw is None and legacy_result is not None:
-                grade_raw = text_of(legacy_result)
-                scheme_id = scheme_id or legacy_result.get("scheme")
-            engagement = text_of(instance.one("engagementHours"))
-            language = text_of(instance.one("languageOfInstruction"))
-            attachments = instance.one("attachments")
-            if attachments is not None:
-                refs = [r for r in (text_of(x) for x in children_named(attachments, ns, "ref")) if r]
-            credit_elements = instance.all("credit")
-            level_elements = instance.all("level")
-        if not credit_elements:
-            credit_elements = spec_kids.all("credit")  # legacy ELMO puts credits on the specification
+        inst = self._instance(loi, ref)
+        start, completed, term, term_info = inst.start, inst.completed, inst.term, inst.term_info
+        credit_elements = inst.credit_elements or spec_kids.all("credit")  # legacy ELMO: on the specification
         credits, credit_scheme, other_credits = self._credits(credit_elements, ref)
-        eqf, nkr = self._levels(level_elements, ref)
-
-        # --- grade: as delivered, on a register scale when the value is on one
-        # The delivered status wins; without one a grade on a known scale decides, and otherwise ELMO's
-        # rule holds: an absent status means passed.
-        status_passed = {"passed": True, "failed": False, "in-progress": None}.get((status or "").lower())
-        passed_by_status = status_passed if status else True
-        grade = None
-        descriptions = self.schemes.get(scheme_id or "", {})
-        if scheme_id and scheme_id not in self.schemes and ns != LEGACY_NS:
-            warnings.add(
-                "elmo.grading_scheme_unknown",
-                f"gradingSchemeLocalId {scheme_id!r} has no gradingScheme description in the report",
-                ref,
-                "gradingSchemeLocalId",
-            )
-        if grade_raw is not None:
-            scale = recognise_scale(grade_raw, self.issuer_info.get("country"), preferred(descriptions))
-            if scale is GradeScheme.EXTERNAL:
-                warnings.add(
-                    "elmo.grade_scale_unknown",
-                    f"grade {grade_raw!r} is on no scale the register knows for issuer country"
-                    f" {self.issuer_info.get('country') or '(none)'}; kept as delivered, passed by"
-                    f" {'its status' if status else 'ELMO rule (no status means passed)'}",
-                    ref,
-                    "resultLabel",
-                )
-            else:
-                passed_by_status = status_passed if status else normalize_grade(scale, grade_raw).passed
-            grade = GradeIn(
-                scheme=scale,
-                value=grade_raw,
-                passed=passed_by_status,
-                scheme_description=preferred(descriptions),
-            )
-
-        # --- the no-double-counting rule: the outermost node carrying credits keeps them
-        record_credits: Decimal | None = credits
+        eqf, nkr = self._levels(inst.level_elements, ref)
+        grade, passed_by_status, descriptions = self._grade(inst, ref)
         details: dict[str, Any] = {}
-        if credits is not None and ancestor_has_credits:
-            details["credits_as_delivered"] = str(credits)
-            record_credits = None
-            self.double_counted += 1
-        elif credits is not None and credits > 0 and passed_by_status is False:
-            # ELMO credits are the credits the learner earned; a failed attempt earns none.
-            details["credits_as_delivered"] = str(credits)
-            record_credits = None
-            warnings.add(
-                "elmo.credits_on_fail",
-                f"{credits} credits on a failed result; kept as delivered in details, not counted",
-                ref,
-                "credit",
-            )
+        record_credits = self._counted_credits(credits, ancestor_has_credits, passed_by_status, ref, details)
 
         details.update(
             {
                 k: v
                 for k, v in {
-                    "elmo_status": status,
+                    "elmo_status": inst.status,
                     # ELMO: an absent status means passed; kept for results that carry no grade
                     "passed": passed_by_status,
                     "elmo_type": los_type,
                     "elmo_version": self.learner.version,
-                    "grading_scheme_id": scheme_id,
+                    "grading_scheme_id": inst.scheme_id,
                     "grading_scheme_descriptions": descriptions or None,
                     "academic_term": term_info,
                     "start": start.isoformat() if start else None,
-                    "engagement_hours": engagement,
-                    "language_of_instruction": language,
-                    "loi_identifiers": dict(loi_ids) or None,
+                    "engagement_hours": inst.engagement,
+                    "language_of_instruction": inst.language,
+                    "loi_identifiers": dict(inst.loi_ids) or None,
                     "other_credits": other_credits or None,
                     "learner_local_identifiers": self.learner.other_ids or None,
                 }.items()
@@ -323,7 +246,7 @@ class LosMapper:
         # printed, and giving an undated 2009 result the year 2026 would be a false fact in statistics.
         year = completed.year if completed else _term_year(term)
         los_identity = (code_scheme, code) if code else ("title", preferred(titles), los_type)
-        loi_identity: dict[str, Any] = dict(loi_ids) or {
+        loi_identity: dict[str, Any] = dict(inst.loi_ids) or {
             "start": start.isoformat() if start else None,
             "date": completed.isoformat() if completed else None,
             "term": term_info or term,
@@ -351,7 +274,118 @@ class LosMapper:
         )
         # A node carries credits for the no-double-counting rule only with a positive value: an outer
         # grouping that says <value>0</value> counts nothing, so its parts keep theirs.
-        return record, refs, credits is not None and credits > 0
+        return record, inst.refs, credits is not None and credits > 0
+
+    def _instance(self, loi: etree._Element | None, where: str) -> _Instance:
+        """What the instance says: dates, term, status, grade, attachments, credits and levels."""
+        ns, warnings = self.ctx.ns, self.ctx.warnings
+        instance = Kids(loi, ns)
+        found = _Instance(identifier_pairs(instance.all("identifier")))
+        if loi is None:
+            return found
+        start_element = instance.one("start")
+        raw_start = raw_text_of(start_element)
+        if raw_start is not None and ns == LEGACY_NS and not ISO_DATE.search(raw_start):
+            found.term = " ".join(raw_start.split())  # legacy: start holds the term, "2012 Høst"
+        else:
+            found.start = date_of(start_element, warnings, where, "learningOpportunityInstance/start")
+        found.completed = date_of(instance.one("date"), warnings, where, "learningOpportunityInstance/date")
+        term_element = instance.one("academicTerm")
+        if term_element is not None:
+            term_titles = texts_by_lang(children_named(term_element, ns, "title"))
+            term_start = date_of(
+                child_named(term_element, ns, "start"), warnings, where, "academicTerm/start"
+            )
+            term_end = date_of(child_named(term_element, ns, "end"), warnings, where, "academicTerm/end")
+            found.term = preferred(term_titles, ("nb", "nn", "en")) or found.term
+            found.term_info = {
+                "title": term_titles,
+                "start": term_start.isoformat() if term_start else None,
+                "end": term_end.isoformat() if term_end else None,
+            }
+            found.completed = found.completed or term_end
+        found.status = text_of(instance.one("status"))
+        found.scheme_id = text_of(instance.one("gradingSchemeLocalId"))
+        found.grade_raw = text_of(instance.one("resultLabel"))
+        legacy_result = instance.one("result")
+        if found.grade_raw is None and legacy_result is not None:
+            found.grade_raw = text_of(legacy_result)
+            found.scheme_id = found.scheme_id or legacy_result.get("scheme")
+        found.engagement = text_of(instance.one("engagementHours"))
+        found.language = text_of(instance.one("languageOfInstruction"))
+        attachments = instance.one("attachments")
+        if attachments is not None:
+            found.refs = [r for r in (text_of(x) for x in children_named(attachments, ns, "ref")) if r]
+        found.credit_elements = instance.all("credit")
+        found.level_elements = instance.all("level")
+        return found
+
+    def _grade(self, inst: _Instance, ref: str) -> tuple[GradeIn | None, bool | None, dict[str, str]]:
+        """The grade as delivered, on a register scale when the value is on one; whether it passed; and
+        the report's descriptions of its grading scheme.
+
+        The delivered status wins; without one a grade on a known scale decides, and otherwise ELMO's
+        rule holds: an absent status means passed.
+        """
+        ns, warnings = self.ctx.ns, self.ctx.warnings
+        status, scheme_id, grade_raw = inst.status, inst.scheme_id, inst.grade_raw
+        status_passed = {"passed": True, "failed": False, "in-progress": None}.get((status or "").lower())
+        passed_by_status = status_passed if status else True
+        grade = None
+        descriptions = self.schemes.get(scheme_id or "", {})
+        if scheme_id and scheme_id not in self.schemes and ns != LEGACY_NS:
+            warnings.add(
+                "elmo.grading_scheme_unknown",
+                f"gradingSchemeLocalId {scheme_id!r} has no gradingScheme description in the report",
+                ref,
+                "gradingSchemeLocalId",
+            )
+        if grade_raw is not None:
+            scale = recognise_scale(grade_raw, self.issuer_info.get("country"), preferred(descriptions))
+            if scale is GradeScheme.EXTERNAL:
+                warnings.add(
+                    "elmo.grade_scale_unknown",
+                    f"grade {grade_raw!r} is on no scale the register knows for issuer country"
+                    f" {self.issuer_info.get('country') or '(none)'}; kept as delivered, passed by"
+                    f" {'its status' if status else 'ELMO rule (no status means passed)'}",
+                    ref,
+                    "resultLabel",
+                )
+            else:
+                passed_by_status = status_passed if status else normalize_grade(scale, grade_raw).passed
+            grade = GradeIn(
+                scheme=scale,
+                value=grade_raw,
+                passed=passed_by_status,
+                scheme_description=preferred(descriptions),
+            )
+        return grade, passed_by_status, descriptions
+
+    def _counted_credits(
+        self,
+        credits: Decimal | None,
+        ancestor_has_credits: bool,
+        passed: bool | None,
+        ref: str,
+        details: dict[str, Any],
+    ) -> Decimal | None:
+        """The credits the record counts. The no-double-counting rule: the outermost node carrying
+        credits keeps them; what a record does not count is kept as delivered in ``details``."""
+        if credits is not None and ancestor_has_credits:
+            details["credits_as_delivered"] = str(credits)
+            self.double_counted += 1
+            return None
+        if credits is not None and credits > 0 and passed is False:
+            # ELMO credits are the credits the learner earned; a failed attempt earns none.
+            details["credits_as_delivered"] = str(credits)
+            self.ctx.warnings.add(
+                "elmo.credits_on_fail",
+                f"{credits} credits on a failed result; kept as delivered in details, not counted",
+                ref,
+                "credit",
+            )
+            return None
+        return credits
 
     def _credits(
         self, elements: list[etree._Element], ref: str
