@@ -18,6 +18,9 @@ Everything streams: one person is generated at a time from a generator seeded by
 rows go straight to the open files, and a file is closed and a new one started at ``file_records``
 achievements. Memory stays flat from 1 000 to 5.5 M persons. National ids are Tenor-style synthetic
 numbers (month + 80), handed out from a per-birth-year sequence so that no two persons share one.
+
+Longer than 500 lines on purpose: test data, not part of the register; one generator whose parts
+(organisations, people, the four delivery formats) share the random state seeded per person.
 """
 
 from __future__ import annotations

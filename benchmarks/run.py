@@ -18,6 +18,9 @@ and hold the register to the ceilings PostgreSQL and the server set, in the same
 Scale and knobs come from the environment (see ``BenchConfig.from_env``). The database is a fresh one
 on ``BENCH_ADMIN_URL`` (a server you run) or on the embedded development server, dropped at the end
 unless ``BENCH_KEEP_DATABASE=1``. Results go to ``benchmarks/results.json`` and stdout as JSON.
+
+Longer than 500 lines on purpose: a benchmark, not part of the register; its four parts share one
+database, one server and one population, built once, and read as one script from setup to report.
 """
 
 from __future__ import annotations

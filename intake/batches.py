@@ -17,6 +17,9 @@ import (its persons stay pending).
 A file whose sha256 matches a completed batch of the same provider is recorded as ``duplicate`` and not
 parsed again. A unique index on completed (provider, sha256) makes that hold even for two identical
 uploads at the same moment: the second to commit fails on it and is reported as the duplicate.
+
+A little over 500 lines on purpose: receiving, processing and recovering share the batch row's states
+and the batch lock, and every transition of a batch is read here in one place.
 """
 
 from __future__ import annotations

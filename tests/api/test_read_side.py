@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event
 
 from register import stats
 from register.queries import person_view
+from register.stats.suppression import suppress
 from tests.api.rows import Spec, add_achievement, new_batch, new_person
 from tests.factories import create_organisation
 
@@ -82,7 +83,7 @@ def test_no_line_holds_a_lone_suppressed_cell(table: dict[tuple[str, int, str], 
         )
         for key, n in table.items()
     ]
-    stats._suppress(cells, dims, threshold)
+    suppress(cells, dims, threshold)
     for cell, n in zip(cells, table.values(), strict=True):
         if n < threshold:
             assert cell.suppressed  # primary

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 
 from register import disclosure, stats
 from register.errors import InvalidInput
+from register.stats import query as stats_query
 from tests.api.rows import Spec, add_achievement, finish_batch, new_batch, new_person
 from tests.factories import create_organisation
 
@@ -247,7 +248,7 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
         )
         none = stats.achievement_stats(conn, group_by=["level"], filters={"provider": uni}, threshold=5)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(stats, "MAX_TABLE_CELLS", 1)
+            patch.setattr(stats_query, "MAX_TABLE_CELLS", 1)
             with pytest.raises(InvalidInput) as too_many:
                 stats.achievement_stats(conn, group_by=["level"], filters={}, threshold=5)
         with pytest.raises(InvalidInput) as unknown:

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from register import disclosure, stats
+from register.stats import query as stats_query
 from tests.api.conftest import STATS, WRITE, Token, bearer, vocational_csv
 from tests.factories import new_nin
 
@@ -78,10 +79,10 @@ def test_a_table_computed_on_demand_is_bounded_in_time(
     assert by_grade.status_code == 200 and _near(by_grade.json()["cells"][0]["persons"], 8)
 
     # The same table made slow (a person-cell scan on a national register), with a short limit:
-    original = stats._on_demand_select
+    original = stats_query.on_demand_select
     monkeypatch.setattr(
-        stats,
-        "_on_demand_select",
+        stats_query,
+        "on_demand_select",
         lambda kept: original(kept).replace("FROM stats_person_cell", "FROM stats_person_cell, pg_sleep(1)"),
     )
     client.app.state.settings = client.app.state.settings.model_copy(update={"stats_on_demand_seconds": 0.1})

@@ -334,3 +334,23 @@ def test_a_batch_that_keeps_losing_deadlocks_fails_after_three_attempts(
         count(db, "SELECT count(*) FROM import_batch WHERE status = 'failed' AND failure = 'internal error'")
         == 1
     )
+
+
+def test_the_staging_tables_are_made_from_the_row_declarations(db: Engine) -> None:
+    """A staging row is declared once (register.ingest.staging): the temporary tables have exactly its
+    fields, in its order, so a row written by COPY lands in the column of the same name."""
+    from register.ingest.staging import SpecRow, StageRow, column_sql, create_staging_tables
+
+    with db.connect() as conn:
+        create_staging_tables(conn)
+        for table, row_type in (("stage", StageRow), ("stage_spec", SpecRow)):
+            columns = conn.execute(
+                text(
+                    """SELECT attname FROM pg_attribute
+                       WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped
+                       ORDER BY attnum"""
+                ),
+                {"t": f"pg_temp.{table}"},
+            ).scalars()
+            assert tuple(columns) == row_type._fields == tuple(column_sql(row_type))
+        conn.rollback()

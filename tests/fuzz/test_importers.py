@@ -2,8 +2,8 @@
 False and ``extract`` yields records, record errors and warnings or raises ``UnusableInput`` — never
 another exception, and never a hang.
 
-Inputs are random bytes and mutations of real examples (docs/formats/examples and the ELMO, ELM and
-Open Badges examples in tests/fixtures/formats): bytes flipped, ranges cut, markup and separators inserted, the file
+Inputs are random bytes and mutations of real examples (every example of tests/importers/examples.py:
+docs/formats/examples and the ELMO, ELM and Open Badges examples in tests/fixtures/formats): bytes flipped, ranges cut, markup and separators inserted, the file
 truncated, gzip/base64 transports damaged.
 """
 
@@ -22,25 +22,18 @@ from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from intake.registry import all_importers
 from register.records import AchievementRecord, BatchWarning, RecordError
 from register.settings import Settings
-from tests.conftest import FORMATS_DIR, PROJECT_ROOT
 from tests.fuzz.profile import FUZZ, TIMEOUT, no_hang
+from tests.importers.examples import claiming, example_files
 
 pytestmark = [pytest.mark.fuzz, TIMEOUT]
 
-EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples"
-SEEDS: dict[str, list[Path]] = {
-    "primary-csv": [EXAMPLES / "primary.csv"],
-    "primary-json": [EXAMPLES / "primary.json"],
-    "vocational-csv": [EXAMPLES / "vocational.csv"],
-    "vocational-json": [EXAMPLES / "vocational.jsonl"],
-    "elmo": sorted((FORMATS_DIR / "elmo" / "examples").glob("*")),
-    "micro-credential": [
-        *sorted((FORMATS_DIR / "openbadges3" / "examples").glob("*")),
-        FORMATS_DIR / "elm" / "examples" / "microcredential-annex1-uploadable.json",
-        EXAMPLES / "micro-envelope.jsonl",
-    ],
-}
 IMPORTERS = {importer.name: importer for importer in all_importers()}
+# The seeds of each importer: the examples it claims (tests/importers/examples.py), so a new importer is
+# fuzzed from its examples without a line here.
+SEEDS: dict[str, list[Path]] = {
+    name: [path for path in example_files() if [imp.name for imp in claiming(path)] == [name]]
+    for name in IMPORTERS
+}
 TOKENS = [
     b"<", b">", b"&", b"&amp;", b"&x;", b"]]>", b"<!--", b"<!DOCTYPE x [<!ENTITY x 'y'>]>", b"xmlns=\"\"",
     b'"', b"'", b";", b",", b"\n", b"\r\n", b"\t", b"\x00", b"\xff", b"\xc3", b"\xef\xbb\xbf", b"{", b"}",

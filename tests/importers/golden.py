@@ -1,8 +1,12 @@
 """Expected normalized output beside each example file: the importer's records, as JSON.
 
-After an intended change to a mapping, regenerate the expectations and review the diff:
+Every example (tests/importers/examples.py) has its ``<example>.expected.json`` beside it. After an
+intended change to a mapping, regenerate them all and review the diff:
 
-    REGISTER_REGENERATE_EXPECTED=1 .venv/bin/pytest tests/importers -k expected
+    .venv/bin/python -m tests.importers.golden --update
+
+(``REGISTER_REGENERATE_EXPECTED=1 .venv/bin/pytest tests/importers -k expected`` does the same for the
+examples a test reads.)
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import datetime as dt
 import enum
 import json
 import os
+import sys
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -52,3 +57,25 @@ def check_expected(items: Iterable[object], expected_path: Path) -> None:
     assert got == expected, (
         f"the output differs from {expected_path.name}; see the module docstring to regenerate"
     )
+
+
+def update_all() -> list[Path]:
+    """Write the expected output of every example, read by the one importer that claims it."""
+    from tests.importers.examples import claiming, example_files, expected_path, extract
+
+    written = []
+    for path in example_files():
+        [importer] = claiming(path)
+        target = expected_path(path)
+        target.write_text(
+            json.dumps(normalized(extract(importer, path)), indent=1, ensure_ascii=False) + "\n"
+        )
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--update"]:
+        sys.exit("usage: python -m tests.importers.golden --update")
+    for target in update_all():
+        print(target)

@@ -1,0 +1,127 @@
+"""CSV rows: ``;``-separated, a header naming the columns, read line by line with bounded memory."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO
+
+from importers.base import UnusableInput
+from importers.tabular.core import (
+    MAX_RECORD_BYTES,
+    SEPARATOR,
+    Column,
+    Lines,
+    Row,
+    TableItem,
+    normalize_name,
+)
+from register.records import BatchWarning, RecordError
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+class _CsvLineFeed:
+    """Feeds lines to ``csv.reader`` and refuses a record that spans too many bytes.
+
+    A quote that is never closed makes the csv module join every following line into one field; this
+    bounds how far that can go before the import stops.
+    """
+
+    def __init__(self, lines: Lines) -> None:
+        self.lines = lines
+        self.pending = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.pending += len(line)
+        if self.pending > MAX_RECORD_BYTES:
+            raise UnusableInput(
+                "csv.record_too_large",
+                f"a row ending at line {self.lines.number} is larger than {MAX_RECORD_BYTES} bytes"
+                " (an unclosed quote?)",
+            )
+        return line
+
+
+def read_csv(source: BinaryIO, columns: Sequence[Column]) -> Iterator[TableItem]:
+    """Stream the rows of a ``;``-separated UTF-8 CSV file with a header."""
+    lines = Lines(source)
+    feed = _CsvLineFeed(lines)
+    reader = csv.reader(feed, delimiter=SEPARATOR, quotechar='"', doublequote=True, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise UnusableInput("csv.malformed", f"the header line cannot be read as CSV: {exc}") from None
+    if header is None or not any(h.strip() for h in header):
+        raise UnusableInput("csv.no_header", "the file is empty: a header row naming the columns is required")
+    names = [normalize_name(h) for h in header]
+    _check_header(names, columns)
+    yield from _unknown_columns(names, columns)
+    known = {c.name for c in columns}
+    number = 0
+    while True:
+        feed.pending = 0
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The reader starts afresh on the next line, so only this row is lost.
+            number += 1
+            yield RecordError(
+                record=f"row {number}",
+                code="csv.malformed_row",
+                message=f"line {lines.number} cannot be read as CSV: {exc} (a value with '\"' in it is quoted,"
+                " and its own quotes doubled)",
+            )
+            continue
+        if not any(f.strip() for f in fields):
+            continue  # blank lines (often at the end of a spreadsheet export) are not rows
+        number += 1
+        if len(fields) != len(names):
+            yield RecordError(
+                record=f"row {number}",
+                code="csv.ragged_row",
+                message=f"the row has {len(fields)} fields but the header has {len(names)} columns"
+                f" (line {lines.number}; a {SEPARATOR!r} inside a value must be quoted)",
+            )
+            continue
+        pairs = zip(names, fields, strict=True)
+        yield Row(number, {name: value.strip() for name, value in pairs if name in known and value.strip()})
+
+
+def _check_header(names: list[str], columns: Sequence[Column]) -> None:
+    if len(names) == 1:
+        for other in (",", "\t"):
+            if other in names[0]:
+                shown = "tab" if other == "\t" else repr(other)
+                raise UnusableInput(
+                    "csv.separator",
+                    f"the header is separated by {shown}; this format uses {SEPARATOR!r} as separator",
+                )
+    seen: set[str] = set()
+    for name in names:
+        if not name:
+            raise UnusableInput("csv.header_empty_name", "the header has a column without a name")
+        if name in seen:
+            raise UnusableInput("csv.header_duplicate", f"the header names column {name!r} twice")
+        seen.add(name)
+    missing = [c.name for c in columns if c.required and c.name not in seen]
+    if missing:
+        raise UnusableInput(
+            "csv.header_missing_columns", f"the header lacks required columns: {', '.join(missing)}"
+        )
+
+
+def _unknown_columns(names: Iterable[str], columns: Sequence[Column]) -> Iterator[BatchWarning]:
+    known = {c.name for c in columns}
+    for name in names:
+        if name not in known:
+            yield BatchWarning(
+                code="column.unknown", message=f"column {name!r} is not part of this format and was ignored",
+                path=name,
+            )  # fmt: skip

@@ -1,0 +1,130 @@
+"""Values in rows: dates, code words, national ids, organisation numbers, withdrawals, documents seen."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from typing import Any
+
+from importers.tabular.core import (
+    Row,
+    RowRejected,
+)
+from register.identifiers import is_valid_orgnr
+
+# --- values -----------------------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+@functools.lru_cache(maxsize=4096)  # a file repeats a handful of dates on every row
+def parse_date(raw: str) -> dt.date:
+    """A date as ``YYYY-MM-DD`` (ISO 8601) or ``DD.MM.YYYY`` (as Norwegian spreadsheets write it)."""
+    value = raw.strip()
+    iso = _ISO_DATE.match(value)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    else:
+        nor = _NORWEGIAN_DATE.match(value)
+        if not nor:
+            raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD or DD.MM.YYYY)")
+        day, month, year = (int(g) for g in nor.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a date in the calendar") from None
+
+
+_FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", " ": "_", "-": "_"})
+
+
+@functools.lru_cache(maxsize=1024)
+def code_word(raw: str) -> str:
+    """A code-list value folded for matching: ``Muntlig-praktisk eksamen`` → ``muntlig_praktisk_eksamen``."""
+    return "_".join(raw.strip().casefold().translate(_FOLD).split("_")).strip("_").replace("__", "_")
+
+
+class DocumentMemory:
+    """What the rows of a document (a vitnemål) said about it, for the documents seen most recently.
+
+    Every row repeats its document's fields; the first row makes the document record and later rows
+    must agree with it. Memory is bounded: only the last ``limit`` documents are remembered, which is
+    why the format asks for the rows of one document to be delivered together.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self.seen: dict[str, tuple[tuple[str, str | None], ...]] = {}
+        #: the last document read from its columns, with those raw values: a document's rows come
+        #: together and repeat them, so an importer reads and validates them once per document
+        self.last_read: tuple[tuple[str | None, ...], Any] | None = None
+
+    def check(self, key: str, fields: tuple[tuple[str, str | None], ...]) -> tuple[bool, str | None]:
+        """(is_new, first column that disagrees with the earlier rows or None)."""
+        earlier = self.seen.get(key)
+        if earlier is None:
+            if len(self.seen) >= self.limit:
+                del self.seen[next(iter(self.seen))]
+            self.seen[key] = fields
+            return True, None
+        for (column, before), (_, now) in zip(earlier, fields, strict=True):
+            if before != now:
+                return False, column
+        return False, None
+
+
+def required(row: Row, column: str, why: str = "") -> str:
+    value = row.get(column)
+    if value is None:
+        raise RowRejected("field.missing", f"{column} is required{why} but empty", column)
+    return value
+
+
+def date_field(row: Row, column: str) -> dt.date | None:
+    raw = row.get(column)
+    if raw is None:
+        return None
+    try:
+        return parse_date(raw)
+    except ValueError as exc:
+        raise RowRejected("date.invalid", f"{column}: {exc}", column) from None
+
+
+_valid_orgnr = functools.lru_cache(maxsize=4096)(is_valid_orgnr)
+_NIN_SHAPE = re.compile(r"^\d{11}$")
+
+
+def nin_field(row: Row, column: str) -> str:
+    """The national id's shape only; check digits and kind are the ingest's (it knows the settings).
+
+    The value never appears in a message.
+    """
+    value = required(row, column).replace(" ", "")
+    if not _NIN_SHAPE.match(value):
+        raise RowRejected("nin.format", f"{column} must be 11 digits", column)
+    return value
+
+
+def orgnr_field(row: Row, column: str) -> str | None:
+    value = row.get(column)
+    if value is None:
+        return None
+    value = value.replace(" ", "")
+    if not _valid_orgnr(value):
+        raise RowRejected(
+            "orgnr.invalid",
+            f"{column} {value!r} is not a valid organisasjonsnummer (9 digits, mod-11)",
+            column,
+        )
+    return value
+
+
+WITHDRAWAL_COLUMN = "trukket_arsak"
+
+
+def withdrawal(row: Row) -> tuple[str, str | None]:
+    """(status, reason): a reason in ``trukket_arsak`` withdraws the row's result (a new version, kept)."""
+    reason = row.get(WITHDRAWAL_COLUMN)
+    return ("withdrawn", reason) if reason is not None else ("valid", None)

@@ -1,0 +1,78 @@
+"""The importer base of the row formats: a subclass names its columns and maps a row to records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO, ClassVar
+
+from importers.base import ImportContext, Item
+from importers.tabular.core import (
+    BLANK,
+    Column,
+    Row,
+    RowRejected,
+    TableKind,
+    head_text,
+    header_columns,
+    json_head_keys,
+    sniff_kind,
+)
+from importers.tabular.fields import DocumentMemory
+from importers.tabular.json_reader import read_table
+from register.records import AchievementRecord, RecordError
+from register.sectors import Sector
+
+# --- the importer base ------------------------------------------------------------------------------
+
+
+class RowImporter:
+    """An importer for one of the register's row formats, CSV or JSON; subclasses map rows to records.
+
+    ``columns`` is the format: its names, which a CSV header must have, and which are refused (a
+    column from another sector's format, such as fagskolepoeng on a school row). ``markers`` are the
+    column names that make a file this sector's: ``identify`` looks for one of them in the CSV header
+    or among the JSON keys of the file's head.
+    """
+
+    name: ClassVar[str]
+    sectors: ClassVar[frozenset[Sector]]
+    kind: ClassVar[TableKind]
+    columns: ClassVar[tuple[Column, ...]]
+    refused: ClassVar[dict[str, tuple[str, str]]] = {}  # column → (code, reason)
+    markers: ClassVar[frozenset[str]]
+
+    def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
+        text = head_text(head)
+        if sniff_kind(text) != self.kind:
+            return False
+        if self.kind == "csv":
+            return bool(self.markers.intersection(header_columns(text)))
+        if text.strip(BLANK + "\ufeff") == "[]":
+            return True  # an empty delivery; only this sector's JSON reader is asked about it
+        return bool(self.markers & json_head_keys(text))
+
+    def extract(self, source: BinaryIO, context: ImportContext) -> Iterator[Item]:
+        context.facts.format = self.name
+        refused = [(name, code, reason) for name, (code, reason) in self.refused.items()]
+        columns = (*self.columns, *(Column(name) for name in self.refused))
+        # Per file, never on the importer: one instance serves concurrent imports.
+        documents = DocumentMemory()
+        for item in read_table(source, self.kind, columns):
+            if not isinstance(item, Row):
+                yield item
+                continue
+            try:
+                for name, code, reason in refused:
+                    if item.get(name) is not None:
+                        raise RowRejected(code, reason, name)
+                yield from self.records(item, documents)
+            except RowRejected as exc:
+                yield RecordError(record=item.ref, code=exc.code, message=exc.message, path=exc.column)
+
+    def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
+        """The records one row makes (a result, and its document the first time the file names it).
+
+        Raises RowRejected for the first rule the row breaks; a record already yielded for the row
+        (its document) stays, since the document is right even if this subject's grade is not.
+        """
+        raise NotImplementedError
