@@ -22,7 +22,7 @@ from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
 from register.persons import nin_key, person_id_by_nin, person_not_found
-from register.queries import person_rows_by_nin, valid_achievement_ids
+from register.queries import person_rows_by_nin
 from register.scopes import Scope
 from register.sectors import Sector
 
@@ -129,17 +129,17 @@ def elmo(
             )
             unknown = exc
         else:
-            document = export_person_elmo(conn, person_id, sign=False)
-            # The export gives out the person's valid achievements; the audit row names them.
-            ids = [str(i) for i in valid_achievement_ids(conn, person_id)]
+            export = export_person_elmo(conn, person_id, sign=False)
+            document = export.document
+            # The audit row names exactly the achievements the document holds (from the same read).
             audit.record_read(
                 conn,
                 person_id=person_id,
                 action="persons.elmo",
                 details={
                     "endpoint": "POST /v1/persons/elmo",
-                    "count": len(ids),
-                    "achievement_ids": ids,
+                    "count": len(export.achievement_ids),
+                    "achievement_ids": export.achievement_ids,
                     "bytes": len(document),
                 },
                 **audit_identity(request, principal),
