@@ -31,7 +31,8 @@ from starlette.types import Message
 
 from api.auth import Principal, require_scope
 from api.errors import ApiError, problem_responses
-from api.rest.common import decode_cursor, encode_cursor, engine_of, settings_of
+from api.pagination import decode_cursor, encode_cursor
+from api.rest.common import engine_of, settings_of
 from api.rest.schemas import (
     BatchDetailOut,
     BatchOut,
