@@ -89,12 +89,17 @@ class BatchAcceptedOut(BaseModel):
     location: str
 
 
+#: imports of large deliveries run on this many threads per process, beside the requests
+IMPORT_WORKERS = 2
+
+
+def new_executor() -> ThreadPoolExecutor:
+    """The pool large deliveries are imported on: made by the lifespan at start, shut down at stop."""
+    return ThreadPoolExecutor(max_workers=IMPORT_WORKERS, thread_name_prefix="import")
+
+
 def _executor(app: Any) -> ThreadPoolExecutor:
-    executor = getattr(app.state, "import_executor", None)
-    if executor is None:
-        executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import")
-        app.state.import_executor = executor
-    return cast(ThreadPoolExecutor, executor)
+    return cast(ThreadPoolExecutor, app.state.import_executor)
 
 
 class _Queued:
