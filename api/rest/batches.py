@@ -17,7 +17,7 @@ import tempfile
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, cast
+from typing import Annotated, Any, BinaryIO, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,9 +30,9 @@ from starlette.requests import Request as StarletteRequest
 from starlette.types import Message
 
 from api.auth import Principal, require_scope
+from api.deps import EngineDep, SettingsDep, UnitOfWork
 from api.errors import ApiError, problem_responses
 from api.pagination import decode_cursor, encode_cursor
-from api.rest.common import engine_of, settings_of
 from api.rest.schemas import (
     BatchDetailOut,
     BatchOut,
@@ -174,9 +174,13 @@ async def upload(
     request: Request,
     sector: Sector = Query(description=listed(Sector)),
     filename: str | None = Query(default=None, max_length=255, description="the file's name, if any"),
-    principal: Principal = Depends(require_scope(Scope.WRITE)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE))],
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Any:
-    settings = settings_of(request)
+    # No unit of work here: the upload's transactions are intake's (the bytes commit first, on their
+    # own, so that nothing received is lost; the import runs in transactions of its own).
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
@@ -191,7 +195,6 @@ async def upload(
         if size == 0:
             raise ApiError(422, "upload.empty", "the upload is empty")
         spool.seek(0)
-        engine = engine_of(request)
         kwargs: dict[str, Any] = {
             "sector": sector.value,
             "provider_orgnr": principal.orgnr,
@@ -332,9 +335,12 @@ _REJECTIONS_PAGE = 100
 def get_batch(
     batch_id: uuid.UUID,
     request: Request,
-    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE, Scope.ADMIN))],
+    engine: EngineDep,
 ) -> BatchDetailOut:
-    with engine_of(request).begin() as conn:
+    # Its own transaction, not the unit of work: a batch found interrupted is settled and committed
+    # before the poll queues a resume, whose worker must see it (it claims the batch by lock).
+    with engine.begin() as conn:
         settle_if_interrupted(conn, batch_id)
         batch = batch_view(conn, batch_id)
         # Another organisation's batch is answered exactly like a missing one.
@@ -366,16 +372,16 @@ def _rejection(r: Any) -> RejectionOut:
 )
 def get_rejections(
     batch_id: uuid.UUID,
-    request: Request,
     after: int = Query(default=0, ge=0, le=2**31 - 1),
     limit: int = Query(default=100, ge=1, le=1000),
-    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE, Scope.ADMIN))],
+    conn: UnitOfWork,
 ) -> RejectionPage:
-    with engine_of(request).connect() as conn:
-        batch = batch_view(conn, batch_id)
-        if batch is None or not _may_read(principal, batch):
-            raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
-        rows = batch_rejections(conn, batch_id, after_seq=after, limit=limit + 1)
+    batch = batch_view(conn, batch_id)
+    if batch is None or not _may_read(principal, batch):
+        raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
+    rows = batch_rejections(conn, batch_id, after_seq=after, limit=limit + 1)
     page = rows[:limit]
     return RejectionPage(
         items=[_rejection(r) for r in page], next_after=page[-1].seq if len(rows) > limit else None
@@ -389,10 +395,11 @@ def get_rejections(
     responses=problem_responses(401, 403, 422, 503),
 )
 def get_batches(
-    request: Request,
     cursor: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=500),
-    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE, Scope.ADMIN))],
+    conn: UnitOfWork,
 ) -> BatchPage:
     before = None
     if cursor:
@@ -402,8 +409,7 @@ def get_batches(
         except ValueError:
             raise ApiError(422, "request.cursor", "the cursor is not one this API handed out") from None
     provider = None if principal.has(Scope.ADMIN) else principal.orgnr
-    with engine_of(request).connect() as conn:
-        rows = list_batches(conn, provider, before=before, limit=limit + 1)
+    rows = list_batches(conn, provider, before=before, limit=limit + 1)
     page = rows[:limit]
     next_cursor = (
         encode_cursor(page[-1].received_at.isoformat(), str(page[-1].id)) if len(rows) > limit else None
