@@ -12,11 +12,13 @@ awarding organisation of each record is the ingest's check (a record it may not 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import tempfile
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Annotated, Any, BinaryIO, cast
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Message
@@ -63,7 +65,6 @@ router = APIRouter(prefix="/v1", tags=["providers"])
 
 #: deliveries up to this size are imported while the client waits
 SYNCHRONOUS_BYTES = 4 * 1024 * 1024
-_COPY_CHUNK = 1024 * 1024
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file in a form upload
 
 _BODY_TYPES = ("application/xml", "text/xml", "text/csv", "application/json", "application/octet-stream")
@@ -186,12 +187,20 @@ async def upload(
     if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
         raise _too_large(limit)
     content_type = request.headers.get("content-type")
-    spool = cast(BinaryIO, tempfile.TemporaryFile())  # noqa: SIM115 - closed below, whatever happens
+    # The upload is written once: a body to this file, a form's file part by Starlette's parser; that
+    # file is handed to intake as the batch's spool (``hand_over``), not copied into another.
+    spool: BinaryIO | None = None
+    form: FormData | None = None
+    handed_over = False
     try:
         if content_type and content_type.lower().startswith("multipart/form-data"):
-            size, filename, content_type = await _spool_form(request, spool, limit, filename)
+            form, spool, filename, content_type = await _read_form(request, limit, filename)
+            size = spool.seek(0, io.SEEK_END)
         else:
+            spool = cast(BinaryIO, tempfile.TemporaryFile())  # noqa: SIM115 - closed below, or by the import
             size = await _spool_body(request, spool, limit)
+        if size > limit:
+            raise _too_large(limit)
         if size == 0:
             raise ApiError(422, "upload.empty", "the upload is empty")
         spool.seek(0)
@@ -204,12 +213,23 @@ async def upload(
         try:
             if size <= SYNCHRONOUS_BYTES:
                 report = await run_in_threadpool(
-                    run_import, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
+                    partial(run_import, hand_over=True),
+                    engine,
+                    spool,
+                    submitted_by=principal.client_id,
+                    settings=settings,
+                    **kwargs,
                 )
             else:
                 received = await run_in_threadpool(
-                    receive, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
+                    partial(receive, hand_over=True),
+                    engine,
+                    spool,
+                    submitted_by=principal.client_id,
+                    settings=settings,
+                    **kwargs,
                 )
+                handed_over = True  # the background import reads it and closes it
                 _queued(request.app).add(received.batch_id)
                 _executor(request.app).submit(
                     _process_in_background, request.app, engine, received, settings, kwargs
@@ -224,7 +244,11 @@ async def upload(
                 raise ApiError(403, exc.code, "your organisation is not registered as a provider") from None
             raise
     finally:
-        spool.close()
+        if not handed_over:
+            if spool is not None:
+                spool.close()
+            if form is not None:
+                await form.close()
     location = f"/v1/batches/{report.batch_id}"
     if report.status == "failed" and report.failure is not None:
         raise ApiError(
@@ -252,9 +276,10 @@ async def _spool_body(request: Request, spool: BinaryIO, limit: int) -> int:
     return size
 
 
-async def _spool_form(
-    request: Request, spool: BinaryIO, limit: int, filename: str | None
-) -> tuple[int, str | None, str | None]:
+async def _read_form(
+    request: Request, limit: int, filename: str | None
+) -> tuple[FormData, BinaryIO, str | None, str | None]:
+    """The form and its file part (Starlette's spooled file, which the caller closes with the form)."""
     received = 0
 
     async def bounded_receive() -> Message:
@@ -274,19 +299,11 @@ async def _spool_form(
         raise ApiError(
             422, "upload.multipart_invalid", f"the form upload cannot be read: {exc.detail}"
         ) from None
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ApiError(422, "upload.missing_file", "a form upload needs the file in the field 'file'")
-        size = 0
-        while chunk := await upload.read(_COPY_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            spool.write(chunk)
-        return size, filename or upload.filename, upload.content_type
-    finally:
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
         await form.close()
+        raise ApiError(422, "upload.missing_file", "a form upload needs the file in the field 'file'")
+    return form, cast(BinaryIO, upload.file), filename or upload.filename, upload.content_type
 
 
 def _process_in_background(
