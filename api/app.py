@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    executor = app.state.import_executor = batches.new_executor()
     # Batches a stopped server answered 202 for but never took up are processed now, not left waiting.
     try:
         batches.resume_abandoned(app)
@@ -94,3 +95,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for worker in workers:
             worker.stop()
+        # Imports under way finish (their batch would otherwise wait for the next start's resume);
+        # those still queued are left 'received', and the next start or a client's poll resumes them.
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.deps import EngineDep
 from api.errors import ApiError, problem_responses
 from register.schema import at_head
 
@@ -28,9 +29,11 @@ def health() -> Health:
     summary="Readiness: the database answers and has every migration",
     responses=problem_responses(503),
 )
-def ready(request: Request) -> Health:
+def ready(engine: EngineDep) -> Health:
+    # Its own connection, not the unit of work (api/deps.py): a database that cannot be reached is
+    # this endpoint's answer (health.database_unreachable), not an error before it runs.
     try:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             migrated = at_head(conn)
     except SQLAlchemyError:

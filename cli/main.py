@@ -379,8 +379,15 @@ def export_elmo(
     nin = _read_nin(nin_file)
     with get_engine().begin() as conn:
         person_id = person_id_by_nin(conn, nin)
-        document = export_person_elmo(conn, person_id, sign=sign)
-        record_read(conn, person_id=person_id, action="export.elmo", client_id="cli")
+        export = export_person_elmo(conn, person_id, sign=sign)
+        document = export.document
+        record_read(
+            conn,
+            person_id=person_id,
+            action="export.elmo",
+            client_id="cli",
+            details={"count": len(export.achievement_ids), "achievement_ids": export.achievement_ids},
+        )
     if output is None:
         sys.stdout.buffer.write(document)
     else:

@@ -133,16 +133,24 @@ def receive(
     content_type: str | None = None,
     submitted_by: str | None = None,
     settings: Settings | None = None,
+    hand_over: bool = False,
 ) -> ReceivedBatch:
     """Store the delivery's bytes on a new batch row and commit. Raises UnusableInput for a bad sector,
-    an unknown provider or a file over the size limit (then nothing is stored)."""
+    an unknown provider or a file over the size limit (then nothing is stored).
+
+    With ``hand_over`` the caller gives up ``source`` (a seekable file it has already written, such as
+    the API's spooled upload): it becomes the batch's ``spool``, rewound, instead of being copied into
+    another one, so an upload is written to disk once. Otherwise ``source`` stays the caller's.
+    """
     settings = settings or get_settings()
     sector_ = parse_sector(sector)
     # A name is a label, never a path or a header: one line of storable text.
     filename = None if filename is None else clean_text(filename, single_line=True)[:255]
     content_type = None if content_type is None else clean_text(content_type, single_line=True)[:255]
     # Returned to the caller, who closes it: the importer reads the delivery from here, not from the database.
-    spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES))  # noqa: SIM115
+    spool = (
+        None if hand_over else cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES))  # noqa: SIM115
+    )
     digest = hashlib.sha256()
     size = 0
     batch_id = uuid.uuid4()
@@ -172,7 +180,8 @@ def receive(
                     f"the delivery is larger than the limit of {settings.max_upload_bytes} bytes",
                 )
             digest.update(chunk)
-            spool.write(chunk)
+            if spool is not None:
+                spool.write(chunk)
             conn.execute(
                 text("INSERT INTO import_batch_chunk (batch_id, seq, data) VALUES (:b, :s, :d)"),
                 {"b": batch_id, "s": seq, "d": chunk},
@@ -195,6 +204,8 @@ def receive(
             ),
             {"h": sha256, "n": size, "dup": duplicate_of, "id": batch_id},
         )
+    if spool is None:
+        spool = source
     spool.seek(0)
     return ReceivedBatch(batch_id, provider_id, sector_, spool, sha256, duplicate_of)
 
@@ -531,9 +542,11 @@ def run_import(
     submitted_by: str | None = None,
     settings: Settings | None = None,
     on_record: Callable[[], None] | None = None,
+    hand_over: bool = False,
 ) -> BatchReport:
     """Receive and process one delivery. Raises UnusableInput only before anything is stored (unknown
-    sector or provider, over the size limit); every later failure is in the report."""
+    sector or provider, over the size limit); every later failure is in the report. ``hand_over`` as
+    for ``receive`` (the source is closed when the import is done)."""
     received = receive(
         engine,
         source,
@@ -543,6 +556,7 @@ def run_import(
         content_type=content_type,
         submitted_by=submitted_by,
         settings=settings,
+        hand_over=hand_over,
     )
     with received.spool:
         return process(

@@ -1,8 +1,9 @@
 """The read side: a person's achievements, batches and their rejections — as typed views, not ORM rows.
 
 Each function is a fixed number of indexed queries regardless of how much it returns (no N+1): a
-person's achievements come in one query joined to their specification and awarding organisation and
-are nested in memory by ``part_of_id``. The REST and GraphQL layers both build on these views.
+person and their achievements come in one statement joined to their specification and awarding
+organisation (``_READ``, the one read model of a person) and are nested in memory by ``part_of_id``.
+REST's look-up encodes its rows, GraphQL builds on ``person_view`` and the ELMO export on ``person_rows``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+import orjson
 from sqlalchemy import Connection, Engine, text
 
 
@@ -102,45 +104,22 @@ def person_view(
 
     ``passed_only`` leaves out results explicitly not passed (``grade_passed`` false); results where
     pass/fail does not apply (an exemption, a degree without a grade) stay. A result whose parent is
-    left out by a filter is shown at the top level rather than hidden.
+    left out by a filter is shown at the top level rather than hidden. Built on ``person_rows``, the
+    one read of a person that REST's look-up and the ELMO export use too.
     """
-    person = conn.execute(
-        text("SELECT id, given_name, family_name, birth_date FROM person WHERE id = :p"), {"p": person_id}
-    ).one_or_none()
-    if person is None:
+    rows = person_rows(conn, person_id, sectors=sectors, passed_only=passed_only)
+    if rows is None:
         return None
-    clauses = ["a.person_id = :p", *_given_out(sectors, passed_only, ":sectors")]
-    params: dict[str, Any] = {"p": person_id}
-    if sectors:
-        params["sectors"] = list(sectors)
-    rows = conn.execute(
-        text(
-            f"""SELECT a.id, a.sector, a.kind, a.part_of_id, a.grade_scheme, a.grade_value, a.grade_passed,
-                       a.details->>'grade_as_delivered' AS grade_as_delivered,
-                       a.credits, a.credit_scheme, a.completed_on, a.year, a.term, a.version,
-                       s.id AS spec_id, s.kind AS spec_kind, s.code, s.code_scheme, s.title, s.description,
-                       s.credits AS spec_credits, s.credit_scheme AS spec_credit_scheme, s.nkr_level,
-                       s.eqf_level, s.nus_code, s.iscedf_code, s.learning_outcomes,
-                       o.orgnr, o.name_nb, o.name_en, o.kind AS org_kind, o.country, o.id AS org_id
-                FROM achievement a
-                JOIN learning_specification s ON s.id = a.specification_id
-                JOIN organisation o ON o.id = a.awarding_org_id
-                WHERE {" AND ".join(clauses)}
-                ORDER BY {_ORDER}"""
-        ),
-        params,
-    )
     return PersonView(
-        id=person.id,
-        given_name=person.given_name,
-        family_name=person.family_name,
-        birth_date=person.birth_date,
-        achievements=_nest(_achievement(r) for r in rows),
+        id=uuid.UUID(rows.id),
+        given_name=rows.given_name,
+        family_name=rows.family_name,
+        birth_date=rows.birth_date,
+        achievements=_nest(_achievement(r) for r in rows.achievements),
     )
 
 
-# Which achievements a look-up gives out and in which order: person_view and person_rows_by_nin share
-# them, so REST's fast path and GraphQL cannot drift apart.
+# The one order in which a person's achievements are read and given out, by every consumer.
 _ORDER = "a.completed_on NULLS LAST, a.year NULLS LAST, s.code NULLS LAST, a.id"
 
 
@@ -154,7 +133,7 @@ def _given_out(sectors: Sequence[str] | None, passed_only: bool, sectors_param: 
 
 
 class AchievementRow(NamedTuple):
-    """One achievement as the look-up's single statement returns it: ready for JSON as it is.
+    """One achievement as the read model's single statement returns it: ready for JSON as it is.
 
     Ids are text (PostgreSQL prints a uuid as ``str(uuid.UUID)`` does), numbers are float (what the REST
     answer gives), and the jsonb columns are their JSON text, to be embedded without parsing.
@@ -191,11 +170,13 @@ class AchievementRow(NamedTuple):
     org_name_en: str | None
     org_kind: str
     org_country: str
+    specification_id: int
+    awarding_org_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class PersonRows:
-    """A person and the achievements a look-up gives out, flat, in ``person_view``'s order."""
+    """A person and the achievements a read gives out, flat, in the one order (``_ORDER``)."""
 
     id: str
     given_name: str | None
@@ -204,29 +185,55 @@ class PersonRows:
     achievements: list[AchievementRow]
 
 
+# The read model of a person: one column list (AchievementRow's), one filter (_given_out), one order
+# (_ORDER); only how the person is found differs (by national id for the look-up, by id otherwise).
 _PERSON_COLUMNS = 4
-_BY_NIN = """SELECT p.id::text, p.given_name, p.family_name, p.birth_date,
+_READ = """SELECT p.id::text, p.given_name, p.family_name, p.birth_date,
        a.id::text, a.sector, a.kind, a.part_of_id::text, a.grade_scheme, a.grade_value, a.grade_passed,
        a.details->>'grade_as_delivered', a.credits::float8, a.credit_scheme, a.completed_on, a.year,
        a.term, a.version,
        s.kind, s.code, s.code_scheme, s.title::text, s.description::text, s.credits::float8,
        s.credit_scheme, s.nkr_level, s.eqf_level, s.nus_code, s.iscedf_code, s.learning_outcomes::text,
-       o.orgnr, o.name_nb, o.name_en, o.kind, o.country
-FROM person_identifier i
-JOIN person p ON p.id = i.person_id
+       o.orgnr, o.name_nb, o.name_en, o.kind, o.country, a.specification_id, a.awarding_org_id
+FROM {person}
 LEFT JOIN achievement a ON a.person_id = p.id AND {given_out}
 -- One primary-key probe per achievement, whatever the statistics say: at 29 M achievements the
 -- planner guessed 670 per person (there are ~30) and hashed all 12 000 specifications per look-up.
 LEFT JOIN LATERAL (SELECT * FROM learning_specification s WHERE s.id = a.specification_id LIMIT 1) s ON true
 LEFT JOIN LATERAL (SELECT * FROM organisation o WHERE o.id = a.awarding_org_id LIMIT 1) o ON true
-WHERE i.kind = %(kind)s AND i.scheme = '' AND i.value = %(value)s
+WHERE {which}
 ORDER BY {order}"""
+_BY_NIN = (
+    "person_identifier i JOIN person p ON p.id = i.person_id",
+    "i.kind = %(kind)s AND i.scheme = '' AND i.value = %(value)s",
+)
+_BY_ID = ("person p", "p.id = %(person)s")
 
 
 @functools.cache
-def _by_nin_statement(by_sector: bool, passed_only: bool) -> str:
+def _read_statement(by_nin: bool, by_sector: bool, passed_only: bool) -> str:
+    person, which = _BY_NIN if by_nin else _BY_ID
     given_out = _given_out(["?"] if by_sector else None, passed_only, "%(sectors)s")
-    return _BY_NIN.format(given_out=" AND ".join(given_out), order=_ORDER)
+    return _READ.format(person=person, given_out=" AND ".join(given_out), which=which, order=_ORDER)
+
+
+def person_rows(
+    conn: Connection,
+    person_id: uuid.UUID,
+    *,
+    sectors: Sequence[str] | None = None,
+    passed_only: bool = False,
+) -> PersonRows | None:
+    """The person's achievements as the read model gives them (flat, in order); None if no such person.
+
+    GraphQL (through ``person_view``) and the ELMO export read a person here. Run through SQLAlchemy
+    (``exec_driver_sql``), so the statement is seen by its events; the rows are the driver's own.
+    """
+    params: dict[str, Any] = {"person": person_id}
+    if sectors:
+        params["sectors"] = list(sectors)
+    statement = _read_statement(False, bool(sectors), passed_only)
+    return _person_rows(conn.exec_driver_sql(statement, params).all())
 
 
 def person_rows_by_nin(
@@ -237,14 +244,13 @@ def person_rows_by_nin(
     sectors: Sequence[str] | None = None,
     passed_only: bool = False,
 ) -> PersonRows | None:
-    """``person_view`` for the holder of a national id, in one statement and without per-row objects.
+    """``person_rows`` for the holder of a national id, on the connection's own driver cursor.
 
     The look-up's hot path: the identifier, the person and their achievements come back in one round
-    trip on the connection's own driver cursor (SQLAlchemy's result layer costs more than the rows do
-    here), with the filters and order of ``person_view``. None if no person holds ``(kind, value)``
-    (see ``register.persons.nin_key``).
+    trip on the driver cursor (SQLAlchemy's result layer costs more than the rows do here). None if no
+    person holds ``(kind, value)`` (see ``register.persons.nin_key``).
     """
-    statement = _by_nin_statement(bool(sectors), passed_only)
+    statement = _read_statement(True, bool(sectors), passed_only)
     params: dict[str, Any] = {"kind": kind, "value": value}
     if sectors:
         params["sectors"] = list(sectors)
@@ -253,6 +259,10 @@ def person_rows_by_nin(
     with driver.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
+    return _person_rows(rows)
+
+
+def _person_rows(rows: Sequence[Sequence[Any]]) -> PersonRows | None:
     if not rows:
         return None
     first = rows[0]
@@ -267,49 +277,59 @@ def person_rows_by_nin(
     )
 
 
-def valid_achievement_ids(conn: Connection, person_id: uuid.UUID) -> list[uuid.UUID]:
-    """The ids of a person's valid achievements (what an export gives out), in a stable order."""
-    return list(
-        conn.execute(
-            text("SELECT id FROM achievement WHERE person_id = :p AND status = 'valid' ORDER BY id"),
-            {"p": person_id},
-        ).scalars()
-    )
+def as_decimal(value: float | None) -> Decimal | None:
+    """A numeric column read as float8, as the Decimal it was stored as (the shortest repr round-trips)."""
+    return Decimal(repr(value)) if value is not None else None
 
 
-def _achievement(r: Any) -> AchievementView:
+def _json(value: str | None) -> Any:
+    return orjson.loads(value) if value is not None else None
+
+
+def _achievement(r: AchievementRow) -> AchievementView:
     return AchievementView(
-        id=r.id,
+        id=uuid.UUID(r.id),
         sector=r.sector,
         kind=r.kind,
         specification=SpecificationView(
-            id=r.spec_id,
+            id=r.specification_id,
             kind=r.spec_kind,
             code=r.code,
             code_scheme=r.code_scheme,
-            title=r.title,
-            description=r.description,
-            credits=r.spec_credits,
+            title=orjson.loads(r.title_json),
+            description=_json(r.description_json),
+            credits=as_decimal(r.spec_credits),
             credit_scheme=r.spec_credit_scheme,
             nkr_level=r.nkr_level,
             eqf_level=r.eqf_level,
             nus_code=r.nus_code,
             iscedf_code=r.iscedf_code,
-            learning_outcomes=r.learning_outcomes,
+            learning_outcomes=_json(r.learning_outcomes_json),
         ),
         awarding_organisation=OrganisationRef(
-            orgnr=r.orgnr, name=r.name_nb, name_en=r.name_en, kind=r.org_kind, country=r.country, id=r.org_id
+            orgnr=r.orgnr,
+            name=r.org_name,
+            name_en=r.org_name_en,
+            kind=r.org_kind,
+            country=r.org_country,
+            id=r.awarding_org_id,
         ),
-        grade=GradeView(r.grade_scheme, r.grade_value, r.grade_passed, r.grade_as_delivered or r.grade_value)
+        # The ingest writes a grade scheme only with a value (the casts say so to the type checker).
+        grade=GradeView(
+            r.grade_scheme,
+            cast(str, r.grade_value),
+            r.grade_passed,
+            cast(str, r.grade_as_delivered or r.grade_value),
+        )
         if r.grade_scheme
         else None,
-        credits=r.credits,
+        credits=as_decimal(r.credits),
         credit_scheme=r.credit_scheme,
         completed_on=r.completed_on,
         year=r.year,
         term=r.term,
         version=r.version,
-        part_of_id=r.part_of_id,
+        part_of_id=uuid.UUID(r.part_of_id) if r.part_of_id else None,
     )
 
 

@@ -18,7 +18,7 @@ from strawberry import Private
 
 from api.errors import ApiError
 from api.graphql.context import GraphContext, ViewKey
-from api.rest.common import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, encode_cursor
 from register import grading, sectors
 from register.disclosure import RULE
 from register.models.organisation import CODE_SCHEMES

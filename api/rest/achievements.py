@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from api.auth import Principal, require_scope
+from api.deps import UnitOfWork
 from api.errors import problem_responses
-from api.rest.common import engine_of
 from api.rest.schemas import WithdrawalIn, WithdrawalOut
 from register.scopes import Scope
 from register.withdrawals import withdraw_achievement
@@ -25,9 +26,8 @@ router = APIRouter(prefix="/v1", tags=["providers"])
 def withdraw(
     achievement_id: uuid.UUID,
     body: WithdrawalIn,
-    request: Request,
-    principal: Principal = Depends(require_scope(Scope.WRITE)),
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE))],
+    conn: UnitOfWork,
 ) -> WithdrawalOut:
-    with engine_of(request).begin() as conn:
-        done = withdraw_achievement(conn, achievement_id, provider_orgnr=principal.orgnr, reason=body.reason)
+    done = withdraw_achievement(conn, achievement_id, provider_orgnr=principal.orgnr, reason=body.reason)
     return WithdrawalOut(id=done.id, status="withdrawn", version=done.version, withdrawal_reason=done.reason)

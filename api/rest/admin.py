@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
 from api.auth import Principal, require_scope
+from api.deps import UnitOfWork
 from api.errors import ApiError, problem_responses
-from api.rest.common import engine_of
 from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
 from register.organisations import OrganisationView, add_organisation, list_organisations
 from register.scopes import Scope
@@ -71,11 +74,10 @@ class DeliversForIn(BaseModel):
 _PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422, 503)
 
 
-def _find(request: Request, orgnr: str) -> OrganisationOut:
-    with engine_of(request).connect() as conn:
-        for view in list_organisations(conn):
-            if view.orgnr == orgnr:
-                return OrganisationOut.of(view)
+def _find(conn: Connection, orgnr: str) -> OrganisationOut:
+    for view in list_organisations(conn):
+        if view.orgnr == orgnr:
+            return OrganisationOut.of(view)
     raise ApiError(404, "organisation.not_found", f"organisation {orgnr} is not registered")
 
 
@@ -94,32 +96,31 @@ def _check_codes(codes: list[CodeIn]) -> list[tuple[str, str]]:
     "/organisations", response_model=list[OrganisationOut], responses=problem_responses(401, 403, 503)
 )
 def organisations(
-    request: Request, principal: Principal = Depends(require_scope(Scope.ADMIN))
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))], conn: UnitOfWork
 ) -> list[OrganisationOut]:
-    with engine_of(request).connect() as conn:
-        return [OrganisationOut.of(v) for v in list_organisations(conn)]
+    return [OrganisationOut.of(v) for v in list_organisations(conn)]
 
 
 @router.post("/organisations", status_code=201, response_model=OrganisationOut, responses=_PROBLEMS)
 def register_organisation(
-    body: OrganisationIn, request: Request, principal: Principal = Depends(require_scope(Scope.ADMIN))
+    body: OrganisationIn,
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
+    conn: UnitOfWork,
 ) -> JSONResponse:
     """Register an organisation (or add codes and relations to the one with this orgnr)."""
-    with engine_of(request).begin() as conn:
-        org_id = add_organisation(
-            conn,
-            orgnr=body.orgnr,
-            name=body.name,
-            kind=body.kind,
-            codes=_check_codes(body.codes),
-            delivers_for=body.delivers_for,
-            name_nn=body.name_nn,
-            name_en=body.name_en,
-            country=body.country,
-            name_lang=body.name_lang,
-        )
-        views = list_organisations(conn)
-    found = next(v for v in views if v.id == org_id)
+    org_id = add_organisation(
+        conn,
+        orgnr=body.orgnr,
+        name=body.name,
+        kind=body.kind,
+        codes=_check_codes(body.codes),
+        delivers_for=body.delivers_for,
+        name_nn=body.name_nn,
+        name_en=body.name_en,
+        country=body.country,
+        name_lang=body.name_lang,
+    )
+    found = next(v for v in list_organisations(conn) if v.id == org_id)
     out = OrganisationOut.of(found)
     headers = {"Location": f"/v1/organisations/{found.orgnr}"} if found.orgnr else {}
     return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=headers)
@@ -127,34 +128,34 @@ def register_organisation(
 
 @router.get("/organisations/{orgnr}", response_model=OrganisationOut, responses=_PROBLEMS)
 def organisation(
-    request: Request, orgnr: str = _ORGNR, principal: Principal = Depends(require_scope(Scope.ADMIN))
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
+    conn: UnitOfWork,
+    orgnr: str = _ORGNR,
 ) -> OrganisationOut:
-    return _find(request, orgnr)
+    return _find(conn, orgnr)
 
 
 @router.post("/organisations/{orgnr}/codes", response_model=OrganisationOut, responses=_PROBLEMS)
 def add_code(
     body: CodeIn,
-    request: Request,
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
+    conn: UnitOfWork,
     orgnr: str = _ORGNR,
-    principal: Principal = Depends(require_scope(Scope.ADMIN)),
 ) -> OrganisationOut:
     """Add a cross-walk code (NSR, FS, Erasmus, SCHAC, PIC, issuer) so imports recognise the organisation."""
-    current = _find(request, orgnr)
-    with engine_of(request).begin() as conn:
-        add_organisation(conn, orgnr=orgnr, name=current.name, kind=current.kind, codes=_check_codes([body]))
-    return _find(request, orgnr)
+    current = _find(conn, orgnr)
+    add_organisation(conn, orgnr=orgnr, name=current.name, kind=current.kind, codes=_check_codes([body]))
+    return _find(conn, orgnr)
 
 
 @router.post("/organisations/{orgnr}/delivers-for", response_model=OrganisationOut, responses=_PROBLEMS)
 def add_delivers_for(
     body: DeliversForIn,
-    request: Request,
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
+    conn: UnitOfWork,
     orgnr: str = _ORGNR,
-    principal: Principal = Depends(require_scope(Scope.ADMIN)),
 ) -> OrganisationOut:
     """Register that this organisation delivers results on behalf of another (a county for its schools)."""
-    current = _find(request, orgnr)
-    with engine_of(request).begin() as conn:
-        add_organisation(conn, orgnr=orgnr, name=current.name, kind=current.kind, delivers_for=[body.orgnr])
-    return _find(request, orgnr)
+    current = _find(conn, orgnr)
+    add_organisation(conn, orgnr=orgnr, name=current.name, kind=current.kind, delivers_for=[body.orgnr])
+    return _find(conn, orgnr)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Principal, require_scope
+from api.deps import SettingsDep, UnitOfWork
 from api.errors import problem_responses
-from api.rest.common import audit_identity, engine_of, settings_of
+from api.rest.common import audit_identity
 from api.rest.schemas import NinBody
 from register import audit
 from register.persons import person_id_by_nin
@@ -61,27 +62,28 @@ def events(
     until: dt.datetime | None = Query(default=None),
     before_id: int | None = Query(default=None, ge=1, le=2**63 - 1),
     limit: int = Query(default=100, ge=1, le=1000),
-    principal: Principal = Depends(require_scope(Scope.ADMIN)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
+    conn: UnitOfWork,
 ) -> AuditPage:
-    with engine_of(request).begin() as conn:
-        rows = audit.list_events(
-            conn,
-            person_id=person_id,
-            organisation=organisation,
-            action=action,
-            since=since,
-            until=until,
-            before_id=before_id,
-            limit=limit + 1,
-        )
-        page = rows[:limit]
-        # Reading the trail is itself on the trail (it names persons, if only by internal id).
-        audit.record_event(
-            conn,
-            action="audit.list",
-            details={"endpoint": "GET /v1/audit", "count": len(page)},
-            **audit_identity(request, principal),
-        )
+    rows = audit.list_events(
+        conn,
+        person_id=person_id,
+        organisation=organisation,
+        action=action,
+        since=since,
+        until=until,
+        before_id=before_id,
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    # Reading the trail is itself on the trail (it names persons, if only by internal id).
+    audit.record_event(
+        conn,
+        action="audit.list",
+        details={"endpoint": "GET /v1/audit", "count": len(page)},
+        **audit_identity(request, principal),
+    )
     return AuditPage(
         items=[_event(e) for e in page],
         next_before_id=page[-1].id if len(rows) > limit else None,
@@ -109,18 +111,19 @@ def _event(e: audit.AuditEntry) -> AuditEventOut:
     responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
 def person_accesses(
-    body: NinBody, request: Request, principal: Principal = Depends(require_scope(Scope.ADMIN))
+    body: NinBody,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
+    settings: SettingsDep,
+    conn: UnitOfWork,
 ) -> list[PersonAccessOut]:
-    with engine_of(request).begin() as conn:
-        person_id = person_id_by_nin(
-            conn, body.nin, allow_synthetic=settings_of(request).synthetic_ids_allowed
-        )
-        accesses = audit.accesses_to_person(conn, person_id)
-        audit.record_read(
-            conn,
-            person_id=person_id,
-            action="audit.person_accesses",
-            details={"endpoint": "POST /v1/audit/person-accesses", "count": len(accesses)},
-            **audit_identity(request, principal),
-        )
+    person_id = person_id_by_nin(conn, body.nin, allow_synthetic=settings.synthetic_ids_allowed)
+    accesses = audit.accesses_to_person(conn, person_id)
+    audit.record_read(
+        conn,
+        person_id=person_id,
+        action="audit.person_accesses",
+        details={"endpoint": "POST /v1/audit/person-accesses", "count": len(accesses)},
+        **audit_identity(request, principal),
+    )
     return [PersonAccessOut.model_validate(a, from_attributes=True) for a in accesses]

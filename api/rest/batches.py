@@ -12,26 +12,29 @@ awarding organisation of each record is the ingest's check (a record it may not 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import tempfile
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, cast
+from functools import partial
+from typing import Annotated, Any, BinaryIO, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Message
 
 from api.auth import Principal, require_scope
+from api.deps import EngineDep, SettingsDep, UnitOfWork
 from api.errors import ApiError, problem_responses
-from api.rest.common import decode_cursor, encode_cursor, engine_of, settings_of
+from api.pagination import decode_cursor, encode_cursor
 from api.rest.schemas import (
     BatchDetailOut,
     BatchOut,
@@ -62,7 +65,6 @@ router = APIRouter(prefix="/v1", tags=["providers"])
 
 #: deliveries up to this size are imported while the client waits
 SYNCHRONOUS_BYTES = 4 * 1024 * 1024
-_COPY_CHUNK = 1024 * 1024
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file in a form upload
 
 _BODY_TYPES = ("application/xml", "text/xml", "text/csv", "application/json", "application/octet-stream")
@@ -88,12 +90,17 @@ class BatchAcceptedOut(BaseModel):
     location: str
 
 
+#: imports of large deliveries run on this many threads per process, beside the requests
+IMPORT_WORKERS = 2
+
+
+def new_executor() -> ThreadPoolExecutor:
+    """The pool large deliveries are imported on: made by the lifespan at start, shut down at stop."""
+    return ThreadPoolExecutor(max_workers=IMPORT_WORKERS, thread_name_prefix="import")
+
+
 def _executor(app: Any) -> ThreadPoolExecutor:
-    executor = getattr(app.state, "import_executor", None)
-    if executor is None:
-        executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import")
-        app.state.import_executor = executor
-    return cast(ThreadPoolExecutor, executor)
+    return cast(ThreadPoolExecutor, app.state.import_executor)
 
 
 class _Queued:
@@ -168,24 +175,35 @@ async def upload(
     request: Request,
     sector: Sector = Query(description=listed(Sector)),
     filename: str | None = Query(default=None, max_length=255, description="the file's name, if any"),
-    principal: Principal = Depends(require_scope(Scope.WRITE)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE))],
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Any:
-    settings = settings_of(request)
+    # No unit of work here: the upload's transactions are intake's (the bytes commit first, on their
+    # own, so that nothing received is lost; the import runs in transactions of its own).
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
         raise _too_large(limit)
     content_type = request.headers.get("content-type")
-    spool = cast(BinaryIO, tempfile.TemporaryFile())  # noqa: SIM115 - closed below, whatever happens
+    # The upload is written once: a body to this file, a form's file part by Starlette's parser; that
+    # file is handed to intake as the batch's spool (``hand_over``), not copied into another.
+    spool: BinaryIO | None = None
+    form: FormData | None = None
+    handed_over = False
     try:
         if content_type and content_type.lower().startswith("multipart/form-data"):
-            size, filename, content_type = await _spool_form(request, spool, limit, filename)
+            form, spool, filename, content_type = await _read_form(request, limit, filename)
+            size = spool.seek(0, io.SEEK_END)
         else:
+            spool = cast(BinaryIO, tempfile.TemporaryFile())  # noqa: SIM115 - closed below, or by the import
             size = await _spool_body(request, spool, limit)
+        if size > limit:
+            raise _too_large(limit)
         if size == 0:
             raise ApiError(422, "upload.empty", "the upload is empty")
         spool.seek(0)
-        engine = engine_of(request)
         kwargs: dict[str, Any] = {
             "sector": sector.value,
             "provider_orgnr": principal.orgnr,
@@ -195,12 +213,23 @@ async def upload(
         try:
             if size <= SYNCHRONOUS_BYTES:
                 report = await run_in_threadpool(
-                    run_import, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
+                    partial(run_import, hand_over=True),
+                    engine,
+                    spool,
+                    submitted_by=principal.client_id,
+                    settings=settings,
+                    **kwargs,
                 )
             else:
                 received = await run_in_threadpool(
-                    receive, engine, spool, submitted_by=principal.client_id, settings=settings, **kwargs
+                    partial(receive, hand_over=True),
+                    engine,
+                    spool,
+                    submitted_by=principal.client_id,
+                    settings=settings,
+                    **kwargs,
                 )
+                handed_over = True  # the background import reads it and closes it
                 _queued(request.app).add(received.batch_id)
                 _executor(request.app).submit(
                     _process_in_background, request.app, engine, received, settings, kwargs
@@ -215,7 +244,11 @@ async def upload(
                 raise ApiError(403, exc.code, "your organisation is not registered as a provider") from None
             raise
     finally:
-        spool.close()
+        if not handed_over:
+            if spool is not None:
+                spool.close()
+            if form is not None:
+                await form.close()
     location = f"/v1/batches/{report.batch_id}"
     if report.status == "failed" and report.failure is not None:
         raise ApiError(
@@ -243,9 +276,10 @@ async def _spool_body(request: Request, spool: BinaryIO, limit: int) -> int:
     return size
 
 
-async def _spool_form(
-    request: Request, spool: BinaryIO, limit: int, filename: str | None
-) -> tuple[int, str | None, str | None]:
+async def _read_form(
+    request: Request, limit: int, filename: str | None
+) -> tuple[FormData, BinaryIO, str | None, str | None]:
+    """The form and its file part (Starlette's spooled file, which the caller closes with the form)."""
     received = 0
 
     async def bounded_receive() -> Message:
@@ -265,19 +299,11 @@ async def _spool_form(
         raise ApiError(
             422, "upload.multipart_invalid", f"the form upload cannot be read: {exc.detail}"
         ) from None
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ApiError(422, "upload.missing_file", "a form upload needs the file in the field 'file'")
-        size = 0
-        while chunk := await upload.read(_COPY_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            spool.write(chunk)
-        return size, filename or upload.filename, upload.content_type
-    finally:
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
         await form.close()
+        raise ApiError(422, "upload.missing_file", "a form upload needs the file in the field 'file'")
+    return form, cast(BinaryIO, upload.file), filename or upload.filename, upload.content_type
 
 
 def _process_in_background(
@@ -326,9 +352,12 @@ _REJECTIONS_PAGE = 100
 def get_batch(
     batch_id: uuid.UUID,
     request: Request,
-    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE, Scope.ADMIN))],
+    engine: EngineDep,
 ) -> BatchDetailOut:
-    with engine_of(request).begin() as conn:
+    # Its own transaction, not the unit of work: a batch found interrupted is settled and committed
+    # before the poll queues a resume, whose worker must see it (it claims the batch by lock).
+    with engine.begin() as conn:
         settle_if_interrupted(conn, batch_id)
         batch = batch_view(conn, batch_id)
         # Another organisation's batch is answered exactly like a missing one.
@@ -360,16 +389,16 @@ def _rejection(r: Any) -> RejectionOut:
 )
 def get_rejections(
     batch_id: uuid.UUID,
-    request: Request,
     after: int = Query(default=0, ge=0, le=2**31 - 1),
     limit: int = Query(default=100, ge=1, le=1000),
-    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE, Scope.ADMIN))],
+    conn: UnitOfWork,
 ) -> RejectionPage:
-    with engine_of(request).connect() as conn:
-        batch = batch_view(conn, batch_id)
-        if batch is None or not _may_read(principal, batch):
-            raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
-        rows = batch_rejections(conn, batch_id, after_seq=after, limit=limit + 1)
+    batch = batch_view(conn, batch_id)
+    if batch is None or not _may_read(principal, batch):
+        raise ApiError(404, "batch.not_found", "no batch with this id is visible to your organisation")
+    rows = batch_rejections(conn, batch_id, after_seq=after, limit=limit + 1)
     page = rows[:limit]
     return RejectionPage(
         items=[_rejection(r) for r in page], next_after=page[-1].seq if len(rows) > limit else None
@@ -383,10 +412,11 @@ def get_rejections(
     responses=problem_responses(401, 403, 422, 503),
 )
 def get_batches(
-    request: Request,
     cursor: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=500),
-    principal: Principal = Depends(require_scope(Scope.WRITE, Scope.ADMIN)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.WRITE, Scope.ADMIN))],
+    conn: UnitOfWork,
 ) -> BatchPage:
     before = None
     if cursor:
@@ -396,8 +426,7 @@ def get_batches(
         except ValueError:
             raise ApiError(422, "request.cursor", "the cursor is not one this API handed out") from None
     provider = None if principal.has(Scope.ADMIN) else principal.orgnr
-    with engine_of(request).connect() as conn:
-        rows = list_batches(conn, provider, before=before, limit=limit + 1)
+    rows = list_batches(conn, provider, before=before, limit=limit + 1)
     page = rows[:limit]
     next_cursor = (
         encode_cursor(page[-1].received_at.isoformat(), str(page[-1].id)) if len(rows) > limit else None

@@ -8,7 +8,7 @@ with person data writes its audit row in the same transaction as the read, befor
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -16,13 +16,14 @@ from fastapi.responses import Response
 from pydantic import ConfigDict, Field
 
 from api.auth import Principal, require_scope
+from api.deps import EngineDep, SettingsDep
 from api.errors import problem_responses
-from api.rest.common import audit_identity, engine_of, settings_of
+from api.rest.common import audit_identity
 from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
 from register.persons import nin_key, person_id_by_nin, person_not_found
-from register.queries import person_rows_by_nin, valid_achievement_ids
+from register.queries import person_rows_by_nin
 from register.scopes import Scope
 from register.sectors import Sector
 
@@ -47,14 +48,18 @@ class LookupIn(NinBody):
     responses=_PROBLEMS,
 )
 def lookup(
-    body: LookupIn, request: Request, principal: Principal = Depends(require_scope(Scope.READ))
+    body: LookupIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Response:
-    settings = settings_of(request)
     sectors = [s.value for s in body.sectors] if body.sectors else None
     kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
-    # engine.connect(), not begin(): the statements go on the driver connection, which begins the
-    # transaction itself, and the audit row commits it (a look-up that fails is rolled back on close).
-    with engine_of(request).connect() as conn:
+    # The deliberate exception to the unit of work (api/deps.py): engine.connect(), not begin(), as
+    # the statements go on the driver connection, which begins the transaction itself, and the audit
+    # row commits it — a 404's audit row too (a look-up that fails is rolled back on close).
+    with engine.connect() as conn:
         # One statement finds the person and their achievements; a number no person holds and an
         # identifier that outlived its person both come back as nothing.
         rows = person_rows_by_nin(conn, kind, value, sectors=sectors, passed_only=body.passed_only)
@@ -110,13 +115,18 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
     },
 )
 def elmo(
-    body: NinBody, request: Request, principal: Principal = Depends(require_scope(Scope.READ))
+    body: NinBody,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Response:
     from register.exports.elmo import export_person_elmo
 
-    settings = settings_of(request)
     unknown: NotFound | None = None
-    with engine_of(request).begin() as conn:
+    # Its own transaction, not the unit of work (api/deps.py): the audit row of a 404 must commit,
+    # and the unit of work rolls back whatever the handler raises.
+    with engine.begin() as conn:
         try:
             person_id = person_id_by_nin(conn, body.nin, allow_synthetic=settings.synthetic_ids_allowed)
         except NotFound as exc:
@@ -129,17 +139,17 @@ def elmo(
             )
             unknown = exc
         else:
-            document = export_person_elmo(conn, person_id, sign=False)
-            # The export gives out the person's valid achievements; the audit row names them.
-            ids = [str(i) for i in valid_achievement_ids(conn, person_id)]
+            export = export_person_elmo(conn, person_id, sign=False)
+            document = export.document
+            # The audit row names exactly the achievements the document holds (from the same read).
             audit.record_read(
                 conn,
                 person_id=person_id,
                 action="persons.elmo",
                 details={
                     "endpoint": "POST /v1/persons/elmo",
-                    "count": len(ids),
-                    "achievement_ids": ids,
+                    "count": len(export.achievement_ids),
+                    "achievement_ids": export.achievement_ids,
                     "bytes": len(document),
                 },
                 **audit_identity(request, principal),

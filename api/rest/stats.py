@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, require_scope
+from api.deps import EngineDep, SettingsDep
 from api.errors import problem_responses
-from api.rest.common import engine_of, settings_of
 from register import stats
 from register.redaction import redact
 from register.scopes import Scope
@@ -79,7 +79,10 @@ def achievements(
     field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
     nus: str | None = Query(default=None, max_length=16, description="NUS code"),
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
-    principal: Principal = Depends(require_scope(Scope.STATS)),
+    *,
+    principal: Annotated[Principal, Depends(require_scope(Scope.STATS))],
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> Response:
     dims = stats.parse_group_by(group_by)
     filters = {
@@ -91,7 +94,6 @@ def achievements(
         "nus": nus,
         "grade": grade,
     }
-    settings = settings_of(request)
     threshold = settings.suppression_threshold
     key = (tuple(dims), tuple(filters.items()), threshold)
 
@@ -105,7 +107,9 @@ def achievements(
         )
         return _encode(result)
 
-    with engine_of(request).connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+    # Its own transaction, not the unit of work (api/deps.py): one REPEATABLE READ snapshot, so the
+    # cache's version and the answer computed under it are read from the same state.
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         body = stats.cached_answer(conn, _answers(request), key, compute)
     return Response(body, media_type="application/json")
 

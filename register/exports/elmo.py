@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import orjson
 from lxml import etree
 from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
@@ -35,6 +36,7 @@ from sqlalchemy import Connection, text
 from register.errors import InvalidInput, NotFound
 from register.identifiers import NinKind
 from register.namespaces import ELMO_NS
+from register.queries import AchievementRow, PersonRows, as_decimal, person_rows
 from register.settings import Settings, get_settings
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -86,7 +88,9 @@ _SCALE_DESCRIPTIONS: dict[str, dict[str, str]] = {
 
 @dataclass(slots=True)
 class _Achievement:
-    row: Any
+    row: AchievementRow
+    details: dict[str, Any]  # the achievement's and its specification's details: what ELMO writes
+    spec_details: dict[str, Any]  # beyond the read model's columns
     children: list[_Achievement] = field(default_factory=list)
 
 
@@ -97,38 +101,49 @@ class _Report:
     schemes: dict[tuple[str, str], str] = field(default_factory=dict)  # (scheme, description) → localId
     scheme_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     attachments: list[Any] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # achievement ids, in document order
 
 
-def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bool = False) -> bytes:
-    """All valid achievements of one person as an ELMO v1.7.0 document (UTF-8 bytes).
+@dataclass(frozen=True, slots=True)
+class ElmoExport:
+    document: bytes  # UTF-8 XML
+    achievement_ids: list[str]  # every achievement the document holds, in document order (for the audit)
 
-    Raises NotFound (``person.not_found``, ``elmo.nothing_to_export``) and, with ``sign``,
-    InvalidInput (``elmo.signing_not_configured``, ``elmo.signing_key_unreadable``).
+
+def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bool = False) -> ElmoExport:
+    """All valid achievements of one person as an ELMO v1.7.0 document, and which achievements it holds.
+
+    The achievements come from ``register.queries.person_rows``, the read model REST's look-up and
+    GraphQL give out too (same filter, same order); the ids returned are those written, so an audit
+    row built from them names exactly what the document gave out. Raises NotFound
+    (``person.not_found``, ``elmo.nothing_to_export``) and, with ``sign``, InvalidInput
+    (``elmo.signing_not_configured``, ``elmo.signing_key_unreadable``).
     """
     settings = get_settings()
-    person = connection.execute(
-        text("SELECT given_name, family_name, birth_date FROM person WHERE id = :p"), {"p": person_id}
-    ).one_or_none()
+    person = person_rows(connection, person_id)
     if person is None:
         raise NotFound("person.not_found", "no such person in the register")
+    rows = person.achievements
+    if not rows:
+        raise NotFound("elmo.nothing_to_export", "the person has no valid results to export")
     identifiers = connection.execute(
         text("SELECT kind, scheme, value FROM person_identifier WHERE person_id = :p ORDER BY id"),
         {"p": person_id},
     ).all()
-    rows = connection.execute(
-        text(
-            """SELECT a.id, a.part_of_id, a.awarding_org_id, a.sector, a.kind, a.grade_scheme, a.grade_value,
-                      a.grade_passed, a.credits, a.credit_scheme, a.completed_on, a.term, a.details, a.version,
-                      s.kind AS spec_kind, s.code, s.code_scheme, s.title, s.description, s.nkr_level, s.eqf_level,
-                      s.nus_code, s.iscedf_code, s.details AS spec_details
-               FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
-               WHERE a.person_id = :p AND a.status = 'valid'
-               ORDER BY a.completed_on NULLS LAST, s.code NULLS LAST, a.id"""
-        ),
-        {"p": person_id},
-    ).all()
-    if not rows:
-        raise NotFound("elmo.nothing_to_export", "the person has no valid results to export")
+    ids = [r.id for r in rows]
+    # What ELMO writes beyond the read model, fetched for exactly the achievements read (by id and
+    # version), so a change committed between the two statements cannot add or drop a result.
+    details = {
+        d.id: d
+        for d in connection.execute(
+            text(
+                """SELECT a.id::text AS id, a.version, a.details, s.details AS spec_details
+                   FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
+                   WHERE a.id = ANY(CAST(:ids AS uuid[]))"""
+            ),
+            {"ids": ids},
+        )
+    }
     org_ids = sorted({r.awarding_org_id for r in rows})
     orgs = {
         o.id: o
@@ -149,18 +164,21 @@ def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bo
         {"ids": org_ids},
     ):
         codes[org_id].setdefault(scheme, value)
-    attachments: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    versions = {r.id: r.version for r in rows}
+    attachments: dict[str, list[Any]] = defaultdict(list)
     for att in connection.execute(
         text(
-            """SELECT aa.id, aa.achievement_id, aa.media_type, aa.title, aa.content
-               FROM achievement_attachment aa JOIN achievement a ON a.id = aa.achievement_id
-               WHERE a.person_id = :p AND a.status = 'valid' AND aa.version = a.version ORDER BY aa.id"""
+            """SELECT aa.id, aa.achievement_id::text AS achievement_id, aa.version, aa.media_type, aa.title,
+                      aa.content
+               FROM achievement_attachment aa WHERE aa.achievement_id = ANY(CAST(:ids AS uuid[]))
+               ORDER BY aa.id"""
         ),
-        {"p": person_id},
+        {"ids": ids},
     ):
-        attachments[att.achievement_id].append(att)
+        if versions[att.achievement_id] == att.version:
+            attachments[att.achievement_id].append(att)
 
-    reports = _group(rows)
+    reports = _group(rows, details, versions)
     root = etree.Element(f"{_E}elmo", nsmap={None: ELMO_NS})
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     _sub(root, "generatedDate", now.isoformat())
@@ -170,16 +188,26 @@ def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bo
     etree.indent(root, space="  ")
     if sign:
         root = _sign(root, settings)
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    written = [achievement_id for report in reports for achievement_id in report.written]
+    return ElmoExport(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), written)
 
 
 # --- structure --------------------------------------------------------------------------------------
 
 
-def _group(rows: Sequence[Any]) -> list[_Report]:
+def _group(
+    rows: Sequence[AchievementRow], details: dict[str, Any], versions: dict[str, int]
+) -> list[_Report]:
     """Reports by awarding organisation (in order of first result); trees within one organisation."""
-    nodes = {r.id: _Achievement(r) for r in rows}
+    nodes = {}
+    for r in rows:
+        extra = details.get(r.id)
+        # A newer version committed since the read: its details are not what was read, so none are
+        # written (the result itself, as read, still is).
+        if extra is not None and extra.version == versions[r.id]:
+            nodes[r.id] = _Achievement(r, extra.details or {}, extra.spec_details or {})
+        else:
+            nodes[r.id] = _Achievement(r, {}, {})
     reports: dict[int, _Report] = {}
     for row in rows:
         report = reports.setdefault(row.awarding_org_id, _Report(row.awarding_org_id))
@@ -207,7 +235,7 @@ def _lang(parent: etree._Element, name: str, texts: dict[str, str] | None) -> No
             element.set(XML_LANG, lang)
 
 
-def _learner(root: etree._Element, person: Any, identifiers: Sequence[Any]) -> None:
+def _learner(root: etree._Element, person: PersonRows, identifiers: Sequence[Any]) -> None:
     learner = _sub(root, "learner")
     norwegian = [i for i in identifiers if i.kind in _NORWEGIAN_ID_KINDS]
     foreign = [i for i in identifiers if i.kind == "foreign"]
@@ -233,7 +261,7 @@ def _report(
     report: _Report,
     org: Any,
     codes: dict[str, str],
-    attachments: dict[uuid.UUID, list[Any]],
+    attachments: dict[str, list[Any]],
     now: dt.datetime,
 ) -> None:
     element = _sub(root, "report")
@@ -280,12 +308,13 @@ def _los(
     parent: etree._Element,
     node: _Achievement,
     report: _Report,
-    attachments: dict[uuid.UUID, list[Any]],
-    carried: frozenset[str],
+    attachments: dict[str, list[Any]],
+    carried: frozenset[str | None],
 ) -> None:
     row = node.row
-    spec_details = row.spec_details or {}
-    details = row.details or {}
+    report.written.append(row.id)
+    spec_details = node.spec_details
+    details = node.details
     los = _sub(parent, "learningOpportunitySpecification")
     if row.code:
         _sub(los, "identifier", row.code, type="local")
@@ -298,7 +327,7 @@ def _los(
             _sub(los, "identifier", row.code, type="courseCode")
     if row.nus_code:
         _sub(los, "identifier", row.nus_code, type="nus")
-    titles = row.title or {}
+    titles = orjson.loads(row.title_json) or {}
     _lang(los, "title", titles if titles else {"und": row.code or ""})
     los_type = spec_details.get("elmo_type")
     los_type = los_type if los_type in _ELMO_TYPES else _LOS_TYPES.get(row.kind)
@@ -306,7 +335,7 @@ def _los(
         _sub(los, "type", los_type)
     if row.iscedf_code:
         _sub(los, "iscedCode", row.iscedf_code)
-    _lang(los, "description", row.description)
+    _lang(los, "description", orjson.loads(row.description_json) if row.description_json else None)
     loi = _sub(_sub(los, "specifies"), "learningOpportunityInstance")
     start = details.get("start")
     if isinstance(start, str) and _is_date(start):
@@ -331,11 +360,13 @@ def _los(
     if row.grade_value:
         _sub(loi, "gradingSchemeLocalId", _scheme_id(report, row, details))
         _sub(loi, "resultLabel", row.grade_value)
-    writes_credits = row.credits is not None and row.credit_scheme not in carried
-    if writes_credits:
+    credits = as_decimal(row.credits)
+    writes_credits = credits is not None and row.credit_scheme not in carried
+    if credits is not None and writes_credits:
         credit = _sub(loi, "credit")
-        _sub(credit, "scheme", _CREDIT_SCHEMES.get(row.credit_scheme, row.credit_scheme))
-        _sub(credit, "value", _decimal(row.credits))
+        scheme = row.credit_scheme or ""
+        _sub(credit, "scheme", _CREDIT_SCHEMES.get(scheme, scheme))
+        _sub(credit, "value", _decimal(credits))
     if row.eqf_level is not None:
         level = _sub(loi, "level")
         _sub(level, "type", "EQF")
@@ -364,7 +395,7 @@ def _los(
         _los(_sub_part, child, report, attachments, inner)
 
 
-def _scheme_id(report: _Report, row: Any, details: dict[str, Any]) -> str:
+def _scheme_id(report: _Report, row: AchievementRow, details: dict[str, Any]) -> str:
     """The report-local id of the grade's scheme, adding its description to the report once.
 
     The description delivered with the grade (an institution's own wording) wins; the register's

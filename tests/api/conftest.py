@@ -61,11 +61,8 @@ def api_settings(database_url: str, jwks_file: Path, tmp_path: Path) -> Settings
 
 @pytest.fixture
 def app(db: Engine, api_settings: Settings) -> Iterator[FastAPI]:
-    application = create_app(api_settings, engine=db)
-    yield application
-    executor = getattr(application.state, "import_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=True)
+    # The import pool lives with the app's lifespan (the client fixture starts and stops it).
+    yield create_app(api_settings, engine=db)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import api.rest.batches
+import intake.batches
 from tests.api.conftest import ADMIN, WRITE, Token, bearer, vocational_csv
 from tests.factories import new_nin
 
@@ -154,3 +155,34 @@ def test_broken_form_uploads(client: TestClient, token: Token, orgs: dict[str, s
     ):
         response = _upload(client, token, orgs["own"], b"--abc\r\ngarbage", content_type)
         assert (response.status_code, response.json()["code"]) == (422, code)
+
+
+def test_an_upload_is_written_once_not_copied_into_a_second_spool(
+    client: TestClient, token: Token, orgs: dict[str, str], app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, intake copied every upload the API had already spooled into a spool of its own.
+    copies: list[object] = []
+    original = intake.batches.tempfile.SpooledTemporaryFile
+
+    def counting(*args: object, **kwargs: object) -> object:
+        copies.append(args)
+        return original(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(intake.batches.tempfile, "SpooledTemporaryFile", counting)
+    small = _upload(client, token, orgs["own"], vocational_csv(orgs["own"], new_nin(301), prefix="W1"))
+    assert (small.status_code, small.json()["rejected"]) == (201, 0), small.text
+    form = client.post(
+        "/v1/batches?sector=vocational",
+        files={
+            "file": ("karakterer.csv", vocational_csv(orgs["own"], new_nin(302), prefix="W2"), "text/csv")
+        },
+        headers=bearer(token(orgs["own"], WRITE)),
+    )
+    assert (form.status_code, form.json()["rejected"]) == (201, 0), form.text
+    monkeypatch.setattr(api.rest.batches, "SYNCHRONOUS_BYTES", 100)
+    large = _upload(client, token, orgs["own"], vocational_csv(orgs["own"], new_nin(303), prefix="W3"))
+    assert large.status_code == 202, large.text
+    app.state.import_executor.shutdown(wait=True)  # the background import has finished
+    batch = client.get(large.headers["location"], headers=bearer(token(orgs["own"], WRITE))).json()
+    assert (batch["status"], batch["rejected"]) == ("completed", 0)
+    assert copies == []

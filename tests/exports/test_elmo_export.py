@@ -45,7 +45,7 @@ def person_ids(db: Engine) -> list[uuid.UUID]:
 
 def export(db: Engine, person_id: uuid.UUID, *, sign: bool = False) -> bytes:
     with db.begin() as conn:
-        return export_person_elmo(conn, person_id, sign=sign)
+        return export_person_elmo(conn, person_id, sign=sign).document
 
 
 def summary(records: list[AchievementRecord]) -> list[tuple[Any, ...]]:
