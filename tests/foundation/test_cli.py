@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from register.database import get_engine
 from register.settings import get_settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import RecordLines, lines
-
-
-@pytest.fixture
-def cli(db: Engine) -> Iterator[CliRunner]:
-    get_engine.cache_clear()  # the CLI's engine must point at the test database (set in the env)
-    yield CliRunner()
-    get_engine().dispose()
-    get_engine.cache_clear()
 
 
 def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:

@@ -5,25 +5,14 @@ Before, every `make run` stored the 13 demo files again, as 13 more duplicate ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from cli.main import app
-from register.database import get_engine
 from tests.factories import create_organisation
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cli(db: Engine) -> Iterator[CliRunner]:
-    get_engine.cache_clear()  # the CLI's engine must point at the test database (set in the env)
-    yield CliRunner()
-    get_engine().dispose()
-    get_engine.cache_clear()
 
 
 def batches(db: Engine) -> int:

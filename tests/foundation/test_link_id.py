@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,11 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from intake.batches import run_import
-from register.database import get_engine
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import lines
 
 pytestmark = pytest.mark.usefixtures("record_lines")
-
-
-@pytest.fixture
-def cli(db: Engine) -> Iterator[CliRunner]:
-    get_engine.cache_clear()  # the CLI's engine must point at the test database (set in the env)
-    yield CliRunner()
-    get_engine().dispose()
-    get_engine.cache_clear()
 
 
 def run(cli: CliRunner, *args: str, stdin: str | None = None) -> tuple[int, str]:
