@@ -36,8 +36,14 @@ def server() -> Iterator[int]:
     thread.start()
     srv = asyncio.run_coroutine_threadsafe(asyncio.start_server(handle, "127.0.0.1", 0), loop).result(5)
     yield srv.sockets[0].getsockname()[1]
-    srv.close()
-    asyncio.run_coroutine_threadsafe(srv.wait_closed(), loop).result(5)
+
+    async def shut() -> None:
+        # Closed on the loop's own thread: a Server is not thread-safe, and close() called from this
+        # thread raced the loop detaching the last connection (TypeError in Server._wakeup, at random).
+        srv.close()
+        await srv.wait_closed()
+
+    asyncio.run_coroutine_threadsafe(shut(), loop).result(5)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
     loop.close()
