@@ -40,6 +40,7 @@ from sqlalchemy import Connection, text
 from register import datadir
 from register.audit import GENESIS, ChainHead, all_heads, canonical_json
 from register.errors import RegisterError
+from register.keyfiles import write_new_key
 from register.locks import LockKey
 from register.settings import Settings
 
@@ -97,19 +98,8 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
         )
     if settings.audit_signing_key_path is None:
         datadir.require(settings, database=False)  # a key in a stray ./.register would verify nothing
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    # O_EXCL: two processes starting at once must not both write a key and sign with different ones.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return load_signing_key(settings)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    return key
+    return key if write_new_key(path, key) else load_signing_key(settings)
 
 
 def _private_key(pem: bytes, path: Path) -> Ed25519PrivateKey:

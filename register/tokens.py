@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from register import datadir
 from register.identifiers import is_valid_orgnr
+from register.keyfiles import write_new_key
 from register.scopes import Scope
 from register.settings import Settings
 
@@ -68,19 +68,8 @@ def ensure_dev_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
         return key
     if settings.dev_signing_key_path is None:
         datadir.require(settings, database=False)  # a key in a stray ./.register would sign refused tokens
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    # O_EXCL: two processes starting at once must not both write a key and sign with different ones.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return ensure_dev_key(settings)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    return key
+    return key if write_new_key(path, key) else ensure_dev_key(settings)
 
 
 def dev_jwks(settings: Settings) -> dict[str, Any]:

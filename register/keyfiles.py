@@ -1,0 +1,28 @@
+"""Private keys the register makes for itself in development (token signing, audit checkpoints)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+
+def write_new_key(path: Path, key: PrivateKeyTypes) -> bool:
+    """Write ``key`` as unencrypted PKCS#8 PEM to a new file of mode 0600; False if the file exists.
+
+    O_EXCL: two processes starting at once must not both write a key and sign with different ones —
+    the one that finds the file made must load it instead of using its own.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return True
