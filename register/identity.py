@@ -298,6 +298,8 @@ WHERE (coalesce(d.given_name, p.given_name), coalesce(d.family_name, p.family_na
 
 SELECT count(*) FROM (SELECT 1 FROM person WHERE id IN (SELECT person_id FROM renamed) ORDER BY id FOR UPDATE) l;
 
+-- Compared again now that the rows are locked: each statement reads a fresh snapshot, and a concurrent
+-- batch may have stored the same names while this one waited — then there is nothing to keep.
 INSERT INTO person_history (person_id, given_name, family_name, birth_date, replaced_by_batch_id)
 SELECT p.id, p.given_name, p.family_name, p.birth_date, :batch
 FROM renamed r JOIN person p ON p.id = r.person_id
