@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import codecs
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO
 
 from importers.base import UnusableInput
+from importers.jsonscan import ScanError, ScanRules, scan_values
 from importers.tabular.core import (
     BLANK,
     MAX_DEPTH,
@@ -30,126 +29,27 @@ from register.records import BatchWarning, RecordError
 
 # --- JSON -------------------------------------------------------------------------------------------
 
-_STRUCTURE = re.compile(r'["\[\]{},]')
-# The rest of a string after its opening quote, up to and including the closing quote.
-# Possessive quantifiers: a string still open at the end of the buffer fails in linear time.
-_STRING_TAIL = re.compile(r'[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+#: the JSON scanner's rules in the codes the row formats document (docs/errors.md, docs/formats/primary.md)
+_SCAN_RULES = ScanRules(
+    codes={
+        "too_large": "input.too_large",
+        "too_deep": "json.too_deep",
+        "malformed": "json.syntax",
+        "truncated": "json.truncated",
+        "empty": "json.empty",
+        "not_array": "json.not_array",
+        "trailing": "json.trailing_data",
+        "oversized": "json.record_too_large",
+    },
+    max_item_bytes=MAX_RECORD_BYTES,
+    max_depth=MAX_DEPTH,
+    item="row",
+)
 
 
 class _RowDecodeError(Exception):
     def __init__(self, code: str, message: str, path: str | None = None) -> None:
         self.code, self.message, self.path = code, message, path
-
-
-class _ArraySplitter:
-    """Cuts a streamed JSON array into the text of its elements without parsing them.
-
-    Only structure is tracked (strings, brackets, commas at the array's level), so the cost is one
-    regular-expression pass; each element is then parsed on its own with ``json.loads``.
-    """
-
-    def __init__(self) -> None:
-        self.buf = ""
-        self.pos = 0  # scanning position in buf
-        self.start = 0  # where the current element starts in buf
-        self.depth = 0  # 0 before the array, 1 inside it, more inside an element
-        self.consumed = 0  # characters discarded from the front of buf, for messages
-        self.closed = False
-        self.elements = 0
-
-    def feed(self, text: str) -> Iterator[str]:
-        self.buf = self.buf[self.start :] + text
-        self.consumed += self.start
-        self.pos -= self.start
-        self.start = 0
-        while True:
-            if self.closed:
-                rest = self.buf[self.pos :]
-                if rest.strip(BLANK):
-                    raise UnusableInput("json.trailing_data", "there is data after the end of the JSON array")
-                self.start = self.pos = len(self.buf)
-                return
-            if self.depth == 0:
-                stripped = self.buf[self.pos :].lstrip(BLANK)
-                if not stripped:
-                    self.start = self.pos = len(self.buf)
-                    return
-                if stripped[0] != "[":
-                    raise UnusableInput(
-                        "json.not_array", "a JSON delivery is an array of row objects, or JSON Lines"
-                    )
-                self.pos = len(self.buf) - len(stripped) + 1
-                self.start = self.pos
-                self.depth = 1
-                continue
-            match = _STRUCTURE.search(self.buf, self.pos)
-            if match is None:
-                self.pos = len(self.buf)
-                self._check_size()
-                return
-            char = match.group()
-            if char == '"':
-                tail = _STRING_TAIL.match(self.buf, match.end())
-                if tail is None:  # the string continues in the next chunk
-                    self.pos = match.start()
-                    self._check_size()
-                    return
-                self.pos = tail.end()
-                continue
-            self.pos = match.end()
-            if char in "[{":
-                self.depth += 1
-                if self.depth > MAX_DEPTH:
-                    raise UnusableInput(
-                        "json.too_deep",
-                        f"the JSON is nested deeper than {MAX_DEPTH} levels near character"
-                        f" {self.consumed + self.pos}; rows are flat objects",
-                    )
-            elif char in "]}":
-                self.depth -= 1
-                if self.depth == 0:
-                    if char != "]":
-                        raise UnusableInput("json.syntax", "the JSON array is closed with '}'")
-                    element = self.buf[self.start : match.start()]
-                    if element.strip(BLANK):
-                        self.elements += 1
-                        yield self._sized(element)
-                    elif self.elements:
-                        raise UnusableInput("json.syntax", "a comma before the end of the JSON array")
-                    self.closed = True
-                    self.start = self.pos
-            elif self.depth == 1:  # a comma between elements
-                element = self.buf[self.start : match.start()]
-                if not element.strip(BLANK):
-                    raise UnusableInput(
-                        "json.syntax",
-                        f"an empty element in the JSON array near character {self.consumed + match.start()}",
-                    )
-                self.elements += 1
-                yield self._sized(element)
-                self.start = self.pos
-
-    def _sized(self, element: str) -> str:
-        if len(element) > MAX_RECORD_BYTES:
-            self._too_large()
-        return element
-
-    def _too_large(self) -> NoReturn:
-        raise UnusableInput(
-            "json.record_too_large",
-            f"a JSON array element is larger than {MAX_RECORD_BYTES} characters; rows are a few hundred",
-        )
-
-    def _check_size(self) -> None:
-        # Called when the buffer is used up: what is left from ``start`` is one unfinished element.
-        if len(self.buf) - self.start > MAX_RECORD_BYTES:
-            self._too_large()
-
-    def finish(self) -> None:
-        if self.depth == 0 and not self.closed:
-            raise UnusableInput("json.empty", "the file holds no JSON array")
-        if not self.closed:
-            raise UnusableInput("json.truncated", "the JSON array is not closed: the file ends inside it")
 
 
 def _decode_row(text: str, number: int) -> Row:
@@ -238,29 +138,34 @@ def _rows_from_texts(texts: Iterable[str], columns: Sequence[Column]) -> Iterato
 
 
 def _json_array_texts(source: BinaryIO, first: bytes) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    splitter = _ArraySplitter()
-    offset = 0
-    chunk = strip_bom(first)
-    while chunk:
-        if b"\x00" in chunk:
-            raise encoding_problem(chunk, offset=offset) or UnusableInput("input.nul_byte", "NUL byte")
-        try:
-            text = decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            # exc.object is what the decoder held: the end of the previous chunk and this one.
-            at = offset - (len(exc.object) - len(chunk)) + exc.start
-            raise encoding_problem(exc.object[exc.start : exc.start + 4], offset=at) or UnusableInput(
-                "encoding.not_utf8", f"the file is not valid UTF-8 at byte offset {at}"
-            ) from None
-        yield from splitter.feed(text)
-        offset += len(chunk)
-        chunk = source.read(READ_CHUNK)
+    """The text of each element of the JSON array, cut by the project's one scanner (importers.jsonscan)."""
     try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise UnusableInput("encoding.not_utf8", "the file ends inside a UTF-8 character") from None
-    splitter.finish()
+        for piece in scan_values(strip_bom(first), _NulChecked(source, len(first)), _SCAN_RULES):
+            assert piece.data is not None  # oversized elements stop the file (rules.oversized == "fail")
+            try:
+                yield piece.data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                at = piece.offset + exc.start
+                raise encoding_problem(piece.data[exc.start : exc.start + 4], offset=at) or UnusableInput(
+                    "encoding.not_utf8", f"the file is not valid UTF-8 at byte offset {at}"
+                ) from None
+    except ScanError as exc:
+        raise UnusableInput(exc.code, exc.message) from None
+
+
+class _NulChecked:
+    """The rest of the source, each chunk checked for NUL bytes (a UTF-16 file, named as such)."""
+
+    def __init__(self, source: BinaryIO, offset: int) -> None:
+        self.source = source
+        self.offset = offset
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self.source.read(size)
+        if b"\x00" in chunk:
+            raise encoding_problem(chunk, offset=self.offset) or UnusableInput("input.nul_byte", "NUL byte")
+        self.offset += len(chunk)
+        return chunk
 
 
 def _json_lines_texts(source: BinaryIO, first: bytes) -> Iterator[str]:

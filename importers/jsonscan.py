@@ -1,0 +1,344 @@
+"""The one streaming JSON scanner: cut a delivery into its top-level values before any parser sees it.
+
+``json.loads`` on hostile input is unsafe in two ways: deep nesting exhausts the interpreter's stack
+(100 MB of ``[`` is enough), and a huge document is held whole in memory several times over. So every
+JSON delivery — rows of a table (``importers.tabular``), credentials (``importers.micro``) — is first cut
+into values by this scanner, which tracks only strings, brackets and the commas of the outer array:
+nesting beyond ``max_depth`` stops the file at once, a value beyond ``max_item_bytes`` is skipped
+unkept or stops the file (the format decides), and only a value that passed both is given to the
+parser. Memory stays at one read chunk plus one value; the work is one regular-expression pass.
+
+Two shapes of delivery, by ``ScanRules.sequence``:
+
+- one top-level array whose elements are the values (both formats), and, when ``sequence`` is true,
+- concatenated objects / JSON Lines, one document after another (credentials only: rows in JSON Lines
+  are read line by line, see ``importers.tabular.json_reader``).
+
+Error codes are the format's own (``json.*`` for rows, ``micro.*`` for credentials): the scanner names
+the rule that was broken, ``ScanRules.codes`` names the code a provider reads for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+CHUNK = 1024 * 1024
+
+#: the rules the scanner enforces; each format maps them to its own error code
+Rule = Literal[
+    "too_large", "too_deep", "malformed", "truncated", "empty", "not_array", "trailing", "oversized"
+]
+#: what one top-level value is, judged by its first byte
+Kind = Literal["object", "array", "string", "scalar"]
+
+# Inside a value only brackets and strings matter: a whole string (unrolled, so linear), a bracket, or
+# a lone quote whose string does not end in this chunk. Inside such a string, the quote and the escape.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.DOTALL)
+_INSIDE = re.compile(rb'["\\]')
+# A bare scalar (number, true, false, null — or garbage the parser will name) runs to the next delimiter.
+_SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
+_SPACE = frozenset(b" \t\r\n")
+_OPEN = {ord("]"): ord("["), ord("}"): ord("{")}
+_KIND: dict[int, Kind] = {ord("{"): "object", ord("["): "array", ord('"'): "string"}
+
+
+class Readable(Protocol):
+    """All the scanner asks of its source: ``read(size)`` (a file, a socket's body, a wrapper)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class ScanError(Exception):
+    """The delivery's structure is broken or hostile: nothing of it can be read."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRules:
+    """What a format allows, and the code its providers read for each broken rule."""
+
+    codes: Mapping[Rule, str]
+    max_item_bytes: int
+    max_depth: int
+    max_total_bytes: int | None = None
+    #: also accept concatenated top-level objects (JSON Lines); otherwise exactly one array
+    sequence: bool = False
+    #: a value over ``max_item_bytes``: "skip" yields it with ``data=None``, "fail" stops the file
+    oversized: Literal["skip", "fail"] = "fail"
+    #: how the format calls one value in messages ("row", "credential")
+    item: str = "value"
+    #: the kinds of array element the format can read; another is refused at its first byte
+    element_kinds: frozenset[Kind] = frozenset(("object", "array", "string", "scalar"))
+    #: what the format expects instead, for that refusal's message
+    element_hint: str = ""
+
+    def error(self, rule: Rule, message: str) -> ScanError:
+        return ScanError(self.codes[rule], message)
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One top-level value as raw bytes, or ``data=None`` when it was over the size limit and skipped."""
+
+    index: int  # 1-based position in the delivery
+    kind: Kind
+    data: bytes | None
+    size: int
+    offset: int  # byte offset of its first byte in the delivery (after the byte order mark)
+
+
+@dataclass(slots=True)
+class _Value:
+    index: int
+    kind: Kind
+    offset: int
+    parts: list[bytes] = field(default_factory=list)
+    size: int = 0
+    dropped: bool = False
+
+
+# Where the scanner stands between values.
+_START, _TOP, _ARRAY_FIRST, _ARRAY_VALUE, _ARRAY_NEXT, _DONE = range(6)
+
+
+def check_depth(data: bytes, max_depth: int, code: str) -> None:
+    """Raise ScanError(code) if JSON text held in memory nests deeper than ``max_depth``.
+
+    For JSON that arrives inside another document (a JWT payload, a JAdES payload string), which the
+    scanner saw only as a string.
+    """
+    depth = 0
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        if len(token) > 1:
+            continue
+        if token in (b"{", b"["):
+            depth += 1
+            if depth > max_depth:
+                raise ScanError(code, f"nesting deeper than {max_depth} levels; refused before parsing")
+        elif token in (b"}", b"]"):
+            depth -= 1
+        else:
+            return  # a string that never ends: the parser stops there with an error, before any nesting
+
+
+def scan_values(head: bytes, source: Readable, rules: ScanRules) -> Iterator[Piece]:
+    """Yield the top-level values of the delivery (``head``, then the rest of ``source``), one at a time.
+
+    ``head`` is what the caller already read, without a byte order mark. Raises ScanError for a broken
+    or hostile structure, at the first byte that shows it.
+    """
+    yield from _Scanner(rules).run(head, source)
+
+
+class _Scanner:
+    def __init__(self, rules: ScanRules) -> None:
+        self.rules = rules
+        self.state = _START
+        self.stack = bytearray()  # open brackets, the outer array's included
+        self.in_string = False
+        self.escaped = False
+        self.in_scalar = False
+        self.count = 0
+        self.value: _Value | None = None
+
+    # -- values -----------------------------------------------------------------------------------
+
+    def _keep(self, data: bytes) -> None:
+        value = self.value
+        assert value is not None
+        value.size += len(data)
+        if value.dropped:
+            return
+        if value.size > self.rules.max_item_bytes:
+            if self.rules.oversized == "fail":
+                raise self.rules.error(
+                    "oversized",
+                    f"{self.rules.item} {value.index} is larger than {self.rules.max_item_bytes} bytes",
+                )
+            value.parts.clear()
+            value.dropped = True
+            return
+        value.parts.append(data)
+
+    def _finish(self) -> Piece:
+        value = self.value
+        assert value is not None
+        self.value = None
+        self.state = _ARRAY_NEXT if self.state in (_ARRAY_FIRST, _ARRAY_VALUE) else self.state
+        data = None if value.dropped else b"".join(value.parts)
+        return Piece(value.index, value.kind, data, value.size, value.offset)
+
+    # -- the scan -----------------------------------------------------------------------------------
+
+    def run(self, chunk: bytes, source: Readable) -> Iterator[Piece]:
+        rules = self.rules
+        offset = 0  # bytes of the delivery before ``chunk``
+        chunk = chunk or source.read(CHUNK)
+        while chunk:
+            if rules.max_total_bytes is not None and offset + len(chunk) > rules.max_total_bytes:
+                raise rules.error(
+                    "too_large", f"the file exceeds the upload limit of {rules.max_total_bytes} bytes"
+                )
+            start = 0  # where the current value starts in this chunk
+            pos, n = 0, len(chunk)
+            while pos < n:
+                if self.value is None:
+                    pos = self._between(chunk, pos, offset)
+                    if self.value is None:
+                        continue
+                    start = pos
+                    pos = self._open(chunk, pos)
+                ended, pos = self._inside(chunk, pos, offset)
+                if ended:
+                    self._keep(chunk[start:pos])
+                    yield self._finish()
+            if self.value is not None:
+                self._keep(chunk[start:])
+            offset += len(chunk)
+            chunk = source.read(CHUNK)
+        self._end(offset)
+
+    def _between(self, chunk: bytes, pos: int, offset: int) -> int:
+        """Outside any value: blanks, the outer array's brackets and commas; start the next value."""
+        byte = chunk[pos]
+        if byte in _SPACE:
+            return pos + 1
+        at = offset + pos
+        state = self.state
+        if state in (_START, _TOP):
+            if byte == ord("[") and state == _START:
+                self.stack.append(byte)
+                self.state = _ARRAY_FIRST
+                return pos + 1
+            if not self.rules.sequence:
+                raise self.rules.error("not_array", "a JSON delivery is one array of values")
+            if byte != ord("{"):
+                raise self.rules.error(
+                    "malformed",
+                    f"unexpected {chr(byte)!r} at byte {at}: each {self.rules.item} is a JSON object",
+                )
+            self.state = _TOP
+            self._begin(byte, at)
+            return pos
+        if state == _DONE:
+            raise self.rules.error("trailing", f"there is data after the end of the JSON array, at byte {at}")
+        if byte == ord("]"):
+            if state == _ARRAY_VALUE:
+                raise self.rules.error("malformed", f"a comma before the end of the JSON array, at byte {at}")
+            self.stack.pop()
+            self.state = _DONE
+            return pos + 1
+        if byte == ord(","):
+            if state != _ARRAY_NEXT:
+                raise self.rules.error("malformed", f"an empty element in the JSON array at byte {at}")
+            self.state = _ARRAY_VALUE
+            return pos + 1
+        if state == _ARRAY_NEXT:
+            raise self.rules.error("malformed", f"a comma is missing between two values, at byte {at}")
+        if byte in (ord("}"), ord("]")):
+            raise self.rules.error("malformed", f"unbalanced {chr(byte)!r} at byte {at}")
+        self._begin(byte, at)
+        return pos
+
+    def _begin(self, byte: int, at: int) -> None:
+        kind = _KIND.get(byte, "scalar")
+        if kind not in self.rules.element_kinds:
+            raise self.rules.error(
+                "malformed", f"unexpected {chr(byte)!r} at byte {at}: {self.rules.element_hint}"
+            )
+        self.count += 1
+        self.value = _Value(self.count, kind, at)
+
+    def _open(self, chunk: bytes, pos: int) -> int:
+        """Step over the first byte (or the whole token) of the value that starts at ``pos``."""
+        assert self.value is not None
+        kind = self.value.kind
+        if kind == "scalar":
+            self.in_scalar = True
+            return pos
+        if kind == "string":
+            self.in_string = True
+            return pos + 1
+        self.stack.append(chunk[pos])
+        self._check_depth(self.value.offset)
+        return pos + 1
+
+    def _check_depth(self, at: int) -> None:
+        if len(self.stack) > self.rules.max_depth:
+            raise self.rules.error(
+                "too_deep",
+                f"nesting deeper than {self.rules.max_depth} levels at byte {at}; refused before parsing",
+            )
+
+    def _inside(self, chunk: bytes, pos: int, offset: int) -> tuple[bool, int]:
+        """Scan inside the current value: (True, end) when it ends at ``end``, (False, len) if it goes on."""
+        base = 1 if self.state in (_ARRAY_FIRST, _ARRAY_VALUE) else 0
+        n = len(chunk)
+        while pos < n:
+            if self.in_scalar:
+                m = _SCALAR.match(chunk, pos)
+                end = m.end() if m else pos
+                if end == n:
+                    return False, n  # the scalar may go on in the next chunk
+                self.in_scalar = False
+                return True, end
+            if self.in_string:
+                if self.escaped:
+                    self.escaped, pos = False, pos + 1
+                    continue
+                m = _INSIDE.search(chunk, pos)
+                if m is None:
+                    return False, n
+                pos = m.end()
+                if m.group() == b"\\":
+                    self.escaped = True
+                    continue
+                self.in_string = False
+                if len(self.stack) == base:  # the value was this string
+                    return True, pos
+                continue
+            # One regex match per bracket or per whole string (strings are half the tokens of a
+            # credential and may be long base64 images), until the value closes or a string runs past
+            # the chunk's end (then the slow path above follows it).
+            for m in _TOKEN.finditer(chunk, pos):
+                pos = m.end()
+                token = m.group()
+                if len(token) > 1:
+                    continue
+                byte = token[0]
+                if byte == ord('"'):
+                    self.in_string = True
+                    break
+                if byte in (ord("{"), ord("[")):
+                    self.stack.append(byte)
+                    self._check_depth(offset + pos - 1)
+                    continue
+                if not self.stack or self.stack[-1] != _OPEN[byte]:
+                    raise self.rules.error(
+                        "malformed", f"unbalanced {chr(byte)!r} at byte {offset + pos - 1}"
+                    )
+                self.stack.pop()
+                if len(self.stack) == base:
+                    return True, pos
+            else:
+                return False, n
+        return False, n
+
+    def _end(self, offset: int) -> None:
+        if self.value is not None or self.state in (_ARRAY_FIRST, _ARRAY_VALUE, _ARRAY_NEXT):
+            raise self.rules.error(
+                "truncated",
+                f"the JSON ends in the middle of a value (at byte {offset}): the file is truncated or broken",
+            )
+        if self.state == _START:
+            raise self.rules.error(
+                "empty", f"the file holds no {self.rules.item} (it is empty or only whitespace)"
+            )
