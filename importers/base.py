@@ -9,7 +9,7 @@ organisations and writes. A file that cannot be read at all (not XML, wrong enco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
@@ -53,6 +53,9 @@ class Importer(Protocol):
     name: ClassVar[str]
     #: the sectors whose deliveries this importer reads
     sectors: ClassVar[frozenset[Sector]]
+    #: record path → what the delivery calls it (a column, an element): the ingest's rejections of a
+    #: record name the provider's field, not the register's (``person.identifiers[0]`` → fodselsnummer)
+    field_names: ClassVar[Mapping[str, str]]
 
     def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
         """True if the file that starts with ``head`` (up to HEAD_BYTES) is this importer's format."""

@@ -313,6 +313,7 @@ def _process_locked(
                 allow_synthetic_ids=settings.synthetic_ids_allowed,
                 chunk_rows=settings.import_chunk_rows,
                 on_record=on_record,
+                field_names=importer.field_names,
             )
             report.accepted, report.unchanged, report.rejected = (
                 result.accepted,

@@ -72,7 +72,7 @@ class Rejected(Exception):
 
 
 class Rejections(Protocol):
-    def add(self, error: RecordError) -> None: ...
+    def add(self, error: RecordError, position: int) -> None: ...
 
 
 Identifier = tuple[str, str, str]  # (kind, scheme, value) as person_identifier holds it
@@ -269,7 +269,7 @@ WITH rejected AS (
     DELETE FROM stage s USING person_map pm WHERE pm.conflict AND pm.learner = s.learner
     RETURNING s.seq, s.ref, s.learner
 )
-SELECT r.ref, (SELECT array_agg(DISTINCT p ORDER BY p)
+SELECT r.seq, r.ref, (SELECT array_agg(DISTINCT p ORDER BY p)
                FROM (SELECT pi.person_id::text AS p
                      FROM learner_identifier li
                      JOIN person_identifier pi ON pi.kind = li.kind AND pi.scheme = li.scheme
@@ -331,14 +331,14 @@ def resolve_persons(conn: Connection, rejections: Rejections, *, batch_id: uuid.
     _run(conn, _CREATE, anchored=False)
     _run(conn, _FINAL)
     conflicts = conn.execute(text(_REJECT)).all()
-    for ref, _ in conflicts:
+    for seq, ref, _ in conflicts:
         rejections.add(
-            RecordError(record=ref, code=CONFLICT, message=CONFLICT_MESSAGE, path="person.identifiers")
+            RecordError(record=ref, code=CONFLICT, message=CONFLICT_MESSAGE, path="person.identifiers"), seq
         )
     conn.execute(text("DELETE FROM person_map WHERE conflict; ANALYZE person_map;"))
     _run(conn, _NAMES, batch=batch_id)
     if conflicts:
-        audit_conflicts(conn, batch_id, [(ref, persons or []) for ref, persons in conflicts])
+        audit_conflicts(conn, batch_id, [(ref, persons or []) for _, ref, persons in conflicts])
 
 
 def _run(conn: Connection, script: str, **params: Any) -> None:

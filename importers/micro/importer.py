@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item, UnusableInput
@@ -97,6 +98,14 @@ class MicroCredentialImporter:
 
     name: ClassVar[str] = "micro-credential"
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.MICRO})
+    # The learner of a credential is its subject (or the envelope's learner, named in the same way).
+    field_names: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "person": "credentialSubject",
+            "person.identifiers": "credentialSubject",
+            "person.identifiers[0]": "credentialSubject",
+        }
+    )
 
     def __init__(self, config: MicroConfig | None = None) -> None:
         # None: read from the register's settings at each import, so a changed key file is picked up

@@ -14,10 +14,10 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from importers.tabular import (
-    WITHDRAWAL_COLUMN,
+    WITHDRAWAL,
     Column,
     DocumentMemory,
     Row,
@@ -25,10 +25,10 @@ from importers.tabular import (
     RowRejected,
     TableKind,
     code_word,
-    date_field,
-    nin_field,
-    orgnr_field,
-    required,
+    date_column,
+    nin_column,
+    orgnr_column,
+    text_column,
     withdrawal,
 )
 from register.grading import (
@@ -40,49 +40,6 @@ from register.grading import (
 )
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
 from register.sectors import Sector
-
-# The columns, in the order the docs list them.
-FODSELSNUMMER = "fodselsnummer"
-FORNAVN = "fornavn"
-ETTERNAVN = "etternavn"
-SKOLE_ORGNR = "skole_orgnr"
-SKOLE_NSR = "skole_nsr"
-DOKUMENTTYPE = "dokumenttype"
-DOKUMENT_ID = "dokument_id"
-UTSTEDT_DATO = "utstedt_dato"
-UTDANNINGSPROGRAM = "utdanningsprogram"
-SKOLEAR = "skolear"
-FAGKODE = "fagkode"
-FAGNAVN = "fagnavn"
-VURDERINGSTYPE = "vurderingstype"
-KARAKTER = "karakter"
-VURDERINGSDATO = "vurderingsdato"
-LAREFAG_KODE = "larefag_kode"
-LAREFAG_NAVN = "larefag_navn"
-PROVEFYLKE = "provefylke"
-TRUKKET_ARSAK = WITHDRAWAL_COLUMN
-
-COLUMNS: tuple[Column, ...] = (
-    Column(FODSELSNUMMER, required=True),
-    Column(FORNAVN),
-    Column(ETTERNAVN),
-    Column(SKOLE_ORGNR),
-    Column(SKOLE_NSR),
-    Column(DOKUMENTTYPE, required=True),
-    Column(DOKUMENT_ID, required=True),
-    Column(UTSTEDT_DATO, required=True),
-    Column(UTDANNINGSPROGRAM),
-    Column(SKOLEAR, required=True),
-    Column(FAGKODE),
-    Column(FAGNAVN),
-    Column(VURDERINGSTYPE, required=True),
-    Column(KARAKTER, required=True),
-    Column(VURDERINGSDATO),
-    Column(LAREFAG_KODE),
-    Column(LAREFAG_NAVN),
-    Column(PROVEFYLKE),
-    Column(TRUKKET_ARSAK),
-)
 
 _NO_CREDITS = (
     "primary.credits_not_allowed",
@@ -156,10 +113,89 @@ def parse_school_year(raw: str) -> tuple[str, int]:
     """``2024-2025`` (or ``2024/2025``) → ("2024-2025", 2025): the canonical text and its end year."""
     match = SKOLEAR_PATTERN.match(raw.strip())
     if not match or int(match.group(2)) != int(match.group(1)) + 1:
-        raise RowRejected(
-            "primary.school_year", f"skolear {raw!r} is not a school year like 2024-2025", SKOLEAR
-        )
+        raise ValueError(f"{raw!r} is not a school year like 2024-2025")
     return f"{match.group(1)}-{match.group(2)}", int(match.group(2))
+
+
+def _document_type(raw: str) -> DocumentType:
+    code = code_word(raw)
+    found = DOCUMENT_TYPES.get(_DOCUMENT_ALIASES.get(code, code))
+    if found is None:
+        raise ValueError(f"{raw!r} is not one of {', '.join(DOCUMENT_TYPES)}")
+    return found
+
+
+def _assessment(raw: str) -> Assessment:
+    found = ASSESSMENTS.get(code_word(raw))
+    if found is None:
+        raise ValueError(f"{raw!r} is not one of {', '.join(ASSESSMENTS)}")
+    return found
+
+
+def _fagkode(raw: str) -> str:
+    code = raw.upper()
+    if not FAGKODE_PATTERN.match(code):
+        raise ValueError(f"{code!r} is not a Udir subject code (three letters and four digits, e.g. NOR1211)")
+    return code
+
+
+def _trade_code(raw: str) -> str:
+    code = raw.upper()
+    if not LAREFAG_PATTERN.match(code):
+        raise ValueError(f"{code!r} is not a Udir programområde code (3–12 letters, digits or '-')")
+    return code
+
+
+def _county(raw: str) -> str:
+    if not FYLKE_PATTERN.match(raw):
+        raise ValueError(f"{raw!r} is not a two-digit fylkesnummer (e.g. 46)")
+    return raw
+
+
+# The columns, in the order the docs list them: each with how it is read and what it fills in the
+# record (a subject row's; the document record takes the document columns).
+FODSELSNUMMER = nin_column("fodselsnummer", fills=("person", "person.identifiers", "person.identifiers[0]"))
+FORNAVN = text_column("fornavn", fills=("person.given_name",))
+ETTERNAVN = text_column("etternavn", fills=("person.family_name",))
+SKOLE_ORGNR = orgnr_column("skole_orgnr", fills=("awarding_org",))
+SKOLE_NSR = text_column("skole_nsr")
+DOKUMENTTYPE = Column("dokumenttype", _document_type, required=True, invalid="primary.document_type")
+DOKUMENT_ID = text_column("dokument_id", required=True, fills=("source_key", "parent_key"))
+UTSTEDT_DATO = date_column("utstedt_dato", required=True)
+UTDANNINGSPROGRAM = text_column("utdanningsprogram")
+SKOLEAR = Column(
+    "skolear", parse_school_year, required=True, invalid="primary.school_year", fills=("term", "year")
+)
+FAGKODE = Column("fagkode", _fagkode, invalid="primary.fagkode", fills=("specification.code",))
+FAGNAVN = text_column("fagnavn", fills=("specification.title",))
+VURDERINGSTYPE = Column("vurderingstype", _assessment, required=True, invalid="primary.assessment_kind")
+KARAKTER = text_column("karakter", required=True, fills=("grade",))
+VURDERINGSDATO = date_column("vurderingsdato", fills=("completed_on",))
+LAREFAG_KODE = Column("larefag_kode", _trade_code, invalid="primary.trade_code")
+LAREFAG_NAVN = text_column("larefag_navn")
+PROVEFYLKE = Column("provefylke", _county, invalid="primary.county")
+
+COLUMNS: tuple[Column[Any], ...] = (
+    FODSELSNUMMER,
+    FORNAVN,
+    ETTERNAVN,
+    SKOLE_ORGNR,
+    SKOLE_NSR,
+    DOKUMENTTYPE,
+    DOKUMENT_ID,
+    UTSTEDT_DATO,
+    UTDANNINGSPROGRAM,
+    SKOLEAR,
+    FAGKODE,
+    FAGNAVN,
+    VURDERINGSTYPE,
+    KARAKTER,
+    VURDERINGSDATO,
+    LAREFAG_KODE,
+    LAREFAG_NAVN,
+    PROVEFYLKE,
+    WITHDRAWAL,
+)
 
 
 @functools.lru_cache(maxsize=1024)  # GradeIn is immutable; a file has few distinct (kind, grade) pairs
@@ -192,7 +228,7 @@ def school_grade(assessment: Assessment, raw: str) -> GradeIn:
     else:
         reason = f"{raw!r} is on no grade scale of grunnopplæring"
     code = "grade.invalid" if other is None else "grade.wrong_scale"
-    raise RowRejected(code, f"{reason}; {assessment.code} is graded {allowed}", KARAKTER)
+    raise RowRejected(code, f"{reason}; {assessment.code} is graded {allowed}", KARAKTER.name)
 
 
 def _scale_of(raw: str) -> GradeScheme | None:
@@ -217,24 +253,27 @@ class _Document:
     fields: tuple[tuple[str, str | None], ...]  # what later rows must repeat the same
 
 
-_DOCUMENT_COLUMNS = (
-    FODSELSNUMMER, FORNAVN, ETTERNAVN, DOKUMENTTYPE, DOKUMENT_ID, SKOLE_ORGNR, SKOLE_NSR, UTSTEDT_DATO,
-    UTDANNINGSPROGRAM,
+_DOCUMENT_COLUMNS = tuple(
+    c.name
+    for c in (
+        FODSELSNUMMER, FORNAVN, ETTERNAVN, DOKUMENTTYPE, DOKUMENT_ID, SKOLE_ORGNR, SKOLE_NSR, UTSTEDT_DATO,
+        UTDANNINGSPROGRAM,
+    )
 )  # fmt: skip
 
 
 class PrimaryRows(RowImporter):
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.PRIMARY})
-    columns: ClassVar[tuple[Column, ...]] = COLUMNS
+    columns: ClassVar[tuple[Column[Any], ...]] = COLUMNS
     refused: ClassVar[dict[str, tuple[str, str]]] = REFUSED
-    markers: ClassVar[frozenset[str]] = frozenset({FAGKODE, VURDERINGSTYPE})
+    markers: ClassVar[frozenset[str]] = frozenset({FAGKODE.name, VURDERINGSTYPE.name})
 
     def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
         document = self._document(row, documents)
         assessment = self._assessment(row, document.type)
-        school_year, year = parse_school_year(required(row, SKOLEAR))
-        grade = school_grade(assessment, required(row, KARAKTER))
-        assessed = date_field(row, VURDERINGSDATO)
+        school_year, year = SKOLEAR.need(row)
+        grade = school_grade(assessment, KARAKTER.need(row))
+        assessed = VURDERINGSDATO.get(row)
         completed = assessed or document.issued
 
         if document.type.trade:
@@ -257,25 +296,19 @@ class PrimaryRows(RowImporter):
             )
             return
         if assessment.code in _CONDUCT:
-            if row.get(FAGKODE) is not None:
+            if row.get(FAGKODE.name) is not None:
                 raise RowRejected(
                     "primary.fagkode_not_allowed",
                     f"{assessment.code} has no fagkode; leave fagkode empty",
-                    FAGKODE,
+                    FAGKODE.name,
                 )
             spec = SpecificationIn(kind=SpecificationKind.SUBJECT, title={"nb": assessment.title_nb})
             key = f"{parent}/{assessment.code}"
         else:
-            fagkode = required(row, FAGKODE, f" for {assessment.code}").upper()
-            if not FAGKODE_PATTERN.match(fagkode):
-                raise RowRejected(
-                    "primary.fagkode",
-                    f"fagkode {fagkode!r} is not a Udir subject code (three letters and four digits, e.g. NOR1211)",
-                    FAGKODE,
-                )
+            fagkode = FAGKODE.need(row, f" for {assessment.code}")
             spec = SpecificationIn(
                 kind=SpecificationKind.SUBJECT,
-                title={"nb": required(row, FAGNAVN, " with a fagkode")},
+                title={"nb": FAGNAVN.need(row, " with a fagkode")},
                 code=fagkode,
                 code_scheme="udir-fagkode",
             )
@@ -310,59 +343,41 @@ class PrimaryRows(RowImporter):
         return document
 
     def _read_document(self, row: Row) -> _Document:
-        nin = nin_field(row, FODSELSNUMMER)
-        raw_type = required(row, DOKUMENTTYPE)
-        type_code = code_word(raw_type)
-        type_code = _DOCUMENT_ALIASES.get(type_code, type_code)
-        doc_type = DOCUMENT_TYPES.get(type_code)
-        if doc_type is None:
-            raise RowRejected(
-                "primary.document_type",
-                f"dokumenttype {raw_type!r} is not one of {', '.join(DOCUMENT_TYPES)}",
-                DOKUMENTTYPE,
-            )
-        dokument_id = required(row, DOKUMENT_ID)
-        orgnr = orgnr_field(row, SKOLE_ORGNR)
-        nsr = row.get(SKOLE_NSR)
+        nin = FODSELSNUMMER.need(row)
+        doc_type = DOKUMENTTYPE.need(row)
+        dokument_id = DOKUMENT_ID.need(row)
+        orgnr = SKOLE_ORGNR.get(row)
+        nsr = SKOLE_NSR.get(row)
         if orgnr is not None:
             school = OrgRef("orgnr", orgnr)
         elif nsr is not None:
             school = OrgRef("nsr", nsr)
         else:
             raise RowRejected(
-                "field.missing", "skole_orgnr (or skole_nsr) is required but empty", SKOLE_ORGNR
+                "field.missing", "skole_orgnr (or skole_nsr) is required but empty", SKOLE_ORGNR.name
             )
-        issued = date_field(row, UTSTEDT_DATO)
-        if issued is None:
-            raise RowRejected("field.missing", "utstedt_dato is required but empty", UTSTEDT_DATO)
+        issued = UTSTEDT_DATO.need(row)
         person = PersonIn(
-            (IdentifierIn("nin", nin),), given_name=row.get(FORNAVN), family_name=row.get(ETTERNAVN)
+            (IdentifierIn("nin", nin),), given_name=FORNAVN.get(row), family_name=ETTERNAVN.get(row)
         )
         fields = (
-            (FODSELSNUMMER, nin),
-            (SKOLE_ORGNR, orgnr),
-            (SKOLE_NSR, nsr),
-            (DOKUMENTTYPE, doc_type.code),
-            (UTSTEDT_DATO, issued.isoformat()),
-            (UTDANNINGSPROGRAM, row.get(UTDANNINGSPROGRAM)),
+            (FODSELSNUMMER.name, nin),
+            (SKOLE_ORGNR.name, orgnr),
+            (SKOLE_NSR.name, nsr),
+            (DOKUMENTTYPE.name, doc_type.code),
+            (UTSTEDT_DATO.name, issued.isoformat()),
+            (UTDANNINGSPROGRAM.name, UTDANNINGSPROGRAM.get(row)),
         )
         return _Document(dokument_id, doc_type, person, school, issued, fields)
 
     def _assessment(self, row: Row, doc_type: DocumentType) -> Assessment:
-        raw = required(row, VURDERINGSTYPE)
-        assessment = ASSESSMENTS.get(code_word(raw))
-        if assessment is None:
-            raise RowRejected(
-                "primary.assessment_kind",
-                f"vurderingstype {raw!r} is not one of {', '.join(ASSESSMENTS)}",
-                VURDERINGSTYPE,
-            )
+        assessment = VURDERINGSTYPE.need(row)
         if doc_type.trade and assessment.code != doc_type.assessment:
             raise RowRejected(
                 "primary.assessment_kind",
                 f"a {doc_type.code} holds only its {doc_type.assessment}; deliver {assessment.code} on a"
                 " vitnemål or kompetansebevis",
-                VURDERINGSTYPE,
+                VURDERINGSTYPE.name,
             )
         if (
             assessment.code in _TRADE_TESTS
@@ -372,15 +387,15 @@ class PrimaryRows(RowImporter):
             raise RowRejected(
                 "primary.assessment_kind",
                 f"{assessment.code} belongs on a fagbrev, svennebrev or kompetansebevis for fagopplæring",
-                VURDERINGSTYPE,
+                VURDERINGSTYPE.name,
             )
         return assessment
 
     def _document_record(self, row: Row, document: _Document) -> AchievementRecord:
         details = {"dokumenttype": document.type.code, "dokument_id": document.dokument_id}
-        if (programme := row.get(UTDANNINGSPROGRAM)) is not None:
+        if (programme := UTDANNINGSPROGRAM.get(row)) is not None:
             details["utdanningsprogram"] = programme
-        if document.school.scheme == "orgnr" and (nsr := row.get(SKOLE_NSR)) is not None:
+        if document.school.scheme == "orgnr" and (nsr := SKOLE_NSR.get(row)) is not None:
             details["skole_nsr"] = nsr
         issued = document.issued
         return AchievementRecord(
@@ -412,26 +427,14 @@ class PrimaryRows(RowImporter):
         school_year: str,
         parent_key: str | None = None,
     ) -> AchievementRecord:
-        code = required(row, LAREFAG_KODE, f" for {assessment.code}").upper()
-        if not LAREFAG_PATTERN.match(code):
-            raise RowRejected(
-                "primary.trade_code",
-                f"larefag_kode {code!r} is not a Udir programområde code (3–12 letters, digits or '-')",
-                LAREFAG_KODE,
-            )
-        title = required(row, LAREFAG_NAVN, f" for {assessment.code}")
-        county = required(row, PROVEFYLKE, f" for {assessment.code}")
-        if not FYLKE_PATTERN.match(county):
-            raise RowRejected(
-                "primary.county",
-                f"provefylke {county!r} is not a two-digit fylkesnummer (e.g. 46)",
-                PROVEFYLKE,
-            )
-        if row.get(FAGKODE) is not None:
+        code = LAREFAG_KODE.need(row, f" for {assessment.code}")
+        title = LAREFAG_NAVN.need(row, f" for {assessment.code}")
+        county = PROVEFYLKE.need(row, f" for {assessment.code}")
+        if row.get(FAGKODE.name) is not None:
             raise RowRejected(
                 "primary.fagkode_not_allowed",
                 f"a {assessment.code} names its trade in larefag_kode; leave fagkode empty",
-                FAGKODE,
+                FAGKODE.name,
             )
         details = {
             "vurderingstype": assessment.code,

@@ -29,17 +29,18 @@ from importers.tabular.core import (
     TableItem,
     TableKind,
     normalize_name,
+    text_column,
 )
 from importers.tabular.csv_reader import read_csv
 from importers.tabular.fields import (
+    WITHDRAWAL,
     WITHDRAWAL_COLUMN,
     DocumentMemory,
     code_word,
-    date_field,
-    nin_field,
-    orgnr_field,
+    date_column,
+    nin_column,
+    orgnr_column,
     parse_date,
-    required,
     withdrawal,
 )
 from importers.tabular.importer import RowImporter
@@ -48,6 +49,7 @@ from importers.tabular.json_reader import read_json, read_table
 __all__ = [
     "MAX_DEPTH",
     "MAX_RECORD_BYTES",
+    "WITHDRAWAL",
     "WITHDRAWAL_COLUMN",
     "Column",
     "DocumentMemory",
@@ -57,14 +59,14 @@ __all__ = [
     "TableItem",
     "TableKind",
     "code_word",
-    "date_field",
-    "nin_field",
+    "date_column",
+    "nin_column",
     "normalize_name",
-    "orgnr_field",
+    "orgnr_column",
     "parse_date",
     "read_csv",
     "read_json",
     "read_table",
-    "required",
+    "text_column",
     "withdrawal",
 ]

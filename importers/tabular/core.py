@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 from importers.base import UnusableInput
 from register.records import BatchWarning, RecordError
@@ -21,16 +21,53 @@ SEPARATOR = ";"
 TableKind = Literal["csv", "json"]
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a tabular format (a key of a JSON row): its name and whether every row needs it.
+class Column(Generic[T]):
+    """One column of a tabular format (a key of a JSON row): the one place that says how it is read.
 
     ``required`` columns must be in a CSV header; a row may still leave conditionally required ones
-    empty, and the importer decides. The format docs describe each column in full.
+    empty, and the importer decides. ``parse`` turns the trimmed text into the value (raising
+    ``ValueError`` with the reason, which becomes an ``invalid`` rejection naming the column, or
+    ``RowRejected`` where a column has several rules of its own). ``fills`` are the paths of the
+    normalized record its value becomes: a rejection the ingest finds there (a national id's check
+    digits, an organisation it does not know) names this column, as the provider's file does. The
+    format docs describe each column in full.
     """
 
     name: str
+    parse: Callable[[str], T]
     required: bool = False
+    invalid: str = "field.invalid"
+    fills: tuple[str, ...] = ()
+
+    def get(self, row: Row) -> T | None:
+        """The row's value, or None where the row leaves the column empty."""
+        raw = row.values.get(self.name)
+        if raw is None:
+            return None
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            raise RowRejected(self.invalid, f"{self.name}: {exc}", self.name) from None
+
+    def need(self, row: Row, why: str = "") -> T:
+        """The row's value, which the row must give (``why``: when it must, e.g. " for a fagprøve")."""
+        value = self.get(row)
+        if value is None:
+            raise RowRejected("field.missing", f"{self.name} is required{why} but empty", self.name)
+        return value
+
+
+def _as_text(raw: str) -> str:
+    return raw
+
+
+def text_column(name: str, *, required: bool = False, fills: tuple[str, ...] = ()) -> Column[str]:
+    """A column whose value is its text as delivered (trimmed)."""
+    return Column(name, _as_text, required=required, fills=fills)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +183,25 @@ def sniff_kind(text: str) -> TableKind:
     return "json" if stripped[:1] in ("[", "{") else "csv"
 
 
+#: separators spreadsheets use instead of ours: a header cut by one of them is still this format's
+#: file, claimed so that the reader can say what is wrong (``csv.separator``), not ``format.unknown``
+OTHER_SEPARATORS = (",", "\t")
+
+
 def header_columns(text: str) -> list[str]:
-    """The normalized column names of a CSV head's first line (for ``identify``)."""
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
-    return [normalize_name(name.strip('"')) for name in first.split(SEPARATOR)]
+    """The normalized column names of a CSV head's first line (for ``identify``).
+
+    A header with no ``;`` is also cut by the other separators, so a comma- or tab-separated file of
+    this format is recognised as such and refused for its separator.
+    """
+    first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    names = first.split(SEPARATOR)
+    if len(names) == 1:
+        for other in OTHER_SEPARATORS:
+            if other in first:
+                names = first.split(other)
+                break
+    return [normalize_name(name.strip('"')) for name in names]
 
 
 def json_head_keys(text: str) -> set[str]:

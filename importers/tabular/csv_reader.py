@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from importers.base import UnusableInput
 from importers.tabular.core import (
     MAX_RECORD_BYTES,
+    OTHER_SEPARATORS,
     SEPARATOR,
     Column,
     Lines,
@@ -47,7 +48,7 @@ class _CsvLineFeed:
         return line
 
 
-def read_csv(source: BinaryIO, columns: Sequence[Column]) -> Iterator[TableItem]:
+def read_csv(source: BinaryIO, columns: Sequence[Column[Any]]) -> Iterator[TableItem]:
     """Stream the rows of a ``;``-separated UTF-8 CSV file with a header."""
     lines = Lines(source)
     feed = _CsvLineFeed(lines)
@@ -94,9 +95,9 @@ def read_csv(source: BinaryIO, columns: Sequence[Column]) -> Iterator[TableItem]
         yield Row(number, {name: value.strip() for name, value in pairs if name in known and value.strip()})
 
 
-def _check_header(names: list[str], columns: Sequence[Column]) -> None:
+def _check_header(names: list[str], columns: Sequence[Column[Any]]) -> None:
     if len(names) == 1:
-        for other in (",", "\t"):
+        for other in OTHER_SEPARATORS:
             if other in names[0]:
                 shown = "tab" if other == "\t" else repr(other)
                 raise UnusableInput(
@@ -117,7 +118,7 @@ def _check_header(names: list[str], columns: Sequence[Column]) -> None:
         )
 
 
-def _unknown_columns(names: Iterable[str], columns: Sequence[Column]) -> Iterator[BatchWarning]:
+def _unknown_columns(names: Iterable[str], columns: Sequence[Column[Any]]) -> Iterator[BatchWarning]:
     known = {c.name for c in columns}
     for name in names:
         if name not in known:

@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 from importers.tabular.core import (
+    Column,
     Row,
-    RowRejected,
+    text_column,
 )
 from register.identifiers import is_valid_orgnr
 
@@ -75,56 +76,47 @@ class DocumentMemory:
         return False, None
 
 
-def required(row: Row, column: str, why: str = "") -> str:
-    value = row.get(column)
-    if value is None:
-        raise RowRejected("field.missing", f"{column} is required{why} but empty", column)
-    return value
-
-
-def date_field(row: Row, column: str) -> dt.date | None:
-    raw = row.get(column)
-    if raw is None:
-        return None
-    try:
-        return parse_date(raw)
-    except ValueError as exc:
-        raise RowRejected("date.invalid", f"{column}: {exc}", column) from None
-
-
 _valid_orgnr = functools.lru_cache(maxsize=4096)(is_valid_orgnr)
 _NIN_SHAPE = re.compile(r"^\d{11}$")
 
 
-def nin_field(row: Row, column: str) -> str:
-    """The national id's shape only; check digits and kind are the ingest's (it knows the settings).
+def nin_shape(raw: str) -> str:
+    """A national id's shape only; check digits and kind are the ingest's (it knows the settings).
 
     The value never appears in a message.
     """
-    value = required(row, column).replace(" ", "")
+    value = raw.replace(" ", "")
     if not _NIN_SHAPE.match(value):
-        raise RowRejected("nin.format", f"{column} must be 11 digits", column)
+        raise ValueError("must be 11 digits")
     return value
 
 
-def orgnr_field(row: Row, column: str) -> str | None:
-    value = row.get(column)
-    if value is None:
-        return None
-    value = value.replace(" ", "")
+def orgnr(raw: str) -> str:
+    value = raw.replace(" ", "")
     if not _valid_orgnr(value):
-        raise RowRejected(
-            "orgnr.invalid",
-            f"{column} {value!r} is not a valid organisasjonsnummer (9 digits, mod-11)",
-            column,
-        )
+        raise ValueError(f"{value!r} is not a valid organisasjonsnummer (9 digits, mod-11)")
     return value
+
+
+def nin_column(name: str, *, fills: tuple[str, ...]) -> Column[str]:
+    """The learner's fødselsnummer or D-nummer: required, 11 digits."""
+    return Column(name, nin_shape, required=True, invalid="nin.format", fills=fills)
+
+
+def orgnr_column(name: str, *, required: bool = False, fills: tuple[str, ...] = ()) -> Column[str]:
+    return Column(name, orgnr, required=required, invalid="orgnr.invalid", fills=fills)
+
+
+def date_column(name: str, *, required: bool = False, fills: tuple[str, ...] = ()) -> Column[dt.date]:
+    return Column(name, parse_date, required=required, invalid="date.invalid", fills=fills)
 
 
 WITHDRAWAL_COLUMN = "trukket_arsak"
+#: a reason here withdraws the row's result (a new version, kept); in every row format
+WITHDRAWAL = text_column(WITHDRAWAL_COLUMN, fills=("withdrawal_reason",))
 
 
 def withdrawal(row: Row) -> tuple[str, str | None]:
     """(status, reason): a reason in ``trukket_arsak`` withdraws the row's result (a new version, kept)."""
-    reason = row.get(WITHDRAWAL_COLUMN)
+    reason = WITHDRAWAL.get(row)
     return ("withdrawn", reason) if reason is not None else ("valid", None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import BinaryIO, ClassVar
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item
 from importers.tabular.core import (
@@ -16,6 +17,7 @@ from importers.tabular.core import (
     header_columns,
     json_head_keys,
     sniff_kind,
+    text_column,
 )
 from importers.tabular.fields import DocumentMemory
 from importers.tabular.json_reader import read_table
@@ -37,9 +39,17 @@ class RowImporter:
     name: ClassVar[str]
     sectors: ClassVar[frozenset[Sector]]
     kind: ClassVar[TableKind]
-    columns: ClassVar[tuple[Column, ...]]
+    columns: ClassVar[tuple[Column[Any], ...]]
     refused: ClassVar[dict[str, tuple[str, str]]] = {}  # column → (code, reason)
     markers: ClassVar[frozenset[str]]
+    #: record path → the column that fills it (from the columns' ``fills``): the ingest names it
+    field_names: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        columns = cls.__dict__.get("columns")
+        if columns is not None:
+            cls.field_names = MappingProxyType({path: c.name for c in columns for path in c.fills})
 
     def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
         text = head_text(head)
@@ -54,7 +64,7 @@ class RowImporter:
     def extract(self, source: BinaryIO, context: ImportContext) -> Iterator[Item]:
         context.facts.format = self.name
         refused = [(name, code, reason) for name, (code, reason) in self.refused.items()]
-        columns = (*self.columns, *(Column(name) for name in self.refused))
+        columns = (*self.columns, *(text_column(name) for name in self.refused))
         # Per file, never on the importer: one instance serves concurrent imports.
         documents = DocumentMemory()
         for item in read_table(source, self.kind, columns):

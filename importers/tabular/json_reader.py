@@ -112,7 +112,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _rows_from_texts(texts: Iterable[str], columns: Sequence[Column]) -> Iterator[TableItem]:
+def _rows_from_texts(texts: Iterable[str], columns: Sequence[Column[Any]]) -> Iterator[TableItem]:
     known = {c.name for c in columns}
     warned: set[str] = set()
     number = 0
@@ -210,7 +210,7 @@ class _Prefixed:
         return self.source.readline(limit)
 
 
-def read_json(source: BinaryIO, columns: Sequence[Column]) -> Iterator[TableItem]:
+def read_json(source: BinaryIO, columns: Sequence[Column[Any]]) -> Iterator[TableItem]:
     """Stream the rows of a JSON array of flat objects, or of JSON Lines."""
     first = source.read(READ_CHUNK)
     problem = encoding_problem(first)
@@ -223,5 +223,5 @@ def read_json(source: BinaryIO, columns: Sequence[Column]) -> Iterator[TableItem
     yield from _rows_from_texts(texts, columns)
 
 
-def read_table(source: BinaryIO, kind: TableKind, columns: Sequence[Column]) -> Iterator[TableItem]:
+def read_table(source: BinaryIO, kind: TableKind, columns: Sequence[Column[Any]]) -> Iterator[TableItem]:
     return read_csv(source, columns) if kind == "csv" else read_json(source, columns)

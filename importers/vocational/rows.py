@@ -11,20 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from importers.tabular import (
-    WITHDRAWAL_COLUMN,
+    WITHDRAWAL,
     Column,
     DocumentMemory,
     Row,
     RowImporter,
     RowRejected,
     TableKind,
-    date_field,
-    nin_field,
-    orgnr_field,
-    required,
+    date_column,
+    nin_column,
+    orgnr_column,
+    text_column,
     withdrawal,
 )
 from register.grading import (
@@ -40,44 +40,88 @@ from register.grading import (
 from register.records import AchievementRecord, GradeIn, IdentifierIn, OrgRef, PersonIn, SpecificationIn
 from register.sectors import Sector
 
-FODSELSNUMMER = "fodselsnummer"
-FORNAVN = "fornavn"
-ETTERNAVN = "etternavn"
-FAGSKOLE_ORGNR = "fagskole_orgnr"
-UTDANNING_KODE = "utdanning_kode"
-UTDANNING_NAVN = "utdanning_navn"
-NKR_NIVA = "nkr_niva"
-UTDANNING_FAGSKOLEPOENG = "utdanning_fagskolepoeng"
-EMNEKODE = "emnekode"
-EMNENAVN = "emnenavn"
-FAGSKOLEPOENG = "fagskolepoeng"
-KARAKTER = "karakter"
-FULLFORT_DATO = "fullfort_dato"
-SEMESTER = "semester"
-RESULTAT_ID = "resultat_id"
-VITNEMAL_ID = "vitnemal_id"
-VITNEMAL_DATO = "vitnemal_dato"
-TRUKKET_ARSAK = WITHDRAWAL_COLUMN
+FAGSKOLE_NKR_LEVELS = ("5.1", "5.2")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9ÆØÅæøå][A-Za-z0-9ÆØÅæøå._/-]{0,29}$")
+SEMESTER_PATTERN = re.compile(r"^([0-9]{4})\s*([VH])$|^([VH])\s*([0-9]{4})$", re.IGNORECASE)
 
-COLUMNS: tuple[Column, ...] = (
-    Column(FODSELSNUMMER, required=True),
-    Column(FORNAVN),
-    Column(ETTERNAVN),
-    Column(FAGSKOLE_ORGNR, required=True),
-    Column(UTDANNING_KODE, required=True),
-    Column(UTDANNING_NAVN, required=True),
-    Column(NKR_NIVA, required=True),
-    Column(UTDANNING_FAGSKOLEPOENG),
-    Column(EMNEKODE, required=True),
-    Column(EMNENAVN, required=True),
-    Column(FAGSKOLEPOENG, required=True),
-    Column(KARAKTER, required=True),
-    Column(FULLFORT_DATO, required=True),
-    Column(SEMESTER),
-    Column(RESULTAT_ID),
-    Column(VITNEMAL_ID),
-    Column(VITNEMAL_DATO),
-    Column(TRUKKET_ARSAK),
+
+def _code(raw: str) -> str:
+    if not CODE_PATTERN.match(raw):
+        raise ValueError(f"{raw!r} is not a code (letters, digits, '.', '_', '/', '-'; ≤30)")
+    return raw
+
+
+def _fagskolepoeng(raw: str) -> Decimal:
+    try:
+        return parse_credits(raw)
+    except (ValueError, InvalidOperation):
+        raise ValueError(f"{raw!r} is not a number of fagskolepoeng between 0 and 1000") from None
+
+
+def _nkr_level(raw: str) -> str:
+    level = raw.replace(",", ".")
+    if level not in FAGSKOLE_NKR_LEVELS:
+        raise ValueError(f"{level!r} is not a fagskole level; fagskole education is at NKR 5.1 or 5.2")
+    return level
+
+
+def _semester(raw: str) -> str:
+    """``2025V``, ``2025 H``, ``V2025`` → ``2025V``: one spelling, so a re-send in another is no change."""
+    match = SEMESTER_PATTERN.match(raw)
+    if not match:
+        raise ValueError(f"{raw!r} is not a year and V (vår) or H (høst), e.g. 2025H")
+    year = match.group(1) or match.group(4)
+    half = (match.group(2) or match.group(3)).upper()
+    return f"{year}{half}"
+
+
+# The columns of the format, each with how it is read and what it fills in the record (a course row's
+# record; the vitnemål the row names takes the utdanning_* columns).
+FODSELSNUMMER = nin_column("fodselsnummer", fills=("person", "person.identifiers", "person.identifiers[0]"))
+FORNAVN = text_column("fornavn", fills=("person.given_name",))
+ETTERNAVN = text_column("etternavn", fills=("person.family_name",))
+FAGSKOLE_ORGNR = orgnr_column("fagskole_orgnr", required=True, fills=("awarding_org", "specification.owner"))
+UTDANNING_KODE = Column("utdanning_kode", _code, required=True, invalid="vocational.code")
+UTDANNING_NAVN = text_column("utdanning_navn", required=True)
+NKR_NIVA = Column(
+    "nkr_niva", _nkr_level, required=True, invalid="vocational.nkr_level", fills=("specification.nkr_level",)
+)
+UTDANNING_FAGSKOLEPOENG = Column("utdanning_fagskolepoeng", _fagskolepoeng, invalid="credits.invalid")
+EMNEKODE = Column("emnekode", _code, required=True, invalid="vocational.code", fills=("specification.code",))
+EMNENAVN = text_column("emnenavn", required=True, fills=("specification.title",))
+FAGSKOLEPOENG = Column(
+    "fagskolepoeng",
+    _fagskolepoeng,
+    required=True,
+    invalid="credits.invalid",
+    fills=("credits", "specification.credits"),
+)
+KARAKTER = text_column("karakter", required=True, fills=("grade",))
+FULLFORT_DATO = date_column("fullfort_dato", required=True, fills=("completed_on",))
+SEMESTER = Column("semester", _semester, invalid="vocational.semester", fills=("term",))
+RESULTAT_ID = text_column("resultat_id", fills=("source_key",))
+VITNEMAL_ID = text_column("vitnemal_id", fills=("parent_key",))
+VITNEMAL_DATO = date_column("vitnemal_dato")
+
+COLUMNS: tuple[Column[Any], ...] = (
+    FODSELSNUMMER,
+    FORNAVN,
+    ETTERNAVN,
+    FAGSKOLE_ORGNR,
+    UTDANNING_KODE,
+    UTDANNING_NAVN,
+    NKR_NIVA,
+    UTDANNING_FAGSKOLEPOENG,
+    EMNEKODE,
+    EMNENAVN,
+    FAGSKOLEPOENG,
+    KARAKTER,
+    FULLFORT_DATO,
+    SEMESTER,
+    RESULTAT_ID,
+    VITNEMAL_ID,
+    VITNEMAL_DATO,
+    WITHDRAWAL,
 )
 
 _NOT_ECTS = (
@@ -94,10 +138,6 @@ REFUSED: dict[str, tuple[str, str]] = {
     "fagkode": _NOT_SCHOOL,
     "vurderingstype": _NOT_SCHOOL,
 }
-
-FAGSKOLE_NKR_LEVELS = ("5.1", "5.2")
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9ÆØÅæøå][A-Za-z0-9ÆØÅæøå._/-]{0,29}$")
-SEMESTER_PATTERN = re.compile(r"^([0-9]{4})\s*([VH])$|^([VH])\s*([0-9]{4})$", re.IGNORECASE)
 
 
 def course_grade(raw: str) -> GradeIn:
@@ -120,99 +160,46 @@ def course_grade(raw: str) -> GradeIn:
         raise RowRejected(
             "grade.wrong_scale",
             f"{reason}; a fagskole course is graded A–F or bestått/ikke bestått",
-            KARAKTER,
+            KARAKTER.name,
         )
     raise RowRejected(
         "grade.invalid",
         f"{value!r} is not A–F, bestått or ikke bestått (the fagskole grade scales)",
-        KARAKTER,
+        KARAKTER.name,
     )
-
-
-def _code(row: Row, column: str) -> str:
-    value = required(row, column)
-    if not CODE_PATTERN.match(value):
-        raise RowRejected(
-            "vocational.code",
-            f"{column} {value!r} is not a code (letters, digits, '.', '_', '/', '-'; ≤30)",
-            column,
-        )
-    return value
-
-
-def _credits(row: Row, column: str, *, needed: bool) -> Decimal | None:
-    raw = row.get(column)
-    if raw is None:
-        if needed:
-            raise RowRejected("field.missing", f"{column} is required but empty", column)
-        return None
-    try:
-        return parse_credits(raw)
-    except (ValueError, InvalidOperation):
-        raise RowRejected(
-            "credits.invalid", f"{column} {raw!r} is not a number of fagskolepoeng between 0 and 1000", column
-        ) from None
-
-
-def _semester(raw: str | None) -> str | None:
-    """``2025V``, ``2025 H``, ``V2025`` → ``2025V``: one spelling, so a re-send in another is no change."""
-    if raw is None:
-        return None
-    match = SEMESTER_PATTERN.match(raw.strip())
-    if not match:
-        raise RowRejected(
-            "vocational.semester",
-            f"semester {raw!r} is not a year and V (vår) or H (høst), e.g. 2025H",
-            SEMESTER,
-        )
-    year = match.group(1) or match.group(4)
-    half = (match.group(2) or match.group(3)).upper()
-    return f"{year}{half}"
 
 
 class VocationalRows(RowImporter):
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.VOCATIONAL})
-    columns: ClassVar[tuple[Column, ...]] = COLUMNS
+    columns: ClassVar[tuple[Column[Any], ...]] = COLUMNS
     refused: ClassVar[dict[str, tuple[str, str]]] = REFUSED
-    markers: ClassVar[frozenset[str]] = frozenset({EMNEKODE, FAGSKOLEPOENG})
+    markers: ClassVar[frozenset[str]] = frozenset({EMNEKODE.name, FAGSKOLEPOENG.name})
 
     def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
-        nin = nin_field(row, FODSELSNUMMER)
-        orgnr = orgnr_field(row, FAGSKOLE_ORGNR)
-        if orgnr is None:
-            raise RowRejected("field.missing", "fagskole_orgnr is required but empty", FAGSKOLE_ORGNR)
+        nin = FODSELSNUMMER.need(row)
+        orgnr = FAGSKOLE_ORGNR.need(row)
         fagskole = OrgRef("orgnr", orgnr)
         person = PersonIn(
-            (IdentifierIn("nin", nin),), given_name=row.get(FORNAVN), family_name=row.get(ETTERNAVN)
+            (IdentifierIn("nin", nin),), given_name=FORNAVN.get(row), family_name=ETTERNAVN.get(row)
         )
-        utdanning_kode = _code(row, UTDANNING_KODE)
-        utdanning_navn = required(row, UTDANNING_NAVN)
-        nkr = required(row, NKR_NIVA).replace(",", ".")
-        if nkr not in FAGSKOLE_NKR_LEVELS:
-            raise RowRejected(
-                "vocational.nkr_level",
-                f"nkr_niva {nkr!r} is not a fagskole level; fagskole education is at NKR 5.1 or 5.2",
-                NKR_NIVA,
-            )
+        utdanning_kode = UTDANNING_KODE.need(row)
+        utdanning_navn = UTDANNING_NAVN.need(row)
+        nkr = NKR_NIVA.need(row)
         eqf = NKR_TO_EQF[nkr]
-        programme_credits = _credits(row, UTDANNING_FAGSKOLEPOENG, needed=False)
+        programme_credits = UTDANNING_FAGSKOLEPOENG.get(row)
 
         parent_key = None
-        vitnemal_id = row.get(VITNEMAL_ID)
+        vitnemal_id = VITNEMAL_ID.get(row)
         if vitnemal_id is not None:
-            issued = date_field(row, VITNEMAL_DATO)
-            if issued is None:
-                raise RowRejected(
-                    "field.missing", "vitnemal_dato is required with a vitnemal_id", VITNEMAL_DATO
-                )
+            issued = VITNEMAL_DATO.need(row, " with a vitnemal_id")
             fields = (
-                (FODSELSNUMMER, nin),
-                (FAGSKOLE_ORGNR, orgnr),
-                (UTDANNING_KODE, utdanning_kode),
-                (UTDANNING_NAVN, utdanning_navn),
-                (NKR_NIVA, nkr),
-                (UTDANNING_FAGSKOLEPOENG, None if programme_credits is None else str(programme_credits)),
-                (VITNEMAL_DATO, issued.isoformat()),
+                (FODSELSNUMMER.name, nin),
+                (FAGSKOLE_ORGNR.name, orgnr),
+                (UTDANNING_KODE.name, utdanning_kode),
+                (UTDANNING_NAVN.name, utdanning_navn),
+                (NKR_NIVA.name, nkr),
+                (UTDANNING_FAGSKOLEPOENG.name, None if programme_credits is None else str(programme_credits)),
+                (VITNEMAL_DATO.name, issued.isoformat()),
             )
             is_new, conflict = documents.check(vitnemal_id, fields)
             if conflict is not None:
@@ -247,15 +234,13 @@ class VocationalRows(RowImporter):
                     details={"vitnemal_id": vitnemal_id},
                 )
 
-        emnekode = _code(row, EMNEKODE)
-        emnenavn = required(row, EMNENAVN)
-        credits = _credits(row, FAGSKOLEPOENG, needed=True)
-        grade = course_grade(required(row, KARAKTER))
-        completed = date_field(row, FULLFORT_DATO)
-        if completed is None:
-            raise RowRejected("field.missing", "fullfort_dato is required but empty", FULLFORT_DATO)
-        term = _semester(row.get(SEMESTER))
-        resultat_id = row.get(RESULTAT_ID)
+        emnekode = EMNEKODE.need(row)
+        emnenavn = EMNENAVN.need(row)
+        credits = FAGSKOLEPOENG.need(row)
+        grade = course_grade(KARAKTER.need(row))
+        completed = FULLFORT_DATO.need(row)
+        term = SEMESTER.get(row)
+        resultat_id = RESULTAT_ID.get(row)
         if resultat_id is not None:
             key = f"vocational/resultat/{resultat_id}"
         elif parent_key is not None:
@@ -264,7 +249,7 @@ class VocationalRows(RowImporter):
             raise RowRejected(
                 "field.missing",
                 "resultat_id is required for a course result that belongs to no vitnemål (it is the result's key)",
-                RESULTAT_ID,
+                RESULTAT_ID.name,
             )
         passed = normalize_grade(grade.scheme, grade.value).passed
         status, reason = withdrawal(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from psycopg import Cursor
@@ -28,17 +28,19 @@ def ingest(
     allow_synthetic_ids: bool,
     chunk_rows: int = 10_000,
     on_record: Callable[[], None] | None = None,
+    field_names: Mapping[str, str] | None = None,
 ) -> IngestResult:
     """Validate and write one batch of records in the caller's transaction.
 
     Upserts by (awarding organisation, source key) — the same result whichever entitled organisation
     delivers it: an identical re-send changes nothing, a changed record gets a new version (the old
     one kept in ``achievement_version``), a withdrawal is a status. Records that fail a rule are
-    reported with reference, path, code and message; the rest are written.
+    reported with reference, path, code and message, in the order of the delivery, their paths named
+    as the delivery names them where the importer says how (``field_names``); the rest are written.
     """
     result = IngestResult()
     cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    rejections = Rejections(cur, batch_id, result)
+    rejections = Rejections(cur, batch_id, result, field_names)
     orgs = OrganisationIndex.load(conn, provider_id)
 
     create_staging_tables(conn)
@@ -53,7 +55,7 @@ def ingest(
             overlong = find_overlong_text(record)
             if overlong is not None:  # before hashing: a 9 MiB name is not worth serializing
                 rejections.add(
-                    RecordError(record.ref[:MAX_REF], "text.too_long", overlong.message, overlong.path)
+                    RecordError(record.ref[:MAX_REF], "text.too_long", overlong.message, overlong.path), seq
                 )
                 continue
             try:
@@ -61,7 +63,7 @@ def ingest(
             except InvalidText as exc:
                 path = find_invalid_text(dataclasses.replace(record, ref="")) or "record"
                 rejections.add(
-                    RecordError(clean_text(record.ref), "text.invalid_character", f"{path}: {exc}", path)
+                    RecordError(clean_text(record.ref), "text.invalid_character", f"{path}: {exc}", path), seq
                 )
         # One indexed query per chunk tells which records are stored with the same content: those
         # are counted unchanged and skip validation and staging, so a re-send costs little more
@@ -79,11 +81,13 @@ def ingest(
             try:
                 staged.append(stage_record(seq, record, content_hash, orgs, seen_specs, persons))
             except RecordRejected as rejected:
-                rejections.add(RecordError(record.ref, rejected.code, rejected.message, rejected.path))
+                rejections.add(RecordError(record.ref, rejected.code, rejected.message, rejected.path), seq)
         copy_chunk(cur, staged, unchanged)
         rejections.flush()
         pending.clear()
 
+    # An item's position in the delivery (records and the importer's rejections counted alike) is the
+    # staged record's ``seq`` and the rejection's: reports come out in the delivery's order.
     seq = 0
     for item in items:
         if isinstance(item, BatchWarning):
@@ -91,7 +95,8 @@ def ingest(
             if len(result.warnings) < WARNING_LIMIT:
                 result.warnings.append(_clean_warning(item))
         elif isinstance(item, RecordError):
-            rejections.add(item)
+            seq += 1
+            rejections.add(item, seq)
         else:
             seq += 1
             pending.append((seq, item))
@@ -104,8 +109,7 @@ def ingest(
     written = write(
         conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections, entitled=orgs.may_deliver_for
     )
-    rejections.flush()
-    result.rejections_stored = rejections.stored
+    rejections.finish()
     result.accepted = written.written
     result.unchanged = written.total - written.written
     stats.mark_batch_pending(conn, batch_id)  # counted by the refresh after the commit

@@ -84,7 +84,7 @@ def write(
         ), dropped_unchanged AS (
             DELETE FROM stage_unchanged u USING ranked r WHERE r.n > 1 AND r.unchanged AND r.seq = u.seq
         )
-        SELECT ref, 'source_key', 'source_key.duplicate',
+        SELECT seq, ref, 'source_key', 'source_key.duplicate',
                'the same record key appears earlier in this delivery (' || first_ref || ')'
         FROM ranked WHERE n > 1 ORDER BY seq
         """,
@@ -153,7 +153,7 @@ def write(
             WHERE st.seq = s.seq AND pm.learner = s.learner AND st.person_id <> pm.person_id
             RETURNING s.seq, s.ref
         )
-        SELECT ref, 'person', 'record.learner_changed', {_sql_text(LEARNER_CHANGED)} FROM moved ORDER BY seq
+        SELECT seq, ref, 'person', 'record.learner_changed', {_sql_text(LEARNER_CHANGED)} FROM moved ORDER BY seq
         """,
         p,
     )
@@ -172,7 +172,7 @@ def write(
         ), dropped AS (
             DELETE FROM stage s USING orphan o WHERE o.seq = s.seq
         )
-        SELECT ref, 'parent_key', 'part_of.unknown',
+        SELECT seq, ref, 'parent_key', 'part_of.unknown',
                'the parent record ' || quote_literal(parent_key)
                || ' is neither in this delivery (accepted) nor delivered earlier for the same person'
         FROM orphan

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item, UnusableInput
@@ -33,6 +34,15 @@ class ElmoImporter:
 
     name: ClassVar[str] = "elmo"
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.HIGHER, Sector.VOCATIONAL})
+    # The learner is the one part of a record the ingest judges that ELMO names in one place; the rest
+    # of a record's paths point into its learningOpportunitySpecification, which the ref already names.
+    field_names: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "person": "learner",
+            "person.identifiers": "learner/identifier",
+            "person.identifiers[0]": "learner/identifier",
+        }
+    )
 
     def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
         kind = sniff(head)
