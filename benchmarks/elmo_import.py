@@ -74,7 +74,9 @@ def write_elmo_batch(
 
 
 def parse_only(path: Path) -> dict[str, Any]:
-    context = ImportContext(sector=Sector.HIGHER, provider_orgnr="000000000", max_bytes=1 << 40)
+    context = ImportContext(
+        sector=Sector.HIGHER, provider_orgnr="000000000", settings=Settings(max_upload_bytes=1 << 40)
+    )
     started = time.perf_counter()
     records = 0
     with path.open("rb") as source:

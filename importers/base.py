@@ -39,12 +39,25 @@ class ImportContext:
     provider_orgnr: str
     filename: str | None = None
     content_type: str | None = None
-    max_bytes: int = 2 * 1024**3
-    max_xml_depth: int = 64
-    require_valid_signature: bool = False
     facts: BatchFacts = field(default_factory=BatchFacts)
-    #: the settings of this import (importers read their own options here, never from the environment)
+    #: the settings of this import: the one way an importer gets its options (never the environment,
+    #: never a second parameter beside them); the limits every importer shares are named below
     settings: Settings = field(default_factory=Settings)
+
+    @property
+    def max_bytes(self) -> int:
+        """The delivery's size limit (``REGISTER_MAX_UPLOAD_BYTES``), decompressed size included."""
+        return self.settings.max_upload_bytes
+
+    @property
+    def max_xml_depth(self) -> int:
+        """The nesting limit of XML and JSON documents (``REGISTER_MAX_XML_DEPTH``)."""
+        return self.settings.max_xml_depth
+
+    @property
+    def require_valid_signature(self) -> bool:
+        """Refuse an ELMO document without a valid signature (``REGISTER_ELMO_REQUIRE_VALID_SIGNATURE``)."""
+        return self.settings.elmo_require_valid_signature
 
 
 @runtime_checkable

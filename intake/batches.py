@@ -246,9 +246,6 @@ def process(
                     provider_orgnr=provider_orgnr,
                     filename=filename,
                     content_type=content_type,
-                    max_bytes=settings.max_upload_bytes,
-                    max_xml_depth=settings.max_xml_depth,
-                    require_valid_signature=settings.elmo_require_valid_signature,
                     settings=settings,
                 )
                 report = BatchReport(

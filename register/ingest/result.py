@@ -105,7 +105,9 @@ class Rejections:
     def finish(self) -> None:
         """Write what is pending, and put the report's sample in the delivery's order."""
         self.flush()
-        self.result.errors = [error for *_, error in sorted(self._sample, key=lambda item: item[:2], reverse=True)]
+        self.result.errors = [
+            error for *_, error in sorted(self._sample, key=lambda item: item[:2], reverse=True)
+        ]
         self.result.rejections_stored = self.stored
 
     def from_sql(self, conn: Connection, select_sql: str, params: dict[str, Any]) -> int:

@@ -48,8 +48,7 @@ def _context(name: str) -> ImportContext:
         sector=sector,
         provider_orgnr="974760673",
         filename="fuzz",
-        max_bytes=8 * 1024 * 1024,
-        settings=Settings(allow_synthetic_ids=True),
+        settings=Settings(allow_synthetic_ids=True, max_upload_bytes=8 * 1024 * 1024),
     )
 
 

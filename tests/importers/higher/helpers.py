@@ -18,6 +18,7 @@ from importers.base import ImportContext, Item
 from importers.higher.elmo import ElmoImporter
 from register.records import AchievementRecord, BatchFacts, BatchWarning, RecordError
 from register.sectors import Sector
+from register.settings import Settings
 
 
 @dataclass
@@ -41,8 +42,21 @@ class Extracted:
         return {w.code for w in self.warnings}
 
 
+#: the import options a test may set, by the name of the settings field that holds each
+_OPTION_SETTINGS = {
+    "max_bytes": "max_upload_bytes",
+    "max_xml_depth": "max_xml_depth",
+    "require_valid_signature": "elmo_require_valid_signature",
+}
+
+
+def settings_with(**options: object) -> Settings:
+    """Settings with the named import options, as an import takes them (ImportContext.settings)."""
+    return Settings(**{_OPTION_SETTINGS[name]: value for name, value in options.items()})  # type: ignore[arg-type]
+
+
 def extract(data: bytes, *, sector: Sector = Sector.HIGHER, **options: object) -> Extracted:
-    context = ImportContext(sector=sector, provider_orgnr="999999999", **options)  # type: ignore[arg-type]
+    context = ImportContext(sector=sector, provider_orgnr="999999999", settings=settings_with(**options))
     items = list(ElmoImporter().extract(io.BytesIO(data), context))
     return Extracted(items, context.facts)
 

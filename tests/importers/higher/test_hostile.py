@@ -17,7 +17,7 @@ from intake.batches import run_import
 from register.sectors import Sector
 from register.settings import Settings
 from tests.factories import create_organisation
-from tests.importers.higher.helpers import extract
+from tests.importers.higher.helpers import extract, settings_with
 
 ELMO_OPEN = b'<elmo xmlns="https://github.com/emrex-eu/elmo-schemas/tree/v1">'
 
@@ -63,7 +63,9 @@ class CountingStream(io.RawIOBase):
 
 def refusal(data: bytes | io.RawIOBase, **options: object) -> UnusableInput:
     source = io.BytesIO(data) if isinstance(data, bytes) else data
-    context = ImportContext(sector=Sector.HIGHER, provider_orgnr="999999999", **options)  # type: ignore[arg-type]
+    context = ImportContext(
+        sector=Sector.HIGHER, provider_orgnr="999999999", settings=settings_with(**options)
+    )
     with pytest.raises(UnusableInput) as caught:
         list(ElmoImporter().extract(source, context))  # type: ignore[arg-type]
     return caught.value

@@ -13,6 +13,7 @@ import pytest
 from importers.base import ImportContext, UnusableInput
 from importers.micro.importer import MicroCredentialImporter
 from register.sectors import Sector
+from register.settings import Settings
 from tests.importers.micro.helpers import (
     LEARNER,
     codes,
@@ -135,7 +136,9 @@ def test_empty_file_is_unusable() -> None:
 
 def test_upload_over_the_limit_is_unusable() -> None:
     importer = MicroCredentialImporter(config())
-    context = ImportContext(sector=Sector.MICRO, provider_orgnr="999999999", max_bytes=4096)
+    context = ImportContext(
+        sector=Sector.MICRO, provider_orgnr="999999999", settings=Settings(max_upload_bytes=4096)
+    )
     content = json.dumps([full_elm()] * 3).encode()
     with pytest.raises(UnusableInput) as caught:
         list(importer.extract(io.BytesIO(content), context))

@@ -13,17 +13,17 @@ from importers.base import UnusableInput
 from importers.tabular import (
     MAX_DEPTH,
     MAX_RECORD_BYTES,
-    Column,
     DocumentMemory,
     Row,
     code_word,
     parse_date,
     read_csv,
     read_json,
+    text_column,
 )
 from register.records import BatchWarning, RecordError
 
-COLUMNS = (Column("a", required=True), Column("b"))
+COLUMNS = (text_column("a", required=True), text_column("b"))
 
 
 def csv_items(data: bytes) -> list[object]:
