@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
@@ -27,11 +27,13 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from api.auth import current_principal
+from api.deps import EngineDep, SettingsDep
 from api.errors import ApiError
 from api.graphql.context import GraphContext
 from api.graphql.errors import UNEXPECTED, format_error, log
 from api.graphql.schema import build_schema
 from register.settings import Settings
+from register.stats import StatsResult, VersionedCache
 
 MAX_BODY_BYTES = 64 * 1024
 PATH = "/graphql"
@@ -56,9 +58,19 @@ async def _bounded_body(request: Request) -> None:
     request._body = bytes(body)  # Starlette's own cache of the body (what request.body() returns)
 
 
+def _stats_results_of(request: Request) -> VersionedCache[StatsResult]:
+    results: VersionedCache[StatsResult] = request.app.state.stats_results
+    return results
+
+
 async def context_getter(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    stats_results: Annotated[VersionedCache[StatsResult], Depends(_stats_results_of)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AsyncIterator[GraphContext]:
+    """The request's GraphQL context from the app's dependencies (the same ones REST's handlers name)."""
     if request.url.query:
         raise ApiError(
             400,
@@ -68,11 +80,11 @@ async def context_getter(
     principal = current_principal(request, credentials)  # 401 problem+json, as REST
     await _bounded_body(request)
     context = GraphContext(
-        settings=request.app.state.settings,
-        engine=request.app.state.engine,
+        settings=settings,
+        engine=engine,
         principal=principal,
         request_id=getattr(request.state, "request_id", None),
-        stats_results=request.app.state.stats_results,
+        stats_results=stats_results,
     )
     request.state.graphql_context = context
     try:
