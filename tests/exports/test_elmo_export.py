@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 import pytest
@@ -135,6 +136,7 @@ class FixedRecords:
 
     name: ClassVar[str] = "test-fixed-records"
     sectors: ClassVar[frozenset[Sector]] = frozenset(Sector)
+    field_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(self, records: list[AchievementRecord]) -> None:
         self.records = records

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item
@@ -25,6 +26,7 @@ class SimulatedCrash(RuntimeError):
 class RecordLines:
     name: ClassVar[str] = "test-record-lines"
     sectors: ClassVar[frozenset[Sector]] = frozenset(Sector)
+    field_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
         return True

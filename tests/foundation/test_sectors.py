@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 import pytest
@@ -28,6 +29,7 @@ class SectorLines:
 
     name: ClassVar[str] = "test-sector-lines"
     sectors: ClassVar[frozenset[Sector]] = frozenset(Sector)
+    field_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def identify(self, head: bytes, filename: str | None, content_type: str | None) -> bool:
         return True
