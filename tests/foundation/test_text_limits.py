@@ -77,7 +77,8 @@ def test_vocational_json_rows_a_long_given_name(db: Engine, settings: Settings) 
     ]  # fmt: skip
     report = _import(db, settings, json.dumps(rows).encode(), "vocational", fagskole)
     assert (report.accepted, report.rejected) == (2, 1)
-    assert _rejections(db, report.batch_id) == [("text.too_long", "fornavn")  # the column, as the file names it]
+    # the path is the column, as the file names it
+    assert _rejections(db, report.batch_id) == [("text.too_long", "fornavn")]
 
 
 @pytest.mark.parametrize("example", ["primary.csv", "primary.json"])
