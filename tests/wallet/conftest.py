@@ -207,3 +207,8 @@ def status_of(client: TestClient, settings: Settings, reference: dict[str, Any])
 
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
+
+
+def vct_of(credential: str) -> str:
+    """The ``vct`` of an SD-JWT VC, unverified (to pick a credential out of a response)."""
+    return str(jwt.decode(credential.split("~")[0], options={"verify_signature": False})["vct"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jwt
 from fastapi.testclient import TestClient
 from jwcrypto.jwk import JWK
 from sqlalchemy import Engine, text
@@ -11,7 +10,17 @@ from register.settings import Settings
 from register.wallet.credentials import ELM_VCT, LEARNING_VCT
 from tests.api.conftest import WRITE, Token, bearer, vocational_csv
 from tests.factories import new_nin
-from tests.wallet.conftest import ISSUER, Learner, Wallet, offer_for, parse_offer, status_of, today, verify
+from tests.wallet.conftest import (
+    ISSUER,
+    Learner,
+    Wallet,
+    offer_for,
+    parse_offer,
+    status_of,
+    today,
+    vct_of,
+    verify,
+)
 
 
 def test_metadata_documents(client: TestClient) -> None:
@@ -109,7 +118,7 @@ def test_withdrawal_flips_the_status_bit(
 ) -> None:
     offer = offer_for(db, wallet_settings, learner, elm_document=True)
     made = wallet.receive(offer.uri, offer.tx_code)
-    checked = [verify(client, wallet_settings, c, wallet, c_vct(c)) for c in made]
+    checked = [verify(client, wallet_settings, c, wallet, vct_of(c)) for c in made]
     withdrawn = learner.achievements[0]
     answer = client.post(
         f"/v1/achievements/{withdrawn}/withdrawal",
@@ -126,10 +135,6 @@ def test_withdrawal_flips_the_status_bit(
         (LEARNING_VCT, "Emne DAT200"): 0,
         (ELM_VCT, None): 1,  # the ELM document held it too
     }
-
-
-def c_vct(credential: str) -> str:
-    return str(jwt.decode(credential.split("~")[0], options={"verify_signature": False})["vct"])
 
 
 def test_a_corrected_delivery_flips_the_status_bit(
