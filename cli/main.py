@@ -499,7 +499,9 @@ def wallet_offer(
     try:
         ids = [uuid.UUID(value) for value in achievement]
     except ValueError:
-        raise InvalidInput("wallet.achievement_unknown", "--achievement must be an achievement id (UUID)") from None
+        raise InvalidInput(
+            "wallet.achievement_unknown", "--achievement must be an achievement id (UUID)"
+        ) from None
     nin = _read_nin("-")
     with get_engine().begin() as conn:
         offer = create_offer(

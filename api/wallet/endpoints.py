@@ -87,7 +87,9 @@ def _issue(engine: Engine, settings: Settings, access_token: str, body: dict[str
     summary="A Status List Token (application/statuslist+jwt)",
     response_class=Response,
 )
-def status_list(conn: UnitOfWork, settings: SettingsDep, list_no: Annotated[int, Path(ge=0, le=2**31 - 1)]) -> Response:
+def status_list(
+    conn: UnitOfWork, settings: SettingsDep, list_no: Annotated[int, Path(ge=0, le=2**31 - 1)]
+) -> Response:
     token = status.status_list_token(conn, list_no, settings)
     if token is None:
         raise WalletError("not_found", "no such status list", status=404)

@@ -80,11 +80,16 @@ def upgrade() -> None:
         sa.Column("invalidated_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN (0, 1)", name="ck_wallet_credential_status"),
         sa.ForeignKeyConstraint(
-            ["offer_id"], ["wallet_offer.id"], name="fk_wallet_credential_offer_id_wallet_offer", ondelete="SET NULL"
+            ["offer_id"],
+            ["wallet_offer.id"],
+            name="fk_wallet_credential_offer_id_wallet_offer",
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], name="fk_wallet_credential_person_id_person"),
         sa.PrimaryKeyConstraint("id", name="pk_wallet_credential"),
-        sa.UniqueConstraint("status_list", "status_index", name="uq_wallet_credential_status_list_status_index"),
+        sa.UniqueConstraint(
+            "status_list", "status_index", name="uq_wallet_credential_status_list_status_index"
+        ),
     )
     op.create_index(
         "ix_wallet_credential_achievement_ids",

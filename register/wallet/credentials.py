@@ -88,7 +88,9 @@ def learning_claims(
     return claims
 
 
-def elm_claims(person: PersonView, achievements: Sequence[AchievementView], *, issued: dt.date) -> dict[Any, Any]:
+def elm_claims(
+    person: PersonView, achievements: Sequence[AchievementView], *, issued: dt.date
+) -> dict[Any, Any]:
     """The ELM document (European Learning Model 3, JSON-LD shape) under ``elm``."""
 
     def claim(a: AchievementView) -> dict[Any, Any]:
@@ -107,7 +109,10 @@ def elm_claims(person: PersonView, achievements: Sequence[AchievementView], *, i
         if a.completed_on is not None:
             node["awardedBy"]["awardingDate"] = a.completed_on.isoformat()
         if a.grade is not None:
-            node["wasDerivedFrom"] = {"type": "LearningAssessment", "grade": {"noteLiteral": a.grade.as_delivered}}
+            node["wasDerivedFrom"] = {
+                "type": "LearningAssessment",
+                "grade": {"noteLiteral": a.grade.as_delivered},
+            }
         return node
 
     subject: dict[Any, Any] = {
@@ -118,7 +123,10 @@ def elm_claims(person: PersonView, achievements: Sequence[AchievementView], *, i
     }
     return {
         "elm": {
-            "@context": ["https://www.w3.org/ns/credentials/v2", "http://data.europa.eu/snb/model/context/edc-ap"],
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                "http://data.europa.eu/snb/model/context/edc-ap",
+            ],
             "type": ["VerifiableCredential", "EuropeanDigitalCredential"],
             "issuer": {"type": "Organisation", "legalName": {"en": ISSUING_AUTHORITY}},
             "validFrom": issued.isoformat(),

@@ -101,7 +101,8 @@ def requested(body: Mapping[str, Any], grant: Grant) -> tuple[str, list[uuid.UUI
     configuration = body.get("credential_configuration_id")
     if identifier is not None and configuration is not None:
         raise WalletError(
-            "invalid_credential_request", "send credential_identifier or credential_configuration_id, not both"
+            "invalid_credential_request",
+            "send credential_identifier or credential_configuration_id, not both",
         )
     if identifier is not None:
         for config, ids in identifiers.items():
@@ -147,7 +148,9 @@ def issue(conn: Connection, grant: Grant, body: Mapping[str, Any], settings: Set
     chosen = [by_id[a] for a in achievement_ids if a in by_id]
     if person is None or len(chosen) != len(achievement_ids):
         # Withdrawn or corrected since the offer: the register no longer vouches for it as offered.
-        raise WalletError("credential_request_denied", "the result offered is no longer valid in the register")
+        raise WalletError(
+            "credential_request_denied", "the result offered is no longer valid in the register"
+        )
     nin = national_id_of(conn, grant.person_id)
     keys = issuer_keys(settings)
     issued_at = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -46,12 +46,17 @@ class IssuerKeys:
 
     @property
     def kid(self) -> str:
-        return "wallet-" + hashlib.sha256(self.chain[0].public_bytes(serialization.Encoding.DER)).hexdigest()[:16]
+        return (
+            "wallet-"
+            + hashlib.sha256(self.chain[0].public_bytes(serialization.Encoding.DER)).hexdigest()[:16]
+        )
 
     @property
     def x5c(self) -> list[str]:
         """The chain as ``x5c`` (RFC 7515 §4.1.6: standard base64 DER, leaf first)."""
-        return [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode() for cert in self.chain]
+        return [
+            base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode() for cert in self.chain
+        ]
 
     def headers(self, typ: str) -> dict[str, Any]:
         return {"typ": typ, "alg": ALGORITHM, "kid": self.kid, "x5c": self.x5c}
@@ -86,7 +91,8 @@ def _load(key_path: Path, chain_path: Path) -> IssuerKeys:
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise WalletKeyError(f"{key_path} must hold a P-256 private key (ES256)")
     chain = tuple(x509.load_pem_x509_certificates(chain_path.read_bytes()))
-    if not chain or chain[0].public_key().public_numbers() != key.public_key().public_numbers():
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if not chain or chain[0].public_key().public_bytes(*spki) != key.public_key().public_bytes(*spki):
         raise WalletKeyError(f"the first certificate of {chain_path} is not the issuer key's")
     return IssuerKeys(key, chain)
 

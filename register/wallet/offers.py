@@ -160,7 +160,8 @@ def redeem(conn: Connection, code: str, tx_code: str | None, settings: Settings)
         raise invalid_grant("the pre-authorized code is unknown, expired or already used")
     if not tx_code or not secrets.compare_digest(digest(code + tx_code), row.tx_code_hash):
         conn.execute(
-            text("UPDATE wallet_offer SET failed_attempts = failed_attempts + 1 WHERE id = :id"), {"id": row.id}
+            text("UPDATE wallet_offer SET failed_attempts = failed_attempts + 1 WHERE id = :id"),
+            {"id": row.id},
         )
         left = settings.wallet_tx_code_attempts - row.failed_attempts - 1
         raise invalid_grant(
@@ -219,4 +220,13 @@ def spend_nonce(conn: Connection, nonce: str) -> bool:
     return spent is not None
 
 
-__all__ = ["CONFIGURATIONS", "Grant", "Offer", "create_offer", "grant_of", "new_nonce", "redeem", "spend_nonce"]
+__all__ = [
+    "CONFIGURATIONS",
+    "Grant",
+    "Offer",
+    "create_offer",
+    "grant_of",
+    "new_nonce",
+    "redeem",
+    "spend_nonce",
+]

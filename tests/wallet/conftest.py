@@ -78,7 +78,9 @@ def learner(db: Engine, orgs: dict[str, str]) -> Learner:
     return Learner(nin, person, ids)
 
 
-def offer_for(db: Engine, settings: Settings, learner: Learner, ids: list[uuid.UUID] | None = None, **kw: Any):
+def offer_for(
+    db: Engine, settings: Settings, learner: Learner, ids: list[uuid.UUID] | None = None, **kw: Any
+):
     with db.begin() as conn:
         return create_offer(conn, learner.person_id, ids or learner.achievements, settings, **kw)
 
@@ -122,11 +124,15 @@ class Wallet:
         assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
         return str(answer.json()["c_nonce"])
 
-    def proof(self, nonce: str | None, *, key: ec.EllipticCurvePrivateKey | None = None, **overrides: Any) -> str:
+    def proof(
+        self, nonce: str | None, *, key: ec.EllipticCurvePrivateKey | None = None, **overrides: Any
+    ) -> str:
         claims: dict[str, Any] = {"aud": ISSUER, "iat": int(time.time()), "nonce": nonce}
         claims.update(overrides.pop("claims", {}))
         headers = {"typ": "openid4vci-proof+jwt", "jwk": self.public_jwk, **overrides}
-        return jwt.encode({k: v for k, v in claims.items() if v is not None}, key or self.key, "ES256", headers)
+        return jwt.encode(
+            {k: v for k, v in claims.items() if v is not None}, key or self.key, "ES256", headers
+        )
 
     def credential(self, body: dict[str, Any], **request: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.access_token}"} if self.access_token else {}

@@ -31,7 +31,10 @@ def test_cli_offer_reads_the_national_id_from_standard_input(
     assert result.exit_code == 0, result.output
     link, tx_line, _ = result.stdout.splitlines()
     offer = parse_offer(link)
-    assert offer["credential_configuration_ids"] == ["eu.europa.ec.eudi.learning_credential_vc_sd_jwt", "eu.dc4eu.elm_sd_jwt"]
+    assert offer["credential_configuration_ids"] == [
+        "eu.europa.ec.eudi.learning_credential_vc_sd_jwt",
+        "eu.dc4eu.elm_sd_jwt",
+    ]
     assert "tx_code" in offer["grants"][PRE_AUTHORIZED]
     assert tx_line.startswith("tx_code: ") and len(tx_line.split()[1]) == 6
     assert learner.nin not in result.output

@@ -25,7 +25,11 @@ def load(name: str) -> Any:
 def test_the_learning_configuration_offers_the_reference_claims() -> None:
     reference = load("eu-reference-issuer/learning_credential_jwt_vc.json")[LEARNING]
     mine = configurations()[LEARNING]
-    assert (mine["format"], mine["vct"]) == (reference["format"], reference["vct"]) == ("dc+sd-jwt", LEARNING_VCT)
+    assert (
+        (mine["format"], mine["vct"])
+        == (reference["format"], reference["vct"])
+        == ("dc+sd-jwt", LEARNING_VCT)
+    )
     claims = {tuple(c["path"]): c["mandatory"] for c in reference["credential_metadata"]["claims"]}
     assert {tuple(c["path"]): c["mandatory"] for c in mine["credential_metadata"]["claims"]} == claims
 
@@ -74,4 +78,3 @@ def test_elm_credential_discloses_as_dc4eu_says(
             value, signed = value[part], signed[part]
         assert isinstance(value[path[-1]], str) and value[path[-1]]
         assert claim["sd"] == "always" and path[-1] not in signed  # disclosable: a digest in the JWT
-

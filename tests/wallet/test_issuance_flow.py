@@ -66,18 +66,29 @@ def test_learning_credentials_one_per_achievement(
         assert plain in first.signed
     assert first.signed["_sd_alg"] == "sha-256"
     # Each credential its own status entry, valid.
-    places = {(v.payload["status"]["status_list"]["uri"], v.payload["status"]["status_list"]["idx"]) for v in checked}
+    places = {
+        (v.payload["status"]["status_list"]["uri"], v.payload["status"]["status_list"]["idx"])
+        for v in checked
+    }
     assert len(places) == 2
     assert [status_of(client, wallet_settings, v.payload["status"]) for v in checked] == [0, 0]
     # Audited: who, which achievement, which holder key.
     with db.connect() as conn:
-        rows = conn.execute(
-            text("SELECT details FROM audit_event WHERE action = 'wallet.credential_issued' AND person_id = :p"),
-            {"p": learner.person_id},
-        ).scalars().all()
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT details FROM audit_event WHERE action = 'wallet.credential_issued' AND person_id = :p"
+                ),
+                {"p": learner.person_id},
+            )
+            .scalars()
+            .all()
+        )
     thumbprint = JWK(**wallet.public_jwk).thumbprint()
     assert {r["holder_jkt"] for r in rows} == {thumbprint}
-    assert sorted(a for r in rows for a in r["achievement_ids"]) == sorted(str(a) for a in learner.achievements)
+    assert sorted(a for r in rows for a in r["achievement_ids"]) == sorted(
+        str(a) for a in learner.achievements
+    )
 
 
 def test_elm_credential_and_batch_of_keys(
@@ -127,7 +138,9 @@ def test_withdrawal_flips_the_status_bit(
     )
     assert answer.status_code == 200
     statuses = {
-        (v.payload["vct"], v.payload.get("achievement_title")): status_of(client, wallet_settings, v.payload["status"])
+        (v.payload["vct"], v.payload.get("achievement_title")): status_of(
+            client, wallet_settings, v.payload["status"]
+        )
         for v in checked
     }
     assert statuses == {
@@ -138,7 +151,12 @@ def test_withdrawal_flips_the_status_bit(
 
 
 def test_a_corrected_delivery_flips_the_status_bit(
-    client: TestClient, db: Engine, wallet_settings: Settings, wallet: Wallet, token: Token, orgs: dict[str, str]
+    client: TestClient,
+    db: Engine,
+    wallet_settings: Settings,
+    wallet: Wallet,
+    token: Token,
+    orgs: dict[str, str],
 ) -> None:
     nin = new_nin(43)
 

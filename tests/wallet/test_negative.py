@@ -18,6 +18,7 @@ from tests.api.conftest import WRITE, Token, bearer
 from tests.api.rows import new_person
 from tests.wallet.conftest import PRE_AUTHORIZED, Learner, Wallet, offer_for, parse_offer
 
+
 def code_of(uri: str) -> str:
     return str(parse_offer(uri)["grants"][PRE_AUTHORIZED]["pre-authorized_code"])
 
@@ -85,7 +86,9 @@ def test_malformed_proofs_are_refused(holder: Wallet, change: dict[str, Any], wh
 
 def test_a_proof_carrying_a_private_key_is_refused(holder: Wallet) -> None:
     private = {**holder.public_jwk, "d": "AAAA"}
-    refused(holder.credential(request(holder, holder.proof(holder.nonce(), jwk=private))), 400, "invalid_proof")
+    refused(
+        holder.credential(request(holder, holder.proof(holder.nonce(), jwk=private))), 400, "invalid_proof"
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,7 +103,10 @@ def test_a_missing_or_empty_proof_is_refused(holder: Wallet, proofs: Any) -> Non
 
 
 def test_the_draft_singular_proof_is_refused(holder: Wallet) -> None:
-    body = {"credential_identifier": identifier(holder), "proof": {"proof_type": "jwt", "jwt": holder.proof(holder.nonce())}}
+    body = {
+        "credential_identifier": identifier(holder),
+        "proof": {"proof_type": "jwt", "jwt": holder.proof(holder.nonce())},
+    }
     refused(holder.credential(body), 400, "invalid_proof")
 
 
@@ -164,7 +170,11 @@ def test_an_expired_offer_and_other_grants(
     with db.begin() as conn:
         conn.execute(text("UPDATE wallet_offer SET expires_at = now() - interval '1 second'"))
     refused(wallet.token(code_of(offer.uri), offer.tx_code), 400, "invalid_grant")
-    refused(client.post("/wallet/token", data={"grant_type": "authorization_code", "code": "x"}), 400, "unsupported_grant_type")
+    refused(
+        client.post("/wallet/token", data={"grant_type": "authorization_code", "code": "x"}),
+        400,
+        "unsupported_grant_type",
+    )
     refused(client.post("/wallet/token", data={"grant_type": PRE_AUTHORIZED}), 400, "invalid_request")
 
 
@@ -177,7 +187,9 @@ def test_a_result_withdrawn_after_the_offer_is_not_issued(
         headers=bearer(token(orgs["own"], WRITE)),
     )
     assert answer.status_code == 200
-    refused(holder.credential(request(holder, holder.proof(holder.nonce()))), 400, "credential_request_denied")
+    refused(
+        holder.credential(request(holder, holder.proof(holder.nonce()))), 400, "credential_request_denied"
+    )
 
 
 def test_offers_only_for_the_persons_own_valid_results(

@@ -76,4 +76,21 @@ def test_the_drafts_status_list_token_verifies() -> None:
     assert jwt.get_unverified_header(raw)["typ"] == "statuslist+jwt"
     assert claims["sub"] == "https://example.com/statuslists/1"
     decoded = status.decode(claims["status_list"]["lst"])
-    assert [status.status_at(decoded, i) for i in range(16)] == [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]
+    assert [status.status_at(decoded, i) for i in range(16)] == [
+        1,
+        0,
+        0,
+        1,
+        1,
+        1,
+        0,
+        1,
+        1,
+        1,
+        0,
+        0,
+        0,
+        1,
+        0,
+        1,
+    ]
