@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep, UnitOfWork
+from api.errors import problem_responses
 from register.settings import Settings
 from register.wallet import issuance, offers, status
 from register.wallet.errors import WalletError
@@ -18,10 +20,29 @@ from register.wallet.metadata import CREDENTIAL_PATH, NONCE_PATH, STATUS_PATH, T
 
 router = APIRouter(tags=["wallet"])
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+class OAuthError(BaseModel):
+    """An OAuth 2.0 error response (RFC 6749 §5.2), as OpenID4VCI uses it."""
+
+    error: str
+    error_description: str | None = None
+
+
+def oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": OAuthError, "description": "OAuth error (docs/errors.md)"} for status in statuses
+    }
+
+
 MAX_CREDENTIAL_REQUEST_BYTES = 64 * 1024  # ten key proofs are ~6 KiB
 
 
-@router.post(TOKEN_PATH, summary="Token endpoint: pre-authorized code and tx_code for an access token")
+@router.post(
+    TOKEN_PATH,
+    summary="Token endpoint: pre-authorized code and tx_code for an access token",
+    responses={**oauth_errors(400), **problem_responses(422)},
+)
 def token(
     engine: EngineDep,
     settings: SettingsDep,
@@ -62,7 +83,11 @@ def nonce(conn: UnitOfWork, settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"c_nonce": offers.new_nonce(conn, settings)}, headers=NO_STORE)
 
 
-@router.post(CREDENTIAL_PATH, summary="Credential endpoint: SD-JWT VCs bound to the proofs' keys")
+@router.post(
+    CREDENTIAL_PATH,
+    summary="Credential endpoint: SD-JWT VCs bound to the proofs' keys",
+    responses=oauth_errors(400, 401),
+)
 async def credential(request: Request, engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     access_token = _bearer(request)
     body = await request.body()
@@ -86,6 +111,11 @@ def _issue(engine: Engine, settings: Settings, access_token: str, body: dict[str
     STATUS_PATH + "/{list_no}",
     summary="A Status List Token (application/statuslist+jwt)",
     response_class=Response,
+    responses={
+        200: {"content": {"application/statuslist+jwt": {"schema": {"type": "string"}}}},
+        **oauth_errors(404),
+        **problem_responses(422),
+    },
 )
 def status_list(
     conn: UnitOfWork, settings: SettingsDep, list_no: Annotated[int, Path(ge=0, le=2**31 - 1)]
