@@ -89,6 +89,13 @@ def nonce(conn: UnitOfWork, settings: SettingsDep) -> JSONResponse:
     responses=oauth_errors(400, 401),
 )
 async def credential(request: Request, engine: EngineDep, settings: SettingsDep) -> JSONResponse:
+    if "access_token" in request.query_params:
+        # RFC 6750 §2.3 allows it; a query string lands in proxies' logs and browser history, so the
+        # token is refused and, having travelled in a URL, revoked: whoever reads it there gets nothing.
+        await run_in_threadpool(_revoke, engine, request.query_params.getlist("access_token"))
+        raise WalletError(
+            "invalid_request", "send the access token in the Authorization header, never in the query string"
+        )
     access_token = _bearer(request)
     body = await request.body()
     if len(body) > MAX_CREDENTIAL_REQUEST_BYTES:
@@ -99,6 +106,11 @@ async def credential(request: Request, engine: EngineDep, settings: SettingsDep)
         raise WalletError("invalid_credential_request", "the body must be a JSON object") from None
     made = await run_in_threadpool(_issue, engine, settings, access_token, parsed)
     return JSONResponse({"credentials": [{"credential": c} for c in made]}, headers=NO_STORE)
+
+
+def _revoke(engine: Engine, tokens: list[str]) -> None:
+    with engine.begin() as conn:
+        offers.revoke_access_tokens(conn, tokens)
 
 
 def _issue(engine: Engine, settings: Settings, access_token: str, body: dict[str, Any]) -> list[str]:
@@ -132,11 +144,6 @@ def status_list(
 
 def _bearer(request: Request) -> str:
     """The access token from the Authorization header, the only place it is taken from."""
-    if "access_token" in request.query_params:
-        # RFC 6750 §2.3 allows it; a query string lands in logs and browser history, so we refuse it.
-        raise WalletError(
-            "invalid_request", "send the access token in the Authorization header, never in the query string"
-        )
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise WalletError("invalid_token", "an access token (Authorization: Bearer) is required", status=401)

@@ -197,6 +197,14 @@ def grant_of(conn: Connection, access_token: str) -> Grant:
     return Grant(row.id, row.person_id, list(row.configuration_ids), list(row.achievement_ids))
 
 
+def revoke_access_tokens(conn: Connection, access_tokens: Sequence[str]) -> None:
+    """End these access tokens (one that was sent where it may have been logged)."""
+    conn.execute(
+        text("DELETE FROM wallet_access_token WHERE token_hash = ANY(:hashes)"),
+        {"hashes": [digest(t) for t in access_tokens]},
+    )
+
+
 def new_nonce(conn: Connection, settings: Settings) -> str:
     """A fresh ``c_nonce``; expired ones are swept in the same breath (an index range, few rows)."""
     conn.execute(text("DELETE FROM wallet_nonce WHERE expires_at <= now()"))

@@ -86,6 +86,9 @@ def test_learning_credentials_one_per_achievement(
         )
     thumbprint = JWK(**wallet.public_jwk).thumbprint()
     assert {r["holder_jkt"] for r in rows} == {thumbprint}
+    with db.connect() as conn:  # the national id is in the credential, never in the audit trail
+        details = conn.execute(text("SELECT details::text FROM audit_event")).scalars().all()
+    assert details and not any(learner.nin in d for d in details)
     assert sorted(a for r in rows for a in r["achievement_ids"]) == sorted(
         str(a) for a in learner.achievements
     )
