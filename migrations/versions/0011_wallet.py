@@ -47,6 +47,7 @@ def upgrade() -> None:
         "wallet_access_token",
         sa.Column("token_hash", sa.LargeBinary(), nullable=False),
         sa.Column("offer_id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["offer_id"],

@@ -55,6 +55,7 @@ class WalletAccessToken(Base):
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     offer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("wallet_offer.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID]  # the offer's: every person-scoped table carries it (docs/scaling.md)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -173,10 +173,15 @@ def redeem(conn: Connection, code: str, tx_code: str | None, settings: Settings)
     token = secrets.token_urlsafe(32)
     conn.execute(
         text(
-            """INSERT INTO wallet_access_token (token_hash, offer_id, expires_at)
-               VALUES (:hash, :offer, now() + make_interval(secs => :seconds))"""
+            """INSERT INTO wallet_access_token (token_hash, offer_id, person_id, expires_at)
+               VALUES (:hash, :offer, :person, now() + make_interval(secs => :seconds))"""
         ),
-        {"hash": digest(token), "offer": row.id, "seconds": settings.wallet_access_token_seconds},
+        {
+            "hash": digest(token),
+            "offer": row.id,
+            "person": row.person_id,
+            "seconds": settings.wallet_access_token_seconds,
+        },
     )
     grant = Grant(row.id, row.person_id, list(row.configuration_ids), list(row.achievement_ids))
     return token, settings.wallet_access_token_seconds, grant
