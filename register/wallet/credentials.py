@@ -100,7 +100,7 @@ def elm_claims(
         node: dict[Any, Any] = {
             "id": f"urn:uuid:{a.id}",
             "type": "LearningAchievement",
-            "title": {lang: text for lang, text in a.specification.title.items()},
+            "title": dict(a.specification.title),
             "awardedBy": {
                 "type": "AwardingProcess",
                 "awardingBody": {"type": "Organisation", "legalName": legal_name},

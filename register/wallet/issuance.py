@@ -27,7 +27,7 @@ from register.wallet import credentials, status
 from register.wallet.credentials import CONFIGURATIONS, ELM, LEARNING
 from register.wallet.errors import WalletError, invalid_proof
 from register.wallet.keys import issuer_keys
-from register.wallet.offers import ELM_IDENTIFIER, Grant, spend_nonce
+from register.wallet.offers import Grant, spend_nonce
 
 PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_ALGORITHMS = ["ES256"]
@@ -237,6 +237,3 @@ def _flatten(nodes: list[AchievementView]) -> dict[uuid.UUID, AchievementView]:
         found[node.id] = node
         stack.extend(node.parts)
     return found
-
-
-__all__ = ["ELM_IDENTIFIER", "check_proof", "issue", "status_uri"]

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 from register.audit import record_event
 from register.errors import InvalidInput
 from register.settings import Settings
-from register.wallet.credentials import CONFIGURATIONS, ELM, LEARNING
+from register.wallet.credentials import ELM, LEARNING
 from register.wallet.errors import WalletError, invalid_grant
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -231,15 +231,3 @@ def spend_nonce(conn: Connection, nonce: str) -> bool:
         {"hash": digest(nonce)},
     ).first()
     return spent is not None
-
-
-__all__ = [
-    "CONFIGURATIONS",
-    "Grant",
-    "Offer",
-    "create_offer",
-    "grant_of",
-    "new_nonce",
-    "redeem",
-    "spend_nonce",
-]
