@@ -22,6 +22,7 @@ from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.rest import achievements, admin, audit, batches, persons, stats
+from api.wallet import install as install_wallet
 from register.scopes import scopes_listed
 from register.settings import Settings, get_settings
 from register.stats import VersionedCache
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (batches, achievements, persons, stats, admin, audit):
         app.include_router(module.router)
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
+    install_wallet(app)  # OpenID4VCI issuer: /.well-known/*, /wallet/* (docs/wallet.md)
     return app
 
 

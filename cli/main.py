@@ -47,12 +47,14 @@ export_app = typer.Typer(help="Give a person's results out in an exchange format
 audit_app = typer.Typer(help="The audit trail of reads of person data.", no_args_is_help=True)
 stats_app = typer.Typer(help="The analysts' summary tables.", no_args_is_help=True)
 person_app = typer.Typer(help="Persons: the operators' changes of identity.", no_args_is_help=True)
+wallet_app = typer.Typer(help="Wallet issuance (OpenID4VCI): credential offers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(stats_app, name="stats")
 app.add_typer(person_app, name="person")
+app.add_typer(wallet_app, name="wallet")
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -465,6 +467,49 @@ def _read_nin(source: str) -> str:
     if not nin:
         raise _fail("--nin-file holds no national id on its first line [cli.nin_file]")
     return nin
+
+
+# --- wallet ---------------------------------------------------------------------------------------
+
+
+@wallet_app.command("offer")
+@clear_errors
+def wallet_offer(
+    achievement: list[str] = typer.Option(..., "--achievement", help="An achievement id (UUID); repeatable."),
+    elm: bool = typer.Option(False, "--elm", help="Also offer one ELM credential holding them all."),
+    given_as_argument: str | None = typer.Argument(None, hidden=True),
+) -> None:
+    """Print a credential offer link and its transaction code for a person's achievements.
+
+    The person's national id is read from standard input: `register wallet offer --achievement ID < nin.txt`.
+    """
+    import uuid
+
+    from register.database import get_engine
+    from register.errors import InvalidInput
+    from register.persons import person_id_by_nin
+    from register.settings import get_settings
+    from register.wallet import create_offer
+
+    if given_as_argument is not None:
+        raise _nin_in_arguments()
+    settings = get_settings()
+    if not settings.wallet_issuance_enabled:
+        raise _fail("wallet issuance is off (REGISTER_WALLET_ENABLED) [wallet.disabled]")
+    try:
+        ids = [uuid.UUID(value) for value in achievement]
+    except ValueError:
+        raise InvalidInput(
+            "wallet.achievement_unknown", "--achievement must be an achievement id (UUID)"
+        ) from None
+    nin = _read_nin("-")
+    with get_engine().begin() as conn:
+        offer = create_offer(
+            conn, person_id_by_nin(conn, nin), ids, settings, elm_document=elm, created_by="cli"
+        )
+    typer.echo(offer.uri)
+    typer.echo(f"tx_code: {offer.tx_code}")
+    typer.echo(f"expires: {offer.expires_at.isoformat(timespec='seconds')}")
 
 
 # --- audit ----------------------------------------------------------------------------------------

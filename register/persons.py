@@ -44,3 +44,18 @@ def nin_key(nin: str, *, allow_synthetic: bool | None = None) -> tuple[str, str]
 def person_not_found() -> NotFound:
     """The one answer for a number no person holds (the message never contains the number)."""
     return NotFound("person.not_found", "no person in the register has this national identity number")
+
+
+def national_id_of(conn: Connection, person_id: uuid.UUID) -> str | None:
+    """The person's national id as it is to be shown to them (in their own wallet credential): a
+    fødselsnummer before a D-/H-number (one that replaced a D-nummer is the person's number now)."""
+    found = conn.execute(
+        text(
+            """SELECT value FROM person_identifier
+               WHERE person_id = :p AND scheme = '' AND kind IN ('fnr', 'synthetic', 'dnr', 'hnr')
+               ORDER BY array_position(ARRAY['fnr', 'synthetic', 'dnr', 'hnr'], kind::text), created_at DESC
+               LIMIT 1"""
+        ),
+        {"p": person_id},
+    ).scalar()
+    return None if found is None else str(found)

@@ -74,6 +74,26 @@ class Settings(BaseSettings):
     audit_checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_signing_key_path: Path | None = None
 
+    # Wallet issuance (register.wallet, docs/wallet.md): OpenID4VCI pre-authorized code flow, SD-JWT VC.
+    # None: on in development, off in production until the issuer key and chain are configured.
+    wallet_enabled: bool | None = None
+    # The Credential Issuer Identifier (and `iss` of every credential): the register's public https origin.
+    wallet_issuer_url: str = "http://127.0.0.1:8000"
+    # P-256 private key (PEM) and its certificate chain (PEM, leaf first, no trust anchor): in production
+    # a certificate from the national trusted list; unset in development = made under data_dir/wallet.
+    wallet_issuer_key_path: Path | None = None
+    wallet_issuer_chain_path: Path | None = None
+    # An offer is redeemed within minutes of being shown (QR code on the page); 10 minutes is room to
+    # install a wallet first. Five wrong transaction codes end the offer: a 6-digit code then falls to a
+    # guess with odds of 5 in a million.
+    wallet_offer_seconds: int = Field(default=600, ge=30, le=86_400)
+    wallet_tx_code_attempts: int = Field(default=5, ge=1, le=20)
+    wallet_access_token_seconds: int = Field(default=300, ge=30, le=3600)
+    wallet_nonce_seconds: int = Field(default=300, ge=30, le=3600)
+    wallet_credential_days: int = Field(default=365, ge=1, le=3650)
+    # How long a verifier may cache a status list token (its `ttl`); the token itself lives a day.
+    wallet_status_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+
     # HTTP
     log_level: str = "INFO"
 
@@ -91,6 +111,13 @@ class Settings(BaseSettings):
                     "REGISTER_AUDIT_CHECKPOINT_DIR needs REGISTER_AUDIT_SIGNING_KEY_PATH in production "
                     "(an Ed25519 private key; none is generated outside development)"
                 )
+            if self.wallet_enabled and not (self.wallet_issuer_key_path and self.wallet_issuer_chain_path):
+                raise ValueError(
+                    "REGISTER_WALLET_ENABLED needs REGISTER_WALLET_ISSUER_KEY_PATH and "
+                    "REGISTER_WALLET_ISSUER_CHAIN_PATH in production (a certificate from the trusted list)"
+                )
+            if self.wallet_enabled and not self.wallet_issuer_url.startswith("https://"):
+                raise ValueError("REGISTER_WALLET_ISSUER_URL must be an https URL in production")
         return self
 
     @property
@@ -101,6 +128,12 @@ class Settings(BaseSettings):
     def graphql_introspection_enabled(self) -> bool:
         if self.graphql_introspection is not None:
             return self.graphql_introspection
+        return self.environment == "development"
+
+    @property
+    def wallet_issuance_enabled(self) -> bool:
+        if self.wallet_enabled is not None:
+            return self.wallet_enabled
         return self.environment == "development"
 
     @property

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from register import stats
 from register.errors import Conflict, InvalidInput, NotFound
+from register.wallet import status as wallet_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,4 +71,5 @@ def withdraw_achievement(
         {"id": achievement_id, "reason": reason, "hash": new_hash},
     ).scalar_one()
     stats.refresh_persons(conn, [row.person_id])
+    wallet_status.invalidate(conn, [achievement_id])  # its wallet credentials now show it invalid
     return Withdrawn(id=achievement_id, version=int(version), reason=reason)

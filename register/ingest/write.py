@@ -15,12 +15,17 @@ from sqlalchemy import Connection, text
 from register import identity
 from register.ingest.result import Rejections
 from register.locks import LockKey
+from register.wallet.status import INVALIDATE
 
 LEARNER_CHANGED = (
     "this record is stored for another person; a result never moves between persons. If it was "
     "delivered for the wrong person, withdraw it (status withdrawn, with a reason) and deliver the "
     "result for the right person under a new source key"
 )
+
+# The wallet credentials holding a result this chunk changed (PostgreSQL runs a data-modifying CTE
+# whether or not the statement reads it).
+_REVOKE_CHANGED = INVALIDATE.format(ids="SELECT array_agg(id) FROM changed")
 
 
 def _sql_text(value: str) -> str:
@@ -230,9 +235,12 @@ def write(
         ),
         p,
     ).rowcount
+    # A changed result (corrected or withdrawn) is no longer what a wallet credential holding it says:
+    # the credentials are flipped to invalid by the same statement, set-based (register.wallet.status).
     changed = conn.execute(
         text(
             f"""
+            WITH changed AS (
             UPDATE achievement a SET
                 person_id = s.person_id, awarding_org_id = s.awarding_org_id, specification_id = s.spec_id,
                 sector = s.sector, kind = s.kind, part_of_id = s.parent_id, grade_scheme = s.grade_scheme,
@@ -243,10 +251,13 @@ def write(
                 provider_id = :provider
             FROM ({with_parent}) s
             WHERE a.id = s.stored_id AND s.stored_hash <> s.content_hash
+            RETURNING a.id
+            ), revoked AS ({_REVOKE_CHANGED})
+            SELECT count(*) FROM changed
             """
         ),
         p,
-    ).rowcount
+    ).scalar_one()
     conn.execute(
         text(
             """

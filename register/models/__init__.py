@@ -8,6 +8,7 @@ from register.models.organisation import Organisation, OrganisationCode, organis
 from register.models.person import Person, PersonHistory, PersonIdentifier
 from register.models.specification import LearningSpecification
 from register.models.stats import StatsCell, StatsPending, StatsPersonCell, StatsState
+from register.models.wallet import WalletAccessToken, WalletCredential, WalletNonce, WalletOffer
 
 __all__ = [
     "Achievement",
@@ -28,5 +29,9 @@ __all__ = [
     "StatsPending",
     "StatsPersonCell",
     "StatsState",
+    "WalletAccessToken",
+    "WalletCredential",
+    "WalletNonce",
+    "WalletOffer",
     "organisation_delivery",
 ]

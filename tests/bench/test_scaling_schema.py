@@ -47,9 +47,11 @@ REFERENCE = {
 # audit_event: one hash chain, appended under one lock, with rows that name no person (person_id NULL,
 # which a distribution column cannot be) — it stays whole on the coordinator; see docs/scaling.md.
 COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version"}
+# The wallet issuer's tables (docs/wallet.md): found by secret hashes and status lists, never by person.
+COORDINATOR |= {"wallet_offer", "wallet_access_token", "wallet_nonce", "wallet_credential"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
-    "stats_pending", "audit_event", "person_history",
+    "stats_pending", "audit_event", "person_history", "wallet_offer", "wallet_access_token", "wallet_credential",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution
