@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from register import datadir
@@ -74,6 +74,25 @@ class Settings(BaseSettings):
     audit_checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_signing_key_path: Path | None = None
 
+    # Citizen pages (api/citizen, docs/citizen.md): OpenID Connect login against ID-porten in production.
+    # Unset issuer in development: the test identity provider at /test-idp of the same server.
+    citizen_oidc_issuer: str | None = None  # e.g. https://idporten.no
+    citizen_oidc_client_id: str | None = None
+    citizen_oidc_client_secret: SecretStr | None = None
+    # Unset: built from the request (the address the browser used) + /me/login/callback.
+    citizen_oidc_redirect_uri: str | None = None
+    citizen_acr_values: str = "idporten-loa-substantial"
+    # The levels the ID token's acr may carry: substantial and above (high is ID-porten's other level).
+    citizen_acr_accepted: list[str] = ["idporten-loa-substantial", "idporten-loa-high"]
+    # The local test identity provider (api/test_idp): None = on in development, never in production.
+    citizen_test_idp: bool | None = None
+    # ID-porten's own session lasts 30 minutes idle and 120 at most; the register's follows it.
+    citizen_session_idle_minutes: int = Field(default=30, ge=1)
+    citizen_session_max_minutes: int = Field(default=120, ge=1)
+    # Share links: 6 months unless the citizen picks a shorter time; never more than a year.
+    share_link_default_days: int = Field(default=183, ge=1, le=365)
+    share_link_max_days: int = Field(default=365, ge=1, le=365)
+
     # HTTP
     log_level: str = "INFO"
 
@@ -91,6 +110,10 @@ class Settings(BaseSettings):
                     "REGISTER_AUDIT_CHECKPOINT_DIR needs REGISTER_AUDIT_SIGNING_KEY_PATH in production "
                     "(an Ed25519 private key; none is generated outside development)"
                 )
+            if self.citizen_test_idp:
+                raise ValueError(
+                    "REGISTER_CITIZEN_TEST_IDP cannot be on in production (a development stand-in)"
+                )
         return self
 
     @property
@@ -102,6 +125,12 @@ class Settings(BaseSettings):
         if self.graphql_introspection is not None:
             return self.graphql_introspection
         return self.environment == "development"
+
+    @property
+    def test_idp_enabled(self) -> bool:
+        if self.environment == "production":
+            return False
+        return self.citizen_test_idp if self.citizen_test_idp is not None else True
 
     @property
     def synthetic_ids_allowed(self) -> bool:
