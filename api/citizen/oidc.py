@@ -94,12 +94,16 @@ class OidcClient:
             return known
         try:
             with self._session() as http:
-                document = _json(http.get(issuer.rstrip("/") + "/.well-known/openid-configuration"))
+                document = _json(
+                    http.get(issuer.rstrip("/") + "/.well-known/openid-configuration", withhold_token=True)
+                )
                 if document.get("issuer") != issuer:
                     raise LoginFailed(
                         "citizen.login_provider_unavailable", "the identity provider names another issuer"
                     )
-                keys = KeySet.import_key_set(cast(Any, _json(http.get(document["jwks_uri"]))))
+                keys = KeySet.import_key_set(
+                    cast(Any, _json(http.get(document["jwks_uri"], withhold_token=True)))
+                )
         except (RequestException, KeyError, ValueError, JoseError) as exc:
             raise LoginFailed(
                 "citizen.login_provider_unavailable", f"the identity provider could not be reached: {exc}"
