@@ -70,6 +70,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "days_valid": ("Gyldig i antall dager", "Valid for days"),
     "create_link": ("Lag delingslenke", "Create share link"),
     "new_link": ("Ny delingslenke", "New share link"),
+    "the_link": ("Lenken", "The link"),
     "new_link_once": (
         "Kopier lenken nå: den vises bare denne ene gangen.",
         "Copy the link now: it is shown this once only.",

@@ -21,12 +21,16 @@ def _person(db: Engine) -> uuid.UUID:
 def _achievements(db: Engine) -> dict[str, str]:
     with db.connect() as conn:
         rows = conn.execute(
-            text("SELECT s.code, a.id FROM achievement a JOIN learning_specification s ON s.id = a.specification_id")
+            text(
+                "SELECT s.code, a.id FROM achievement a JOIN learning_specification s ON s.id = a.specification_id"
+            )
         )
         return {r.code: str(r.id) for r in rows}
 
 
-def test_every_form_refuses_a_missing_or_wrong_csrf_token(http: httpx.Client, citizen: str, db: Engine) -> None:
+def test_every_form_refuses_a_missing_or_wrong_csrf_token(
+    http: httpx.Client, citizen: str, db: Engine
+) -> None:
     log_in(http, citizen)
     ids = _achievements(db)
     for path, data in (
@@ -67,7 +71,9 @@ def test_the_view_log_shows_reads_by_others_not_my_own(
     log_in(http, citizen)
     http.get("/me")  # the citizen's own read: audited, but not listed back
     assert "Ingen andre" in http.get("/me/views").text
-    looked = http.post("/v1/persons/lookup", json={"nin": citizen}, headers=bearer(token(orgs["portal"], READ)))
+    looked = http.post(
+        "/v1/persons/lookup", json={"nin": citizen}, headers=bearer(token(orgs["portal"], READ))
+    )
     assert looked.status_code == 200
     page = http.get("/me/views")
     assert "Sikt (Vitnemålsportalen)" in page.text and "Oppslag av resultatene dine" in page.text
@@ -76,7 +82,9 @@ def test_the_view_log_shows_reads_by_others_not_my_own(
     assert {"citizen.login", "citizen.results", "citizen.views", "persons.lookup"} <= set(own)
 
 
-def test_elmo_download_is_the_register_export_and_audited(http: httpx.Client, citizen: str, db: Engine) -> None:
+def test_elmo_download_is_the_register_export_and_audited(
+    http: httpx.Client, citizen: str, db: Engine
+) -> None:
     page = http.get("/me") if log_in(http, citizen) else None
     assert page is not None
     answer = http.post("/me/elmo", data={"csrf": csrf_of(page.text)})
@@ -113,7 +121,9 @@ def test_share_link_shows_chosen_results_and_every_read_is_audited(
     secret = url.rsplit("/", 1)[1]
     assert len(secret) >= 22  # 16 bytes in base64url
     with db.connect() as conn:
-        stored = conn.execute(text("SELECT secret_hash, expires_at - created_at AS life FROM share_link")).one()
+        stored = conn.execute(
+            text("SELECT secret_hash, expires_at - created_at AS life FROM share_link")
+        ).one()
     assert secret.encode() not in stored.secret_hash and stored.life.days == 183
     anonymous = httpx.get(url)
     assert anonymous.status_code == 200
