@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import READ, Token, bearer
 from tests.browser import LiveServer
-from tests.citizen.conftest import citizen  # noqa: F401  (fixture)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
