@@ -46,10 +46,12 @@ REFERENCE = {
 }
 # audit_event: one hash chain, appended under one lock, with rows that name no person (person_id NULL,
 # which a distribution column cannot be) — it stays whole on the coordinator; see docs/scaling.md.
-COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version"}
+# citizen_session, share_link: small, found by a token's hash rather than by person (a login under way
+# has no person yet); their foreign key to person becomes a check on write at distribution.
+COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version", "citizen_session", "share_link"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
-    "stats_pending", "audit_event", "person_history",
+    "stats_pending", "audit_event", "person_history", "citizen_session", "share_link",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution
