@@ -28,7 +28,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 
         secret = secrets.token_urlsafe(32)  # the register is the test IdP's only client, in this process
         idp = test_idp.TestIdentityProvider(
-            key=test_idp.load_key(settings.data_dir),
+            key_dir=settings.data_dir,
             client_secret=secret,
             allow_synthetic=settings.synthetic_ids_allowed,
         )

@@ -64,6 +64,15 @@ def _helpers(request: Request) -> dict[str, Any]:
     }
 
 
+#: where the wallet issuer takes a result's "Put in my wallet" form (docs/wallet.md)
+WALLET_OFFER_PATH = "/me/wallet/offer"
+
+
+def _wallet_available(request: Request) -> bool:
+    """Whether the app serves the wallet offer: the button shows only where it leads somewhere."""
+    return any(getattr(route, "path", None) == WALLET_OFFER_PATH for route in request.app.routes)
+
+
 def _elmo_signing(settings: Settings) -> bool:
     return settings.elmo_signing_key_path is not None and settings.elmo_signing_cert_path is not None
 
@@ -98,7 +107,7 @@ def my_results(request: Request, conn: UnitOfWork) -> Response:
         withdrawn=withdrawn,
         versions=versions,
         show_versions=True,
-        wallet=True,
+        wallet=_wallet_available(request),
         elmo_signed=_elmo_signing(settings_of(request)),
         **_helpers(request),
     )

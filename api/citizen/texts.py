@@ -31,6 +31,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "name": ("Navn", "Name"),
     "birth_date": ("Fødselsdato", "Date of birth"),
     "result": ("Resultat", "Result"),
+    "results": ("Resultater", "Results"),
     "code": ("Kode", "Code"),
     "grade": ("Karakter", "Grade"),
     "credits": ("Poeng", "Credits"),

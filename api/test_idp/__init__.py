@@ -67,13 +67,20 @@ class _Grant:
 
 @dataclass(slots=True)
 class TestIdentityProvider:
-    key: rsa.RSAPrivateKey
+    key_dir: Path  # the data directory: its key is made there on first use, not when the app is built
     client_secret: str
     allow_synthetic: bool
     #: claims the next ID tokens get on top of their own (tests: a wrong nonce, an expired token)
     overrides: dict[str, Any] = field(default_factory=dict)
     _codes: dict[str, _Grant] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _key: rsa.RSAPrivateKey | None = None
+
+    @property
+    def key(self) -> rsa.RSAPrivateKey:
+        if self._key is None:
+            self._key = load_key(self.key_dir)
+        return self._key
 
     @property
     def kid(self) -> str:
