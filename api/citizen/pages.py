@@ -23,6 +23,7 @@ from register import audit, sharing
 from register.errors import RegisterError
 from register.own_record import earlier_versions, withdrawn_achievements
 from register.queries import AchievementView, OrganisationRef, person_rows, person_view
+from register.sectors import Sector
 from register.sessions import Session
 from register.settings import Settings
 from register.viewlog import views_by_others
@@ -103,7 +104,7 @@ def my_results(request: Request, conn: UnitOfWork) -> Response:
         "results.html",
         session=session,
         person=person,
-        by_sector=sorted(by_sector.items()),
+        by_sector=[(sector.value, by_sector[sector]) for sector in Sector if sector in by_sector],
         withdrawn=withdrawn,
         versions=versions,
         show_versions=True,

@@ -59,6 +59,8 @@ def test_pages_are_bilingual_and_send_a_strict_csp(http: httpx.Client, citizen: 
     log_in(http, citizen)
     nb = http.get("/me")
     assert '<html lang="nb">' in nb.text and "Mine resultater" in nb.text
+    # Sectors in the register's order (register.sectors.Sector): fagskole before university.
+    assert nb.text.index(">Fagskole</h2>") < nb.text.index(">Universitet og høgskole</h2>")
     assert nb.headers["content-security-policy"].startswith("default-src 'self'")
     assert nb.headers["referrer-policy"] == "no-referrer"
     en = http.get("/me?lang=en")
