@@ -10,9 +10,7 @@ constant time with the one kept server-side (register.sessions).
 from __future__ import annotations
 
 import hmac
-import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -148,17 +146,3 @@ def csrf_refused(request: Request) -> HTMLResponse:
         "citizen.csrf_failed",
         "the form was not sent from this session's page; open the page again and resend it",
     )
-
-
-def local_path(target: str | None, default: str = "/me") -> str:
-    """``target`` if it is a path on this site (no scheme, no host, not //), else ``default``."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
-
-
-def person_of(session: sessions.Session) -> uuid.UUID | None:
-    return session.person_id
