@@ -88,8 +88,8 @@ def test_the_view_log_shows_reads_by_others_not_my_own(
 def test_elmo_download_is_the_register_export_and_audited(
     http: httpx.Client, citizen: str, db: Engine
 ) -> None:
-    page = http.get("/me") if log_in(http, citizen) else None
-    assert page is not None
+    log_in(http, citizen)
+    page = http.get("/me")
     answer = http.post("/me/elmo", data={"csrf": csrf_of(page.text)})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/xml")
     assert "attachment" in answer.headers["content-disposition"]
