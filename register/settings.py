@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from register import datadir
@@ -93,6 +93,24 @@ class Settings(BaseSettings):
     wallet_credential_days: int = Field(default=365, ge=1, le=3650)
     # How long a verifier may cache a status list token (its `ttl`); the token itself lives a day.
     wallet_status_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    # Citizen pages (api/citizen, docs/citizen.md): OpenID Connect login against ID-porten in production.
+    # Unset issuer in development: the test identity provider at /test-idp of the same server.
+    citizen_oidc_issuer: str | None = None  # e.g. https://idporten.no
+    citizen_oidc_client_id: str | None = None
+    citizen_oidc_client_secret: SecretStr | None = None
+    # Unset: built from the request (the address the browser used) + /me/login/callback.
+    citizen_oidc_redirect_uri: str | None = None
+    citizen_acr_values: str = "idporten-loa-substantial"
+    # The levels the ID token's acr may carry: substantial and above (high is ID-porten's other level).
+    citizen_acr_accepted: list[str] = ["idporten-loa-substantial", "idporten-loa-high"]
+    # The local test identity provider (api/test_idp): None = on in development, never in production.
+    citizen_test_idp: bool | None = None
+    # ID-porten's own session lasts 30 minutes idle and 120 at most; the register's follows it.
+    citizen_session_idle_minutes: int = Field(default=30, ge=1)
+    citizen_session_max_minutes: int = Field(default=120, ge=1)
+    # Share links: 6 months unless the citizen picks a shorter time; never more than a year.
+    share_link_default_days: int = Field(default=183, ge=1, le=365)
+    share_link_max_days: int = Field(default=365, ge=1, le=365)
 
     # HTTP
     log_level: str = "INFO"
@@ -118,6 +136,10 @@ class Settings(BaseSettings):
                 )
             if self.wallet_enabled and not self.wallet_issuer_url.startswith("https://"):
                 raise ValueError("REGISTER_WALLET_ISSUER_URL must be an https URL in production")
+            if self.citizen_test_idp:
+                raise ValueError(
+                    "REGISTER_CITIZEN_TEST_IDP cannot be on in production (a development stand-in)"
+                )
         return self
 
     @property
@@ -135,6 +157,12 @@ class Settings(BaseSettings):
         if self.wallet_enabled is not None:
             return self.wallet_enabled
         return self.environment == "development"
+
+    @property
+    def test_idp_enabled(self) -> bool:
+        if self.environment == "production":
+            return False
+        return self.citizen_test_idp if self.citizen_test_idp is not None else True
 
     @property
     def synthetic_ids_allowed(self) -> bool:

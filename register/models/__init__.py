@@ -4,6 +4,7 @@ from register.models.achievement import Achievement, AchievementAttachment, Achi
 from register.models.audit import AuditEvent
 from register.models.base import Base
 from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
+from register.models.citizen import CitizenSession, ShareLink
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
 from register.models.person import Person, PersonHistory, PersonIdentifier
 from register.models.specification import LearningSpecification
@@ -16,6 +17,7 @@ __all__ = [
     "AchievementVersion",
     "AuditEvent",
     "Base",
+    "CitizenSession",
     "ImportBatch",
     "ImportBatchChunk",
     "ImportRejection",
@@ -25,6 +27,7 @@ __all__ = [
     "Person",
     "PersonHistory",
     "PersonIdentifier",
+    "ShareLink",
     "StatsCell",
     "StatsPending",
     "StatsPersonCell",

@@ -49,9 +49,13 @@ REFERENCE = {
 COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version"}
 # The wallet issuer's tables (docs/wallet.md): found by secret hashes and status lists, never by person.
 COORDINATOR |= {"wallet_offer", "wallet_access_token", "wallet_nonce", "wallet_credential"}
+# citizen_session, share_link: small, found by a token's hash rather than by person (a login under way
+# has no person yet); their foreign key to person becomes a check on write at distribution.
+COORDINATOR |= {"citizen_session", "share_link"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
     "stats_pending", "audit_event", "person_history", "wallet_offer", "wallet_access_token", "wallet_credential",
+    "citizen_session", "share_link",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution
