@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import health
+from api import dashboard, health
 from api.auth import TokenVerifier
 from api.background import AuditCheckpointWriter, StatsRefresher
 from api.errors import install_error_handlers
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (batches, achievements, persons, stats, admin, audit):
         app.include_router(module.router)
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
+    dashboard.install(app)  # /dashboard: the analysts' charts (docs/dashboard.md)
     return app
 
 

@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import SHOWCASE, DemoDelivery, DemoOrganisation, DemoSet, DemoSize
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
 
 ECTS = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
@@ -245,7 +245,8 @@ def sign_vc_jwt(
     return jwt.encode(claims, private_key, algorithm=algorithm, headers=headers)
 
 
-def demo_set(rng: random.Random) -> DemoSet:
+def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
+    # The same credentials at every size: micro-credentials are few, and these show the formats.
     academy = synthetic_orgnr(rng)
     centre = synthetic_orgnr(rng)
     academy_issuer = "https://kursakademiet.example/issuer"
