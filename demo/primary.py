@@ -169,11 +169,14 @@ def _kompetansebevis(rng: random.Random, school: str, doc: str, year: int) -> li
 
 
 def _trade_certificate(
-    rng: random.Random, county: str, doc: str, year: int, svennebrev: bool
+    rng: random.Random, county: str, doc: str, year: int, svennebrev: bool, until: int | None = None
 ) -> dict[str, str]:
     person = synthetic_person(rng, birth_year=year - rng.randint(19, 35))
     code, title = rng.choice(TRADES_SVENNEBREV if svennebrev else TRADES_FAGBREV)
     tested = dt.date(year, rng.randint(1, 11), rng.randint(1, 28))
+    if until is not None and year >= until and tested.month >= 8:
+        # Not the next school year's yet: a year holding only a few autumn tests looks like a collapse.
+        tested = tested.replace(month=tested.month - 6)
     return {
         **_person_fields(person),
         "skole_orgnr": county,
@@ -266,7 +269,9 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
             county_rows += _kompetansebevis(rng, upper[1], f"KB-{year}-{n + 1:06d}", year)
         for n in range(max(4, size.people(8, year, growth=0.05))):
             county_rows.append(
-                _trade_certificate(rng, county, f"FB-{year}-{n + 1:06d}", year, svennebrev=n % 3 == 2)
+                _trade_certificate(
+                    rng, county, f"FB-{year}-{n + 1:06d}", year, svennebrev=n % 3 == 2, until=size.until
+                )
             )
         school_rows: list[dict[str, str]] = []
         for n in range(max(5, pupils // 4)):
