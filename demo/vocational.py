@@ -136,6 +136,18 @@ def _student_rows(
     return rows
 
 
+def _as_of(rows: list[dict], until: int | None) -> list[dict]:
+    """A student's rows at the end of ``until``: the courses finished by then, and no vitnemål yet if
+    the education ends later (a student still studying)."""
+    if until is None:
+        return rows
+    kept = [dict(row) for row in rows if int(row["fullfort_dato"][:4]) <= until]
+    for row in kept:
+        if "vitnemal_dato" in row and int(row["vitnemal_dato"][:4]) > until:
+            del row["vitnemal_id"], row["vitnemal_dato"]
+    return kept
+
+
 def to_csv(rows: list[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
@@ -154,15 +166,15 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     ]
     deliveries = []
     for year in size.years:
-        if size.until is not None and year > size.until:
-            continue  # a fagskole's later students have nothing on a vitnemål yet worth showing
         technical_rows: list[dict] = []
         health_rows: list[dict] = []
         # The fagskoler grow (the fagskole reform of 2018): 6 % more students a year up to 2025.
         for n in range(size.people(24, year, growth=0.06)):
             number = (year % 100) * 1000 + n + 1  # a course result's id is unique over the years
-            technical_rows += _student_rows(rng, technical, TECHNICAL[n % 2], number, year)
-            health_rows += _student_rows(rng, health, HEALTH[n % 2], number, year)
+            technical_rows += _as_of(
+                _student_rows(rng, technical, TECHNICAL[n % 2], number, year), size.until
+            )
+            health_rows += _as_of(_student_rows(rng, health, HEALTH[n % 2], number, year), size.until)
         deliveries += [
             DemoDelivery("vocational", technical, f"fagskole-{year}.csv", to_csv(technical_rows), "text/csv"),
             DemoDelivery(
