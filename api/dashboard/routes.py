@@ -205,12 +205,11 @@ async def download(
         return _login_page(
             request, chosen, error=refused.reason, detail=refused.detail, status=refused.status
         )
+    if viewer is None:
+        return _login_page(request, chosen, status=401)
     spec = TABLES.get(table)
-    if viewer is None or spec is None or format not in FORMATS:
-        status = 401 if viewer is None else 404
-        return _render(
-            "error.html", status, lang=chosen, t=TEXT[chosen], message="", other_lang=_other(chosen)
-        )
+    if spec is None or format not in FORMATS:
+        return _render("error.html", 404, lang=chosen, t=TEXT[chosen], message="", other_lang=_other(chosen))
     filters = {"sector": sector.value if sector else None, "year": str(year) if year else None}
     answer = await ask(
         request.app, viewer.token, api_query(spec, filters, format), request_id=_request_id(request)
