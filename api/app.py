@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import citizen, health
+from api import citizen, dashboard, health
 from api.auth import TokenVerifier
 from api.background import AuditCheckpointWriter, StatsRefresher
 from api.errors import install_error_handlers
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
     install_wallet(app)  # OpenID4VCI issuer: /.well-known/*, /wallet/* (docs/wallet.md)
     citizen.install(app, settings)  # /me: the citizen's login and pages (docs/citizen.md)
+    dashboard.install(app)  # /dashboard: the analysts' charts (docs/dashboard.md)
     return app
 
 

@@ -690,9 +690,12 @@ def token(
 @clear_errors
 def demo(
     force: bool = typer.Option(False, "--force", help="Load it again into a register that holds data."),
+    showcase: bool = typer.Option(
+        False, "--showcase", help="Only one year of a few dozen people (not the analysts' ten years)."
+    ),
 ) -> None:
     """Load the demo into an empty register: synthetic organisations and people, through the real importers."""
-    from demo.load import load_demo
+    from demo.load import ANALYSTS, SHOWCASE, load_demo
     from register.database import get_engine
     from register.queries import register_contents
 
@@ -700,7 +703,7 @@ def demo(
     if held and not force:  # every `make run` would store the demo files again as duplicate batches
         typer.echo(f"demo not loaded: the register already holds {held} (--force loads it again)")
         return
-    summary = load_demo(get_engine())
+    summary = load_demo(get_engine(), size=SHOWCASE if showcase else ANALYSTS)
     typer.echo(summary)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import SHOWCASE, DemoDelivery, DemoOrganisation, DemoSet, DemoSize
 from register.namespaces import ELMO_NS
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
 
@@ -152,6 +152,23 @@ def random_transcript(rng: random.Random, institution: Institution, person: Synt
     return Transcript(person, institution, results)
 
 
+def as_of(transcript: Transcript, until: int | None) -> Transcript:
+    """The transcript as it stands at the end of ``until``: later results not there yet, and the
+    courses of a degree not yet completed standing on their own (carrying their credits)."""
+    if until is None:
+        return transcript
+    results = []
+    for result in transcript.results:
+        if result.date.year <= until:
+            results.append(result)
+        else:
+            for part in result.parts:
+                if part.date.year <= until:
+                    part.credits = True
+                    results.append(part)
+    return Transcript(transcript.person, transcript.institution, results)
+
+
 def _result_xml(result: Result, out: list[str], indent: str) -> None:
     c = result.course
     term_nb, term_en, term_start, term_end = _term(result.date)
@@ -229,8 +246,18 @@ def batch_document(transcripts: list[Transcript]) -> bytes:
             "</elmoBatch>\n").encode()  # fmt: skip
 
 
-def demo_set(rng: random.Random) -> DemoSet:
+def _new_person(rng: random.Random, birth_year: int, seen: set[str]) -> SyntheticPerson:
+    """A person whose national id no earlier one of ``seen`` has: two students drawn with one id would be
+    one person with every course twice (a few hundred per birth year meet at about one in three)."""
+    while (person := synthetic_person(rng, birth_year)).nin in seen:
+        pass
+    seen.add(person.nin)
+    return person
+
+
+def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     demo = DemoSet()
+    seen: set[str] = set()
     for institution in institutions(rng):
         demo.organisations.append(institution.organisation())
         transcripts = [
@@ -257,4 +284,24 @@ def demo_set(rng: random.Random) -> DemoSet:
                 "application/xml",
             )
         )
+        if size == SHOWCASE:
+            continue
+        # The analysts' years: the students whose degree (or diploma) is completed in each year, more of
+        # them every year (3 % of 2025's a year), in one batch file per institution and year.
+        for year in size.years:
+            base = 12 if institution.sector == "higher" else 4
+            cohort = [
+                as_of(random_transcript(rng, institution, _new_person(rng, year - 22, seen)), size.until)
+                for _ in range(size.people(base, year, growth=0.03))
+            ]
+            cohort = [t for t in cohort if t.results]
+            demo.deliveries.append(
+                DemoDelivery(
+                    institution.sector,
+                    institution.orgnr,
+                    f"{institution.fs}-{year}.xml",
+                    batch_document(cohort),
+                    "application/xml",
+                )
+            )
     return demo

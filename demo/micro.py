@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import SHOWCASE, DemoDelivery, DemoOrganisation, DemoSet, DemoSize
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
 
 ECTS = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
@@ -245,7 +245,7 @@ def sign_vc_jwt(
     return jwt.encode(claims, private_key, algorithm=algorithm, headers=headers)
 
 
-def demo_set(rng: random.Random) -> DemoSet:
+def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     academy = synthetic_orgnr(rng)
     centre = synthetic_orgnr(rng)
     academy_issuer = "https://kursakademiet.example/issuer"
@@ -327,6 +327,7 @@ def demo_set(rng: random.Random) -> DemoSet:
         ],
         deliveries=[
             DemoDelivery("micro", academy, "kursakademiet-europass.json", _json(elm), "application/json"),
+            *_yearly(rng, academy, size),
             DemoDelivery(
                 "micro",
                 academy,
@@ -339,6 +340,45 @@ def demo_set(rng: random.Random) -> DemoSet:
             ),
         ],
     )
+
+
+def _yearly(rng: random.Random, academy: str, size: DemoSize) -> list[DemoDelivery]:
+    """The analysts' years: the academy's Europass credentials from 2020, growing by a tenth a year.
+
+    Without them the few showcase credentials make micro a suppressed cell in every year, and the
+    secondary suppression then hides another sector's figure of the same year with it.
+    """
+    if size.until is None:
+        return []
+    deliveries = []
+    for year in (y for y in size.years if 2020 <= y <= size.until):
+        credentials = []
+        for n in range(size.people(10, year, growth=0.1)):
+            course = COURSES[n % len(COURSES)]
+            day = dt.date(year, 1, 1) + dt.timedelta(days=rng.randint(0, 360))
+            credentials.append(
+                elm_credential(
+                    credential_id=f"urn:credential:{_uuid(rng)}",
+                    learner=synthetic_person(rng, rng.randint(1960, 2000)),
+                    issuer_orgnr=academy,
+                    issuer_name="Kursakademiet AS",
+                    title=course[0],
+                    outcomes=course[1],
+                    ects=course[2],
+                    hours=course[3],
+                    eqf=course[4],
+                    iscedf=course[5],
+                    assessment=course[6],
+                    participation=course[7],
+                    issued=dt.datetime.combine(day, dt.time(12, 0), dt.UTC),
+                )
+            )
+        deliveries.append(
+            DemoDelivery(
+                "micro", academy, f"kursakademiet-{year}.json", _json(credentials), "application/json"
+            )
+        )
+    return deliveries
 
 
 def _slug(title: str) -> str:

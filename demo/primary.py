@@ -14,7 +14,7 @@ import io
 import json
 import random
 
-from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import SHOWCASE, DemoDelivery, DemoOrganisation, DemoSet, DemoSize
 from importers.primary.rows import COLUMNS
 from register.synthetic import SyntheticPerson, synthetic_orgnr, synthetic_person
 
@@ -77,9 +77,16 @@ NUMERIC_WEIGHTS = (("1", 1), ("2", 6), ("3", 18), ("4", 32), ("5", 28), ("6", 15
 HEADER = [c.name for c in COLUMNS]
 
 
-def _grade(rng: random.Random) -> str:
+def _grade(rng: random.Random, year: int) -> str:
     values, weights = zip(*NUMERIC_WEIGHTS, strict=True)
-    return rng.choices(values, weights)[0]
+    # Grades drift upwards over the years (as Udir's statistics show): up to 2025 the weight of a 6
+    # and a 5 grows by 0.8 a year, taken from the 3 and 4, so ten years apart the 6s are half again.
+    drift = 0.8 * (2025 - year)
+    shifted = [
+        w - drift if v in "56" else w + drift if v in "34" else w
+        for v, w in zip(values, weights, strict=True)
+    ]
+    return rng.choices(values, shifted)[0]
 
 
 def _conduct(rng: random.Random) -> str:
@@ -94,22 +101,28 @@ def _school_year(end: int) -> str:
     return f"{end - 1}-{end}"
 
 
-def _upper_secondary_vitnemal(rng: random.Random, school: str, doc: str, year: int) -> list[dict[str, str]]:
+def _upper_secondary_vitnemal(
+    rng: random.Random, school: str, doc: str, year: int, until: int | None = None
+) -> list[dict[str, str]]:
+    """A vitnemål of ``year``; a pupil still at school in ``until`` has a kompetansebevis of the years done."""
     person = synthetic_person(rng, birth_year=year - 19)
+    at_school = until is not None and year > until
     common = {
         **_person_fields(person),
         "skole_orgnr": school,
-        "dokumenttype": "vitnemal",
+        "dokumenttype": "kompetansebevis" if at_school else "vitnemal",
         "dokument_id": doc,
-        "utstedt_dato": f"{year}-06-20",
+        "utstedt_dato": f"{min(year, until or year)}-06-20",
         "utdanningsprogram": "Studiespesialisering",
     }
     rows = []
     exams = set(rng.sample(range(len(UPPER_SECONDARY_SUBJECTS)), 5))
     for index, (code, title, level) in enumerate(UPPER_SECONDARY_SUBJECTS):
+        if at_school and year - 2 + level > (until or year):
+            continue
         school_year = _school_year(year - 2 + level)
         subject = {**common, "skolear": school_year, "fagkode": code, "fagnavn": title}
-        grade = _grade(rng)
+        grade = _grade(rng, year)
         if code.startswith("KRO") and rng.random() < 0.05:
             grade = "fritatt"
         rows.append({**subject, "vurderingstype": "standpunkt", "karakter": grade})
@@ -124,11 +137,11 @@ def _upper_secondary_vitnemal(rng: random.Random, school: str, doc: str, year: i
                 {
                     **subject,
                     "vurderingstype": kind,
-                    "karakter": _grade(rng),
+                    "karakter": _grade(rng, year),
                     "vurderingsdato": exam_day.isoformat(),
                 }
             )
-    for kind in ("orden", "atferd"):
+    for kind in ("orden", "atferd") if not at_school else ():
         rows.append(
             {**common, "skolear": _school_year(year), "vurderingstype": kind, "karakter": _conduct(rng)}
         )
@@ -148,7 +161,7 @@ def _kompetansebevis(rng: random.Random, school: str, doc: str, year: int) -> li
     }
     rows = []
     for code, title in VOCATIONAL_SUBJECTS:
-        grade = rng.choice(("IV", "1", "2", "3")) if rng.random() < 0.3 else _grade(rng)
+        grade = rng.choice(("IV", "1", "2", "3")) if rng.random() < 0.3 else _grade(rng, year)
         rows.append(
             {**common, "fagkode": code, "fagnavn": title, "vurderingstype": "standpunkt", "karakter": grade}
         )
@@ -156,11 +169,14 @@ def _kompetansebevis(rng: random.Random, school: str, doc: str, year: int) -> li
 
 
 def _trade_certificate(
-    rng: random.Random, county: str, doc: str, year: int, svennebrev: bool
+    rng: random.Random, county: str, doc: str, year: int, svennebrev: bool, until: int | None = None
 ) -> dict[str, str]:
     person = synthetic_person(rng, birth_year=year - rng.randint(19, 35))
     code, title = rng.choice(TRADES_SVENNEBREV if svennebrev else TRADES_FAGBREV)
     tested = dt.date(year, rng.randint(1, 11), rng.randint(1, 28))
+    if until is not None and year >= until and tested.month >= 8:
+        # Not the next school year's yet: a year holding only a few autumn tests looks like a collapse.
+        tested = tested.replace(month=tested.month - 6)
     return {
         **_person_fields(person),
         "skole_orgnr": county,
@@ -188,16 +204,22 @@ def _lower_secondary_vitnemal(rng: random.Random, school: str, doc: str, year: i
         "skolear": _school_year(year),
     }
     rows = [
-        {**common, "fagkode": code, "fagnavn": title, "vurderingstype": "standpunkt", "karakter": _grade(rng)}
+        {
+            **common,
+            "fagkode": code,
+            "fagnavn": title,
+            "vurderingstype": "standpunkt",
+            "karakter": _grade(rng, year),
+        }
         for code, title in LOWER_SECONDARY_SUBJECTS
     ]
     written = rng.choice(("NOR0214", "MAT0010", "ENG0012"))
     oral = rng.choice(("NAT0010", "SAF0010", "RLE0030", "ENG0013"))
     titles = dict(LOWER_SECONDARY_SUBJECTS)
     rows.append({**common, "fagkode": written, "fagnavn": titles[written], "vurderingstype": "skriftlig_eksamen",
-                 "karakter": _grade(rng), "vurderingsdato": f"{year}-05-22"})  # fmt: skip
+                 "karakter": _grade(rng, year), "vurderingsdato": f"{year}-05-22"})  # fmt: skip
     rows.append({**common, "fagkode": oral, "fagnavn": titles[oral], "vurderingstype": "muntlig_eksamen",
-                 "karakter": _grade(rng), "vurderingsdato": f"{year}-06-10"})  # fmt: skip
+                 "karakter": _grade(rng, year), "vurderingsdato": f"{year}-06-10"})  # fmt: skip
     rows.append({**common, "vurderingstype": "orden", "karakter": _conduct(rng)})
     rows.append({**common, "vurderingstype": "atferd", "karakter": _conduct(rng)})
     return rows
@@ -212,12 +234,11 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
     return out.getvalue().encode()
 
 
-def demo_set(rng: random.Random, *, pupils: int = 40) -> DemoSet:
-    """A county, two upper-secondary schools and a lower-secondary school, and their deliveries."""
+def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
+    """A county, two upper-secondary schools and a lower-secondary school, and their deliveries per year."""
     county = synthetic_orgnr(rng)
     upper = [synthetic_orgnr(rng) for _ in range(2)]
     lower = synthetic_orgnr(rng)
-    year = 2025
     organisations = [
         DemoOrganisation(upper[0], "Fjordvik videregående skole", "school", codes={"nsr": "NSR-974001"}),
         DemoOrganisation(upper[1], "Lia videregående skole", "school", codes={"nsr": "NSR-974002"}),
@@ -230,26 +251,39 @@ def demo_set(rng: random.Random, *, pupils: int = 40) -> DemoSet:
             name_en="Vestfjord County",
         ),
     ]
-    county_rows: list[dict[str, str]] = []
-    for n in range(pupils):
-        county_rows += _upper_secondary_vitnemal(rng, upper[n % 2], f"VGS-{year}-{n + 1:06d}", year)
-    for n in range(max(2, pupils // 10)):
-        county_rows += _kompetansebevis(rng, upper[1], f"KB-{year}-{n + 1:06d}", year)
-    for n in range(max(4, pupils // 5)):
-        county_rows.append(
-            _trade_certificate(rng, county, f"FB-{year}-{n + 1:06d}", year, svennebrev=n % 3 == 2)
-        )
-    school_rows: list[dict[str, str]] = []
-    for n in range(max(5, pupils // 4)):
-        school_rows += _lower_secondary_vitnemal(rng, lower, f"GS-{year}-{n + 1:06d}", year)
-    deliveries = [
-        DemoDelivery("primary", county, f"vigo-{year}.csv", to_csv(county_rows), "text/csv"),
-        DemoDelivery(
-            "primary",
-            lower,
-            f"grunnskole-{year}.json",
-            json.dumps(school_rows, ensure_ascii=False, indent=1).encode(),
-            "application/json",
-        ),
-    ]
+    deliveries = []
+    for year in size.years:
+        # Fewer pupils on the academic track and more with a trade certificate as the years go by.
+        pupils = size.people(40, year, growth=-0.01)
+        county_rows: list[dict[str, str]] = []
+        for n in range(pupils):
+            doc = f"VGS-{year}-{n + 1:06d}"
+            county_rows += _upper_secondary_vitnemal(rng, upper[n % 2], doc, year, size.until)
+        if size.until is not None and year > size.until:
+            # Pupils still at school: the subjects they have finished, and nothing else yet.
+            deliveries.append(
+                DemoDelivery("primary", county, f"vigo-{year}.csv", to_csv(county_rows), "text/csv")
+            )
+            continue
+        for n in range(max(2, pupils // 10)):
+            county_rows += _kompetansebevis(rng, upper[1], f"KB-{year}-{n + 1:06d}", year)
+        for n in range(max(4, size.people(8, year, growth=0.05))):
+            county_rows.append(
+                _trade_certificate(
+                    rng, county, f"FB-{year}-{n + 1:06d}", year, svennebrev=n % 3 == 2, until=size.until
+                )
+            )
+        school_rows: list[dict[str, str]] = []
+        for n in range(max(5, pupils // 4)):
+            school_rows += _lower_secondary_vitnemal(rng, lower, f"GS-{year}-{n + 1:06d}", year)
+        deliveries += [
+            DemoDelivery("primary", county, f"vigo-{year}.csv", to_csv(county_rows), "text/csv"),
+            DemoDelivery(
+                "primary",
+                lower,
+                f"grunnskole-{year}.json",
+                json.dumps(school_rows, ensure_ascii=False, indent=1).encode(),
+                "application/json",
+            ),
+        ]
     return DemoSet(organisations=organisations, deliveries=deliveries)

@@ -14,7 +14,7 @@ import json
 import random
 from dataclasses import dataclass
 
-from demo.load import DemoDelivery, DemoOrganisation, DemoSet
+from demo.load import SHOWCASE, DemoDelivery, DemoOrganisation, DemoSet, DemoSize
 from importers.vocational.rows import COLUMNS
 from register.synthetic import synthetic_orgnr, synthetic_person
 
@@ -136,6 +136,18 @@ def _student_rows(
     return rows
 
 
+def _as_of(rows: list[dict], until: int | None) -> list[dict]:
+    """A student's rows at the end of ``until``: the courses finished by then, and no vitnemål yet if
+    the education ends later (a student still studying)."""
+    if until is None:
+        return rows
+    kept = [dict(row) for row in rows if int(row["fullfort_dato"][:4]) <= until]
+    for row in kept:
+        if "vitnemal_dato" in row and int(row["vitnemal_dato"][:4]) > until:
+            del row["vitnemal_id"], row["vitnemal_dato"]
+    return kept
+
+
 def to_csv(rows: list[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
@@ -145,27 +157,32 @@ def to_csv(rows: list[dict]) -> bytes:
     return out.getvalue().encode()
 
 
-def demo_set(rng: random.Random, *, students: int = 24) -> DemoSet:
-    """Two fagskoler and one delivery each."""
+def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
+    """Two fagskoler and one delivery each per year."""
     technical, health = synthetic_orgnr(rng), synthetic_orgnr(rng)
-    year = 2025
     organisations = [
         DemoOrganisation(technical, "Fjordvik fagskole", "fagskole", name_en="Fjordvik Vocational College"),
         DemoOrganisation(health, "Lia helsefagskole", "fagskole", name_en="Lia College of Health Studies"),
     ]
-    technical_rows: list[dict] = []
-    health_rows: list[dict] = []
-    for n in range(students):
-        technical_rows += _student_rows(rng, technical, TECHNICAL[n % 2], n + 1, year)
-        health_rows += _student_rows(rng, health, HEALTH[n % 2], n + 1, year)
-    deliveries = [
-        DemoDelivery("vocational", technical, f"fagskole-{year}.csv", to_csv(technical_rows), "text/csv"),
-        DemoDelivery(
-            "vocational",
-            health,
-            f"fagskole-{year}.jsonl",
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in health_rows).encode(),
-            "application/x-ndjson",
-        ),
-    ]
+    deliveries = []
+    for year in size.years:
+        technical_rows: list[dict] = []
+        health_rows: list[dict] = []
+        # The fagskoler grow (the fagskole reform of 2018): 6 % more students a year up to 2025.
+        for n in range(size.people(24, year, growth=0.06)):
+            number = (year % 100) * 1000 + n + 1  # a course result's id is unique over the years
+            technical_rows += _as_of(
+                _student_rows(rng, technical, TECHNICAL[n % 2], number, year), size.until
+            )
+            health_rows += _as_of(_student_rows(rng, health, HEALTH[n % 2], number, year), size.until)
+        deliveries += [
+            DemoDelivery("vocational", technical, f"fagskole-{year}.csv", to_csv(technical_rows), "text/csv"),
+            DemoDelivery(
+                "vocational",
+                health,
+                f"fagskole-{year}.jsonl",
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in health_rows).encode(),
+                "application/x-ndjson",
+            ),
+        ]
     return DemoSet(organisations=organisations, deliveries=deliveries)
