@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from api.citizen import login, pages
+from api.citizen import login, pages, wallet_offer
 from api.citizen.oidc import OidcClient
 from register.settings import Settings
 
@@ -56,6 +56,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.include_router(login.router)
     app.include_router(pages.router)
+    if settings.wallet_issuance_enabled:  # the "Put in my wallet" button shows only where this is served
+        app.include_router(wallet_offer.router)
     app.mount("/me/static", StaticFiles(directory=Path(__file__).parent / "static"), name="citizen-static")
 
 

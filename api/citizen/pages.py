@@ -43,7 +43,7 @@ def _audit_own(request: Request, conn: Any, session: Session, action: str, **det
     )
 
 
-def _helpers(request: Request) -> dict[str, Any]:
+def page_helpers(request: Request) -> dict[str, Any]:
     lang = language(request)
 
     def title(texts: dict[str, str]) -> str:
@@ -70,8 +70,9 @@ WALLET_OFFER_PATH = "/me/wallet/offer"
 
 
 def _wallet_available(request: Request) -> bool:
-    """Whether the app serves the wallet offer: the button shows only where it leads somewhere."""
-    return any(getattr(route, "path", None) == WALLET_OFFER_PATH for route in request.app.routes)
+    """Whether the app serves the wallet offer (api/citizen/__init__.py mounts it on the same setting):
+    the button shows only where it leads somewhere."""
+    return settings_of(request).wallet_issuance_enabled
 
 
 def _elmo_signing(settings: Settings) -> bool:
@@ -84,7 +85,7 @@ def my_results(request: Request, conn: UnitOfWork) -> Response:
     if isinstance(session, Response):
         return session
     if session.person_id is None:
-        return render(request, "results.html", session=session, person=None, **_helpers(request))
+        return render(request, "results.html", session=session, person=None, **page_helpers(request))
     person = person_view(conn, session.person_id)
     withdrawn = withdrawn_achievements(conn, session.person_id)
     versions = earlier_versions(conn, session.person_id)
@@ -110,7 +111,7 @@ def my_results(request: Request, conn: UnitOfWork) -> Response:
         show_versions=True,
         wallet=_wallet_available(request),
         elmo_signed=_elmo_signing(settings_of(request)),
-        **_helpers(request),
+        **page_helpers(request),
     )
 
 
@@ -122,7 +123,7 @@ def my_views(request: Request, conn: UnitOfWork) -> Response:
     groups = views_by_others(conn, session.person_id) if session.person_id else []
     if session.person_id is not None:
         _audit_own(request, conn, session, "citizen.views", groups=len(groups))
-    return render(request, "views.html", session=session, groups=groups, **_helpers(request))
+    return render(request, "views.html", session=session, groups=groups, **page_helpers(request))
 
 
 @router.post("/me/elmo")
@@ -186,7 +187,7 @@ def _share_page(
         default_days=settings.share_link_default_days,
         max_days=settings.share_link_max_days,
         **values,
-        **_helpers(request),
+        **page_helpers(request),
     )
 
 
@@ -196,7 +197,7 @@ def my_share_links(request: Request, conn: UnitOfWork) -> Response:
     if isinstance(session, Response):
         return session
     if session.person_id is None:
-        return render(request, "results.html", session=session, person=None, **_helpers(request))
+        return render(request, "results.html", session=session, person=None, **page_helpers(request))
     return _share_page(request, conn, session)
 
 
@@ -261,7 +262,7 @@ def shared_results(secret: str, request: Request, conn: UnitOfWork) -> Response:
         achievements=_only(view.achievements, wanted),
         show_versions=False,
         wallet=False,
-        **_helpers(request),
+        **page_helpers(request),
     )
 
 

@@ -47,6 +47,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "download_elmo": ("Last ned mine resultater (ELMO)", "Download my results (ELMO)"),
     "elmo_signed": ("Dokumentet er signert av registeret.", "The document is signed by the register."),
     "wallet": ("Legg i lommeboken", "Put in my wallet"),
+    "wallet_offer": ("Legg resultatet i lommeboken", "Put the result in your wallet"),
+    "wallet_intro": (
+        "Du kan hente dette som et bevis i den digitale lommeboken din (EUs digitale identitetslommebok):",
+        "You can collect this as a credential in your digital wallet (the EU Digital Identity Wallet):",
+    ),
+    "wallet_scan": ("Skann koden med lommeboken", "Scan the code with your wallet"),
+    "wallet_qr_alt": (
+        "QR-kode med tilbudet om beviset; den samme lenken står under",
+        "QR code holding the credential offer; the same link is below",
+    ),
+    "wallet_open_link": (
+        "Eller åpne tilbudet i lommeboken på denne enheten",
+        "Or open the offer in the wallet on this device",
+    ),
+    "wallet_tx_code": (
+        "Lommeboken spør etter en engangskode. Skriv inn:",
+        "The wallet asks for a one-time code. Enter:",
+    ),
+    "wallet_expires": ("Tilbudet gjelder én gang og til", "The offer works once, until"),
     "views_intro": (
         "Hvem som har lest opplysningene dine, gruppert etter virksomhet og formål, nyeste først."
         " Dine egne besøk på disse sidene er ikke med.",

@@ -3,6 +3,7 @@ see an organisation's read appear in the view log, create and revoke a share lin
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
@@ -69,3 +70,17 @@ def test_create_and_revoke_a_share_link(live_server: LiveServer, page: Page, cit
 
     page.get_by_role("link", name="Hvem har sett mine opplysninger").click()
     assert page.get_by_text("Åpnet en av delingslenkene dine").is_visible()
+
+
+def test_put_a_result_in_the_wallet_shows_a_qr_code_and_the_code(
+    live_server: LiveServer, page: Page, citizen: str
+) -> None:
+    _log_in(page, live_server, citizen)
+    # each button names its result for screen readers: "Legg i lommeboken: <title> (<code>)"
+    page.get_by_role("button", name=re.compile(r"^Legg i lommeboken: .*\(INF100\)$")).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Legg resultatet i lommeboken"
+    qr = page.get_by_role("img", name="QR-kode", exact=False)
+    box = qr.locator("svg").bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 100  # drawn, and big enough to scan
+    assert page.locator(".tx-code").inner_text().isdigit()
+    assert page.locator("a.offer-link").get_attribute("href").startswith("openid-credential-offer://")  # type: ignore[union-attr]
