@@ -120,6 +120,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "purpose.persons.lookup": ("Oppslag av resultatene dine", "Look-up of your results"),
     "purpose.persons.elmo": ("Resultatene dine som ELMO-dokument", "Your results as an ELMO document"),
     "purpose.share.read": ("Åpnet en av delingslenkene dine", "Opened one of your share links"),
+    # Wallet issuance hands results out of the register, so it is listed even when the person asked.
+    "purpose.wallet.offer_created": (
+        "Tilbud om å legge resultater i en digital lommebok",
+        "Offer to put results in a digital wallet",
+    ),
+    "purpose.wallet.credential_issued": (
+        "Resultater utstedt som bevis til en digital lommebok",
+        "Results issued as a credential to a digital wallet",
+    ),
     "purpose.audit.person_accesses": (
         "Forvalter så hvem som har sett opplysningene dine",
         "An administrator looked at who has seen your data",
