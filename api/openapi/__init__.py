@@ -17,8 +17,9 @@ operation of a kind shares is added here, from the route itself, so it cannot be
   ``request.too_large`` (``api/limits.py``); everything but liveness: 503 ``database.unavailable``;
 - every error status is a problem+json response that names its codes and carries one example per code.
 
-Responses an operation cannot give are left out: 409 and 413 only where a request has a body and
-changes something (FastAPI listed 409 and 413 on ``GET /v1/organisations/{orgnr}``).
+Responses an operation cannot give are refused when the document is built: 409 and 413 only where a
+request has a body and changes something (the document listed 409 and 413 on
+``GET /v1/organisations/{orgnr}``).
 ``tests/docs/test_openapi.py`` fails for an operation without examples or without its declaration,
 and says what to add.
 """
@@ -223,17 +224,12 @@ def _complete(operation: dict[str, Any], key: tuple[str, str], scopes: Sequence[
         _add(codes, 413, "request.too_large")
     if key not in _NO_DATABASE:
         _add(codes, 503, "database.unavailable")
+    # Statuses an operation of this kind cannot answer with: no conflict without a change, no body
+    # too large without a body. A declaration that names one is a mistake, said at once.
+    impossible = [s for s in codes if (s == "409" and method not in _UNSAFE) or (s == "413" and not has_body)]
+    if impossible:
+        raise ValueError(f"{method.upper()} {path} declares {', '.join(impossible)}, which it cannot answer")
     responses = operation.setdefault("responses", {})
-    for status in list(responses):
-        # Statuses an operation of this kind cannot answer with: no conflict without a change, no
-        # body too large without a body.
-        if (status == "409" and method not in _UNSAFE) or (status == "413" and not has_body):
-            responses.pop(status)
-            codes.pop(status, None)
-    for status in [
-        s for s in codes if (s == "409" and method not in _UNSAFE) or (s == "413" and not has_body)
-    ]:
-        codes.pop(status)
     for status, status_codes in sorted(codes.items()):
         responses[status] = _problem_response(int(status), status_codes, path)
     operation["responses"] = dict(sorted(responses.items()))

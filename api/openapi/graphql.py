@@ -105,7 +105,11 @@ class GraphQLOperation:
                                     {
                                         "message": "no person in the register has this national identity number",
                                         "path": ["person"],
-                                        "extensions": {"code": "person.not_found", "status": 404},
+                                        "extensions": {
+                                            "code": "person.not_found",
+                                            "status": 404,
+                                            "request_id": "3f1c2a9e-6b7d-4e58-9a41-0c2d5e8f7b10",
+                                        },
                                     }
                                 ],
                             },

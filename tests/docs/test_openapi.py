@@ -102,6 +102,20 @@ def test_an_undeclared_route_is_named_with_what_to_add() -> None:
     assert problems == [f"GET /v1/counted has no declaration of its examples and error codes: {HOW}"]
 
 
+def test_a_response_an_operation_cannot_give_is_refused() -> None:
+    router = APIRouter()
+
+    @router.get("/v1/thing", **documented(example={}, errors={409: "thing.conflict"}))
+    def thing() -> dict[str, str]:
+        return {}
+
+    app = FastAPI()
+    app.include_router(router)
+    install_openapi(app)
+    with pytest.raises(ValueError, match="GET /v1/thing declares 409, which it cannot answer"):
+        app.openapi()
+
+
 def test_examples_fit_their_schemas(document: dict[str, Any]) -> None:
     wrong = []
     for name, operation in operations(document):
