@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from register.namespaces import ELMO_NS
+
 #: a synthetic fødselsnummer of the demo (month + 80, valid check digits); only ever in a body
 NIN = "17828225464"
 ORGNR = "965897976"  # Fjordvik fagskole, a demo organisation
@@ -61,8 +63,8 @@ PERSON: dict[str, Any] = {
     ],
 }
 
-ELMO = """<?xml version='1.0' encoding='UTF-8'?>
-<elmo xmlns="https://github.com/emrex-eu/elmo-schemas/tree/v1">
+ELMO = f"""<?xml version='1.0' encoding='UTF-8'?>
+<elmo xmlns="{ELMO_NS}">
   <generatedDate>2026-12-05T15:45:00+00:00</generatedDate>
   <learner>
     <identifier type="nationalIdentifier">…</identifier>
@@ -250,7 +252,7 @@ _JSON_ROW = (
 )
 _ELMO_IN = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<elmo xmlns="https://github.com/emrex-eu/elmo-schemas/tree/v1">\n'
+    f'<elmo xmlns="{ELMO_NS}">\n'
     '  <learner>…</learner>\n  <report><issuer><identifier type="schac">nordvik.demo.no</identifier>…</issuer>'
     "<learningOpportunitySpecification>…</learningOpportunitySpecification></report>\n</elmo>\n"
 )
