@@ -1,4 +1,4 @@
-"""The docs tests reuse the API's fixtures (app, settings, tokens) and the browser harness."""
+"""The docs tests reuse the API's fixtures (app, settings, tokens). The pages in a browser are tested
+in tests/web, beside the browser harness's fixtures: one Playwright per session."""
 
 from tests.api.conftest import *  # noqa: F403  (the app, settings, token and organisation fixtures)
-from tests.browser import browser, live_server, page  # noqa: F401  (fixtures)
