@@ -16,11 +16,13 @@ from sqlalchemy import Engine
 from api import citizen, dashboard, health
 from api.auth import TokenVerifier
 from api.background import AuditCheckpointWriter, StatsRefresher
+from api.docs_ui import install_docs_pages
 from api.errors import install_error_handlers
 from api.graphql import graphql_router
 from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
+from api.openapi import install_openapi
 from api.rest import achievements, admin, audit, batches, persons, stats
 from api.wallet import install as install_wallet
 from register.scopes import scopes_listed
@@ -50,7 +52,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="Kompetanseregisteret",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs",
+        # /docs and /redoc are served by api/docs_ui with the package's own assets (FastAPI's use a CDN).
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_wallet(app)  # OpenID4VCI issuer: /.well-known/*, /wallet/* (docs/wallet.md)
     citizen.install(app, settings)  # /me: the citizen's login and pages (docs/citizen.md)
     dashboard.install(app)  # /dashboard: the analysts' charts (docs/dashboard.md)
+    install_openapi(app)  # /openapi.json: examples, error codes and scopes per operation (api/openapi)
+    install_docs_pages(app, settings)  # /docs, /redoc, /graphiql
     return app
 
 

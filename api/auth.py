@@ -333,4 +333,6 @@ def require_scope(*any_of: str) -> Callable[..., Principal]:
             )
         return principal
 
+    # Read by the OpenAPI document (api/openapi): the operation's security requirements.
+    dependency.required_scopes = tuple(any_of)  # type: ignore[attr-defined]
     return dependency

@@ -8,7 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import EngineDep
-from api.errors import ApiError, problem_responses
+from api.errors import ApiError
+from api.openapi import documented
+from api.openapi import examples as ex
 from register.schema import at_head
 
 router = APIRouter(tags=["operations"])
@@ -18,7 +20,9 @@ class Health(BaseModel):
     status: str
 
 
-@router.get("/health", response_model=Health, summary="Liveness: the process answers")
+@router.get(
+    "/health", response_model=Health, summary="Liveness: the process answers", **documented(example=ex.HEALTH)
+)
 def health() -> Health:
     return Health(status="ok")
 
@@ -27,7 +31,9 @@ def health() -> Health:
     "/health/ready",
     response_model=Health,
     summary="Readiness: the database answers and has every migration",
-    responses=problem_responses(503),
+    **documented(
+        example=ex.HEALTH, errors={503: ("health.database_unreachable", "health.migrations_pending")}
+    ),
 )
 def ready(engine: EngineDep) -> Health:
     # Its own connection, not the unit of work (api/deps.py): a database that cannot be reached is

@@ -90,16 +90,9 @@ def collect_demo_sets(seed: int = 2026, size: DemoSize = SHOWCASE) -> list[DemoS
     return sets
 
 
-def load_demo(engine: Engine, seed: int = 2026, size: DemoSize = SHOWCASE) -> str:
-    """Register the demo organisations and import every demo delivery.
-
-    ``register demo`` calls this only for an empty register (or with ``--force``): a second run finds
-    the organisations registered and changes no result, but stores each file again as a ``duplicate``
-    batch.
-    """
-    sets = collect_demo_sets(seed, size)
-    if not sets:
-        return "no sector has demo data yet"
+def register_organisations(engine: Engine, sets: list[DemoSet] | None = None) -> None:
+    """Register the demo's organisations only (the documentation's examples are delivered by them)."""
+    sets = sets if sets is not None else collect_demo_sets()
     with engine.begin() as conn:
         for demo_set in sets:
             # Organisations first, then "delivers for" (which needs the other side registered).
@@ -118,6 +111,19 @@ def load_demo(engine: Engine, seed: int = 2026, size: DemoSize = SHOWCASE) -> st
                         kind=org.kind,
                         delivers_for=list(org.delivers_for),
                     )
+
+
+def load_demo(engine: Engine, seed: int = 2026, size: DemoSize = SHOWCASE) -> str:
+    """Register the demo organisations and import every demo delivery.
+
+    ``register demo`` calls this only for an empty register (or with ``--force``): a second run finds
+    the organisations registered and changes no result, but stores each file again as a ``duplicate``
+    batch.
+    """
+    sets = collect_demo_sets(seed, size)
+    if not sets:
+        return "no sector has demo data yet"
+    register_organisations(engine, sets)
     # One statistics refresh for all the deliveries, after the last (a person in several is counted once).
     deferred = get_settings().model_copy(update={"stats_refresh": "background"})
     deliveries = [delivery for demo_set in sets for delivery in demo_set.deliveries]

@@ -7,7 +7,8 @@ What is refused before a document is even parsed:
 - a missing or invalid token: 401 problem+json with REST's codes (``auth.missing_token``, ``token.*``);
 - a body over ``MAX_BODY_BYTES`` (413 ``request.too_large``, as REST), read in bounded memory;
 - what Strawberry's transport refuses (not JSON, a batch, no query): 400 ``graphql.bad_request``.
-No GraphiQL page and no subscriptions: the IDE would load scripts from a CDN, and nothing streams.
+No subscriptions (nothing streams) and no IDE here: GraphiQL is a page of its own, with the package's
+assets, at ``/graphiql`` where introspection is on (api/docs_ui).
 """
 
 from __future__ import annotations

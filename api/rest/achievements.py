@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 
 from api.auth import Principal, require_scope
 from api.deps import UnitOfWork
-from api.errors import problem_responses
+from api.openapi import documented
+from api.openapi import examples as ex
 from api.rest.schemas import WithdrawalIn, WithdrawalOut
 from register.scopes import Scope
 from register.withdrawals import withdraw_achievement
@@ -21,7 +22,15 @@ router = APIRouter(prefix="/v1", tags=["providers"])
     "/achievements/{achievement_id}/withdrawal",
     response_model=WithdrawalOut,
     summary="Withdraw an achievement your organisation delivered (a new version, never a delete)",
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
+    **documented(
+        request_example=ex.WITHDRAWAL_IN,
+        example=ex.WITHDRAWAL,
+        errors={
+            404: "achievement.not_found",
+            409: "achievement.already_withdrawn",
+            422: "withdrawal.reason_missing",
+        },
+    ),
 )
 def withdraw(
     achievement_id: uuid.UUID,

@@ -11,7 +11,9 @@ from sqlalchemy import Connection
 
 from api.auth import Principal, require_scope
 from api.deps import UnitOfWork
-from api.errors import ApiError, problem_responses
+from api.errors import ApiError
+from api.openapi import documented
+from api.openapi import examples as ex
 from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
 from register.organisations import OrganisationView, add_organisation, list_organisations
 from register.scopes import Scope
@@ -71,7 +73,21 @@ class DeliversForIn(BaseModel):
     orgnr: str = Field(pattern=r"^\d{9}$", description="the organisation delivered for")
 
 
-_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422, 503)
+#: what registering an organisation, a code or a relation can answer (docs/errors.md, organisations)
+_CHANGE_ERRORS = {
+    404: ("organisation.not_found", "organisation.unknown"),
+    409: ("organisation.code_taken", "organisation.delivery"),
+    422: (
+        "orgnr.invalid",
+        "organisation.kind",
+        "organisation.name_missing",
+        "organisation.code_scheme",
+        "organisation.country_missing",
+        "organisation.country_invalid",
+        "organisation.country_foreign",
+        "organisation.name_lang_invalid",
+    ),
+}
 
 
 def _find(conn: Connection, orgnr: str) -> OrganisationOut:
@@ -92,16 +108,21 @@ def _check_codes(codes: list[CodeIn]) -> list[tuple[str, str]]:
     return [(c.scheme, c.value.strip()) for c in codes]
 
 
-@router.get(
-    "/organisations", response_model=list[OrganisationOut], responses=problem_responses(401, 403, 503)
-)
+@router.get("/organisations", response_model=list[OrganisationOut], **documented(example=[ex.ORGANISATION]))
 def organisations(
     principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))], conn: UnitOfWork
 ) -> list[OrganisationOut]:
     return [OrganisationOut.of(v) for v in list_organisations(conn)]
 
 
-@router.post("/organisations", status_code=201, response_model=OrganisationOut, responses=_PROBLEMS)
+@router.post(
+    "/organisations",
+    status_code=201,
+    response_model=OrganisationOut,
+    **documented(
+        status=201, request_example=ex.ORGANISATION_IN, example=ex.UNIVERSITY, errors=_CHANGE_ERRORS
+    ),
+)
 def register_organisation(
     body: OrganisationIn,
     principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
@@ -126,7 +147,11 @@ def register_organisation(
     return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-@router.get("/organisations/{orgnr}", response_model=OrganisationOut, responses=_PROBLEMS)
+@router.get(
+    "/organisations/{orgnr}",
+    response_model=OrganisationOut,
+    **documented(example=ex.ORGANISATION, errors={404: "organisation.not_found"}),
+)
 def organisation(
     principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
     conn: UnitOfWork,
@@ -135,7 +160,11 @@ def organisation(
     return _find(conn, orgnr)
 
 
-@router.post("/organisations/{orgnr}/codes", response_model=OrganisationOut, responses=_PROBLEMS)
+@router.post(
+    "/organisations/{orgnr}/codes",
+    response_model=OrganisationOut,
+    **documented(request_example=ex.CODE_IN, example=ex.UNIVERSITY, errors=_CHANGE_ERRORS),
+)
 def add_code(
     body: CodeIn,
     principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],
@@ -148,7 +177,11 @@ def add_code(
     return _find(conn, orgnr)
 
 
-@router.post("/organisations/{orgnr}/delivers-for", response_model=OrganisationOut, responses=_PROBLEMS)
+@router.post(
+    "/organisations/{orgnr}/delivers-for",
+    response_model=OrganisationOut,
+    **documented(request_example=ex.DELIVERS_FOR_IN, example=ex.COUNTY, errors=_CHANGE_ERRORS),
+)
 def add_delivers_for(
     body: DeliversForIn,
     principal: Annotated[Principal, Depends(require_scope(Scope.ADMIN))],

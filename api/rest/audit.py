@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from api.auth import Principal, require_scope
 from api.deps import SettingsDep, UnitOfWork
-from api.errors import problem_responses
+from api.openapi import documented
+from api.openapi import examples as ex
 from api.rest.common import audit_identity
 from api.rest.schemas import NinBody
 from register import audit
@@ -51,7 +52,7 @@ class PersonAccessOut(BaseModel):
     "/audit",
     response_model=AuditPage,
     summary="Audit events, newest first",
-    responses=problem_responses(401, 403, 422, 503),
+    **documented(example=ex.AUDIT_PAGE),
 )
 def events(
     request: Request,
@@ -108,7 +109,14 @@ def _event(e: audit.AuditEntry) -> AuditEventOut:
     "/audit/person-accesses",
     response_model=list[PersonAccessOut],
     summary="Who looked at one person's data (national id in the body)",
-    responses=problem_responses(401, 403, 404, 413, 422, 503),
+    **documented(
+        request_example=ex.NIN_IN,
+        example=ex.PERSON_ACCESSES,
+        errors={
+            404: "person.not_found",
+            422: ("nin.format", "nin.date_part", "nin.checksum", "nin.synthetic_not_allowed"),
+        },
+    ),
 )
 def person_accesses(
     body: NinBody,

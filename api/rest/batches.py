@@ -33,7 +33,9 @@ from starlette.types import Message
 
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep, UnitOfWork
-from api.errors import ApiError, problem_responses
+from api.errors import ApiError
+from api.openapi import documented
+from api.openapi import examples as ex
 from api.pagination import decode_cursor, encode_cursor
 from api.rest.schemas import (
     BatchDetailOut,
@@ -66,22 +68,6 @@ router = APIRouter(prefix="/v1", tags=["providers"])
 #: deliveries up to this size are imported while the client waits
 SYNCHRONOUS_BYTES = 4 * 1024 * 1024
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file in a form upload
-
-_BODY_TYPES = ("application/xml", "text/xml", "text/csv", "application/json", "application/octet-stream")
-_UPLOAD_BODY = {
-    "required": True,
-    "description": "The delivery file as the body (its Content-Type tells the format), or a form with `file`.",
-    "content": {
-        **{t: {"schema": {"type": "string", "format": "binary"}} for t in _BODY_TYPES},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        },
-    },
-}
 
 
 class BatchAcceptedOut(BaseModel):
@@ -165,11 +151,31 @@ def _resume_in_background(app: Any, batch_id: uuid.UUID) -> None:
     status_code=201,
     response_model=BatchReportOut,
     summary="Upload a delivery (file as the body, or multipart form field `file`)",
-    openapi_extra={"requestBody": _UPLOAD_BODY},
-    responses={
-        202: {"model": BatchAcceptedOut, "description": "A large delivery, stored and being processed"},
-        **problem_responses(401, 403, 413, 422, 503),
-    },
+    **documented(
+        status=201,
+        request_body=ex.UPLOAD_BODY,
+        examples=ex.BATCH_REPORTS,
+        errors={
+            403: "provider.unknown",
+            413: ("upload.too_large", "input.too_large"),
+            422: (
+                "upload.empty",
+                "upload.missing_file",
+                "upload.multipart_invalid",
+                "sector.unknown",
+                "sector.no_importer",
+                "format.unknown",
+                "format.ambiguous",
+            ),
+        },
+        responses={
+            202: {
+                "model": BatchAcceptedOut,
+                "description": "A large delivery, stored and being processed; poll `Location`",
+                "content": {"application/json": {"example": ex.BATCH_ACCEPTED}},
+            }
+        },
+    ),
 )
 async def upload(
     request: Request,
@@ -347,7 +353,7 @@ _REJECTIONS_PAGE = 100
     "/batches/{batch_id}",
     response_model=BatchDetailOut,
     summary="A batch: status, counts, and its first rejections",
-    responses=problem_responses(401, 403, 404, 422, 503),
+    **documented(example=ex.BATCH_DETAIL, errors={404: "batch.not_found"}),
 )
 def get_batch(
     batch_id: uuid.UUID,
@@ -385,7 +391,7 @@ def _rejection(r: Any) -> RejectionOut:
     "/batches/{batch_id}/rejections",
     response_model=RejectionPage,
     summary="A batch's rejections, in delivery order, paged",
-    responses=problem_responses(401, 403, 404, 422, 503),
+    **documented(example=ex.REJECTION_PAGE, errors={404: "batch.not_found"}),
 )
 def get_rejections(
     batch_id: uuid.UUID,
@@ -409,7 +415,7 @@ def get_rejections(
     "/batches",
     response_model=BatchPage,
     summary="Your organisation's batches, newest first (admins: every organisation's)",
-    responses=problem_responses(401, 403, 422, 503),
+    **documented(example=ex.BATCH_PAGE, errors={422: "request.cursor"}),
 )
 def get_batches(
     cursor: str | None = Query(default=None, max_length=200),

@@ -17,7 +17,8 @@ from pydantic import ConfigDict, Field
 
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
-from api.errors import problem_responses
+from api.openapi import documented
+from api.openapi import examples as ex
 from api.rest.common import audit_identity
 from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
@@ -29,7 +30,11 @@ from register.sectors import Sector
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
-_PROBLEMS = problem_responses(401, 403, 404, 413, 422, 503)
+#: what a look-up by national id can answer besides the common codes (docs/errors.md, persons)
+_NIN_ERRORS = {
+    404: "person.not_found",
+    422: ("nin.format", "nin.date_part", "nin.checksum", "nin.synthetic_not_allowed"),
+}
 
 
 class LookupIn(NinBody):
@@ -45,7 +50,7 @@ class LookupIn(NinBody):
     # The answer is built and encoded here (person_out_document); the model documents it in OpenAPI.
     response_model=PersonOut,
     summary="A person and all their valid achievements, nested",
-    responses=_PROBLEMS,
+    **documented(request_example=ex.LOOKUP_IN, example=ex.PERSON, errors=_NIN_ERRORS),
 )
 def lookup(
     body: LookupIn,
@@ -109,10 +114,18 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
     "/persons/elmo",
     summary="A person's valid achievements as ELMO XML (EMREX)",
     response_class=Response,
-    responses={
-        200: {"content": {"application/xml": {"schema": {"type": "string"}}}, "description": "ELMO document"},
-        **_PROBLEMS,
-    },
+    **documented(
+        request_example=ex.NIN_IN,
+        example=ex.ELMO,
+        media_type="application/xml",
+        errors=_NIN_ERRORS,
+        responses={
+            200: {
+                "content": {"application/xml": {"schema": {"type": "string"}}},
+                "description": "ELMO document",
+            }
+        },
+    ),
 )
 def elmo(
     body: NinBody,

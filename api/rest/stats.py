@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
-from api.errors import problem_responses
+from api.openapi import documented
+from api.openapi import examples as ex
 from register import stats
 from register.redaction import redact
 from register.scopes import Scope
@@ -58,7 +59,18 @@ class StatsOut(BaseModel):
     "/stats/achievements",
     response_model=StatsOut,
     summary="Counts, distinct persons and credits per scheme, grouped, perturbed, with suppression",
-    responses=problem_responses(401, 403, 422, 503),
+    **documented(
+        example=ex.STATS,
+        errors={
+            422: (
+                "stats.unknown_dimension",
+                "stats.repeated_dimension",
+                "stats.grade_filter",
+                "stats.too_many_cells",
+                "stats.too_expensive",
+            )
+        },
+    ),
 )
 def achievements(
     request: Request,

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SettingsDep, UnitOfWork
-from api.errors import problem_responses
+from api.openapi import documented
+from api.wallet import examples
 from register.settings import Settings
 from register.wallet import issuance, offers, status
 from register.wallet.errors import WalletError
@@ -22,26 +22,18 @@ router = APIRouter(tags=["wallet"])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class OAuthError(BaseModel):
-    """An OAuth 2.0 error response (RFC 6749 §5.2), as OpenID4VCI uses it."""
-
-    error: str
-    error_description: str | None = None
-
-
-def oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"model": OAuthError, "description": "OAuth error (docs/errors.md)"} for status in statuses
-    }
-
-
 MAX_CREDENTIAL_REQUEST_BYTES = 64 * 1024  # ten key proofs are ~6 KiB
 
 
 @router.post(
     TOKEN_PATH,
     summary="Token endpoint: pre-authorized code and tx_code for an access token",
-    responses={**oauth_errors(400), **problem_responses(422)},
+    **documented(
+        example=examples.TOKEN,
+        request_body={"content": {"application/x-www-form-urlencoded": {"example": examples.TOKEN_REQUEST}}},
+        errors={422: "request.invalid"},
+        responses=examples.oauth_error(400, "invalid_request", "unsupported_grant_type", "invalid_grant"),
+    ),
 )
 def token(
     engine: EngineDep,
@@ -78,7 +70,9 @@ def token(
     )
 
 
-@router.post(NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for key proofs")
+@router.post(
+    NONCE_PATH, summary="Nonce endpoint: a fresh c_nonce for key proofs", **documented(example=examples.NONCE)
+)
 def nonce(conn: UnitOfWork, settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"c_nonce": offers.new_nonce(conn, settings)}, headers=NO_STORE)
 
@@ -86,7 +80,25 @@ def nonce(conn: UnitOfWork, settings: SettingsDep) -> JSONResponse:
 @router.post(
     CREDENTIAL_PATH,
     summary="Credential endpoint: SD-JWT VCs bound to the proofs' keys",
-    responses=oauth_errors(400, 401),
+    **examples.access_token_secured(
+        documented(
+            example=examples.CREDENTIAL,
+            request_example=examples.CREDENTIAL_REQUEST,
+            responses={
+                **examples.oauth_error(
+                    400,
+                    "invalid_request",
+                    "invalid_credential_request",
+                    "unknown_credential_configuration",
+                    "unknown_credential_identifier",
+                    "invalid_proof",
+                    "invalid_nonce",
+                    "credential_request_denied",
+                ),
+                **examples.oauth_error(401, "invalid_token"),
+            },
+        )
+    ),
 )
 async def credential(request: Request, engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     if "access_token" in request.query_params:
@@ -123,11 +135,12 @@ def _issue(engine: Engine, settings: Settings, access_token: str, body: dict[str
     STATUS_PATH + "/{list_no}",
     summary="A Status List Token (application/statuslist+jwt)",
     response_class=Response,
-    responses={
-        200: {"content": {"application/statuslist+jwt": {"schema": {"type": "string"}}}},
-        **oauth_errors(404),
-        **problem_responses(422),
-    },
+    **documented(
+        example=examples.STATUS_LIST,
+        media_type="application/statuslist+jwt",
+        errors={422: "request.invalid"},
+        responses=examples.oauth_error(404, "not_found"),
+    ),
 )
 def status_list(
     conn: UnitOfWork, settings: SettingsDep, list_no: Annotated[int, Path(ge=0, le=2**31 - 1)]

@@ -47,9 +47,9 @@ def test_not_ready_when_migrations_are_missing(client: TestClient, db: Engine) -
 def test_openapi_document_and_docs_page(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     document = client.get("/openapi.json").json()
-    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     lookup = document["paths"]["/v1/persons/lookup"]["post"]
-    assert lookup["security"] == [{"HTTPBearer": []}]
+    assert lookup["security"] == [{"maskinporten": ["kompetanse:read"]}, {"bearer": ["kompetanse:read"]}]
     problem = lookup["responses"]["404"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/Problem"}
     # No operation takes a national id in its path or query string.

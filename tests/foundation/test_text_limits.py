@@ -83,7 +83,7 @@ def test_vocational_json_rows_a_long_given_name(db: Engine, settings: Settings) 
 
 @pytest.mark.parametrize("example", ["primary.csv", "primary.json"])
 def test_primary_a_long_subject_name(db: Engine, settings: Settings, example: str) -> None:
-    school = create_organisation(db, orgnr="946142263", name="Skolen", kind="school")
+    school = create_organisation(db, orgnr="931946773", name="Skolen", kind="school")
     content = (EXAMPLES / example).read_text()
     baseline = run_import(db, io.BytesIO(content.encode()), sector="primary", provider_orgnr=school,
                           settings=settings, filename=example)  # fmt: skip

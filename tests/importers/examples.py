@@ -24,7 +24,7 @@ EXAMPLE_DIRS = (
 EXPECTED_SUFFIX = ".expected.json"
 # The provider each sector's examples are delivered by: the awarding organisations the examples name
 # (a county for the schools, a fagskole); the other formats name their issuer themselves.
-PROVIDERS = {"primary": "918678255", "vocational": "941086039"}
+PROVIDERS = {"primary": "957002013", "vocational": "965897976"}
 OTHER_PROVIDER = "974760673"
 
 

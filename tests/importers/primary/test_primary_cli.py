@@ -14,7 +14,7 @@ from cli.main import app
 from register.database import get_engine
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "formats" / "examples"
-COUNTY, SCHOOL = "918678255", "946142263"
+COUNTY, SCHOOL = "957002013", "931946773"
 
 
 @pytest.fixture

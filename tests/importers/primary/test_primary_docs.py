@@ -72,5 +72,5 @@ def test_example_output_is_as_expected(example: str) -> None:
 
     data = (DOCS / "examples" / example).read_bytes()
     importer = choose(Sector.PRIMARY, data[:65536], example, None)
-    items = importer.extract(io.BytesIO(data), ImportContext(Sector.PRIMARY, "918678255"))
+    items = importer.extract(io.BytesIO(data), ImportContext(Sector.PRIMARY, "957002013"))
     check_expected(items, DOCS / "examples" / f"{example}.expected.json")

@@ -17,8 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples"
 
 # The organisations the documented examples name.
-COUNTY = "918678255"
-SCHOOL = "946142263"
+COUNTY = "957002013"
+SCHOOL = "931946773"
 
 HEADER = (
     "fodselsnummer;skole_orgnr;dokumenttype;dokument_id;utstedt_dato;skolear;fagkode;fagnavn;vurderingstype;"

@@ -23,7 +23,7 @@ from tests.factories import create_organisation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = PROJECT_ROOT / "docs" / "formats" / "examples"
-FAGSKOLE = "941086039"  # the organisation the documented examples name
+FAGSKOLE = "965897976"  # the organisation the documented examples name
 STUDENT = "24890654459"
 NAMES = [c.name for c in COLUMNS]
 BASE = {

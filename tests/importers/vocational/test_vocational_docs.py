@@ -65,5 +65,5 @@ def test_example_output_is_as_expected(example: str) -> None:
 
     data = (DOCS / "examples" / example).read_bytes()
     importer = choose(Sector.VOCATIONAL, data[:65536], example, None)
-    items = importer.extract(io.BytesIO(data), ImportContext(Sector.VOCATIONAL, "941086039"))
+    items = importer.extract(io.BytesIO(data), ImportContext(Sector.VOCATIONAL, "965897976"))
     check_expected(items, DOCS / "examples" / f"{example}.expected.json")
