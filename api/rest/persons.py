@@ -7,13 +7,14 @@ with person data writes its audit row in the same transaction as the read, befor
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
@@ -23,7 +24,7 @@ from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
 from register.persons import nin_key, person_id_by_nin, person_not_found
-from register.queries import person_rows_by_nin
+from register.queries import Selection, person_rows_by_nin
 from register.scopes import Scope
 from register.sectors import Sector
 
@@ -32,12 +33,49 @@ router = APIRouter(prefix="/v1", tags=["persons"])
 _PROBLEMS = problem_responses(401, 403, 404, 413, 422, 503)
 
 
-class LookupIn(NinBody):
+# A student's choice is a handful of results; a vitnemål with its subjects is some thirty ids.
+MAX_SELECTED = 1000
+
+
+class SelectionIn(NinBody):
+    """The national id and what of the person's results to give out (``register.queries.Selection``)."""
+
     model_config = ConfigDict(extra="forbid")
+    achievements: list[uuid.UUID] | None = Field(
+        default=None,
+        max_length=MAX_SELECTED,
+        description="only these achievements (ids from an earlier look-up); a parent chosen without its "
+        "parts comes without them",
+    )
     sectors: list[Sector] | None = Field(
         default=None, max_length=len(Sector), description="only these sectors"
     )
     passed_only: bool = Field(default=False, description="leave out results that were not passed")
+    completed_from: dt.date | None = Field(
+        default=None, alias="from", description="only results completed on or after this date"
+    )
+    completed_to: dt.date | None = Field(
+        default=None, alias="to", description="only results completed on or before this date"
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> SelectionIn:
+        if self.completed_from and self.completed_to and self.completed_from > self.completed_to:
+            raise ValueError("'from' is after 'to'")
+        return self
+
+    def selection(self) -> Selection:
+        return Selection(
+            achievements=tuple(self.achievements) if self.achievements is not None else None,
+            sectors=tuple(s.value for s in self.sectors) if self.sectors else None,
+            passed_only=self.passed_only,
+            completed_from=self.completed_from,
+            completed_to=self.completed_to,
+        )
+
+    def given(self) -> dict[str, Any]:
+        """Exactly what the caller sent besides the number, for the audit row."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"nin"})
 
 
 @router.post(
@@ -48,13 +86,12 @@ class LookupIn(NinBody):
     responses=_PROBLEMS,
 )
 def lookup(
-    body: LookupIn,
+    body: SelectionIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
     engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
-    sectors = [s.value for s in body.sectors] if body.sectors else None
     kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
     # The deliberate exception to the unit of work (api/deps.py): engine.connect(), not begin(), as
     # the statements go on the driver connection, which begins the transaction itself, and the audit
@@ -62,8 +99,8 @@ def lookup(
     with engine.connect() as conn:
         # One statement finds the person and their achievements; a number no person holds and an
         # identifier that outlived its person both come back as nothing.
-        rows = person_rows_by_nin(conn, kind, value, sectors=sectors, passed_only=body.passed_only)
-        filters = {"sectors": sectors, "passed_only": body.passed_only}
+        rows = person_rows_by_nin(conn, kind, value, body.selection())
+        filters = body.given()
         if rows is None:
             # A 404 tells the caller the number is unknown: that answer is audited as much as a 200.
             audit.record_not_found(
@@ -107,7 +144,7 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
 
 @router.post(
     "/persons/elmo",
-    summary="A person's valid achievements as ELMO XML (EMREX)",
+    summary="A person's valid achievements as ELMO XML (EMREX), signed when the register has a key",
     response_class=Response,
     responses={
         200: {"content": {"application/xml": {"schema": {"type": "string"}}}, "description": "ELMO document"},
@@ -115,13 +152,13 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
     },
 )
 def elmo(
-    body: NinBody,
+    body: SelectionIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
     engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
-    from register.exports.elmo import export_person_elmo
+    from register.exports import person_elmo
 
     unknown: NotFound | None = None
     # Its own transaction, not the unit of work (api/deps.py): the audit row of a 404 must commit,
@@ -134,12 +171,12 @@ def elmo(
             audit.record_not_found(
                 conn,
                 action="persons.elmo",
-                details={"endpoint": "POST /v1/persons/elmo"},
+                details={"endpoint": "POST /v1/persons/elmo", "filters": body.given()},
                 **audit_identity(request, principal),
             )
             unknown = exc
         else:
-            export = export_person_elmo(conn, person_id, sign=False)
+            export = person_elmo(conn, person_id, body.selection(), settings)
             document = export.document
             # The audit row names exactly the achievements the document holds (from the same read).
             audit.record_read(
@@ -151,6 +188,8 @@ def elmo(
                     "count": len(export.achievement_ids),
                     "achievement_ids": export.achievement_ids,
                     "bytes": len(document),
+                    "signed": export.signed,
+                    "filters": body.given(),
                 },
                 **audit_identity(request, principal),
             )
