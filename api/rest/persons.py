@@ -31,6 +31,7 @@ from register.sectors import Sector
 router = APIRouter(prefix="/v1", tags=["persons"])
 
 _PROBLEMS = problem_responses(401, 403, 404, 413, 422, 503)
+# 503 also when a production register has no ELMO signing key (elmo.signing_not_configured).
 
 
 # A student's choice is a handful of results; a vitnemål with its subjects is some thirty ids.
@@ -159,7 +160,10 @@ def elmo(
     settings: SettingsDep,
 ) -> Response:
     from register.exports import person_elmo
+    from register.exports.signing import required_identity
 
+    # First, before the number is read: a register that cannot sign answers 503 for every person alike.
+    signer = required_identity(settings)
     unknown: NotFound | None = None
     # Its own transaction, not the unit of work (api/deps.py): the audit row of a 404 must commit,
     # and the unit of work rolls back whatever the handler raises.
@@ -176,21 +180,28 @@ def elmo(
             )
             unknown = exc
         else:
-            export = person_elmo(conn, person_id, body.selection(), settings)
-            document = export.document
-            # The audit row names exactly the achievements the document holds (from the same read).
+            details: dict[str, Any] = {"endpoint": "POST /v1/persons/elmo", "filters": body.given()}
+            try:
+                export = person_elmo(conn, person_id, body.selection(), signer=signer)
+            except NotFound as exc:
+                # Nothing to give out under this selection: the answer still tells that the person
+                # exists, so it is a read of that person (of no achievements).
+                details.update(count=0, achievement_ids=[])
+                unknown = exc
+            else:
+                document = export.document
+                # The audit row names exactly the achievements the document holds (from the same read).
+                details.update(
+                    count=len(export.achievement_ids),
+                    achievement_ids=export.achievement_ids,
+                    bytes=len(document),
+                    signed=export.signed,
+                )
             audit.record_read(
                 conn,
                 person_id=person_id,
                 action="persons.elmo",
-                details={
-                    "endpoint": "POST /v1/persons/elmo",
-                    "count": len(export.achievement_ids),
-                    "achievement_ids": export.achievement_ids,
-                    "bytes": len(document),
-                    "signed": export.signed,
-                    "filters": body.given(),
-                },
+                details=details,
                 **audit_identity(request, principal),
             )
     if unknown is not None:

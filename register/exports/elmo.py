@@ -89,15 +89,18 @@ def person_elmo(
     person_id: uuid.UUID,
     selection: Selection = EVERYTHING,
     settings: Settings | None = None,
+    *,
+    signer: SigningIdentity | None = None,
 ) -> ElmoExport:
     """The person's selected valid achievements as a signed ELMO document: what every reader gives out.
 
     The REST endpoint and the citizen's pages call this; the caller writes the audit row from
     ``achievement_ids``. Signed with the configured key (the development key in development); a
     production register without a key raises ``SigningUnavailable`` (``elmo.signing_not_configured``,
-    503). Raises NotFound as ``export_person_elmo`` does.
+    503). ``signer``: the identity a caller has already found with ``required_identity``. Raises
+    NotFound as ``export_person_elmo`` does.
     """
-    identity = required_identity(settings or get_settings())
+    identity = signer or required_identity(settings or get_settings())
     return export_person_elmo(connection, person_id, selection, signer=identity)
 
 

@@ -42,7 +42,9 @@ def test_generated_queries_never_fail_unexpectedly(
     make_learner(db, courses=3, organisations=2, seed=71)
     auth = bearer(token(portal, *ALL_SCOPES))
     strategy = hypothesis_graphql.queries(
-        SCHEMA, mode=mode, custom_scalars={"UUID": st.uuids().map(nodes.String), "Date": st.dates().map(nodes.String)}
+        SCHEMA,
+        mode=mode,
+        custom_scalars={"UUID": st.uuids().map(nodes.String), "Date": st.dates().map(nodes.String)},
     )
 
     @given(query=strategy)
