@@ -30,7 +30,7 @@ from api.graphql import queries
 from api.graphql.errors import missing_scope
 from register import audit
 from register.errors import RegisterError
-from register.history import AchievementHistory, achievement_history
+from register.history import AchievementHistory, achievement_histories
 from register.organisations import OrganisationView
 from register.persons import person_id_by_nin
 from register.queries import AchievementView, PersonView, Selection, SpecificationView, person_view
@@ -146,8 +146,9 @@ class Loaders:
             return [found.get(k) for k in keys]
 
         async def histories(keys: list[uuid.UUID]) -> list[AchievementHistory]:
-            # One statement per achievement: its versions are asked for one result at a time.
-            return await db(lambda conn: [achievement_history(conn, k) for k in keys])
+            # Only achievements already given out ask for their versions: every key exists.
+            found = await db(lambda conn: achievement_histories(conn, keys))
+            return [found[k] for k in keys]
 
         self.person_id = DataLoader(load_fn=person_ids)
         self.person = DataLoader(load_fn=persons)
