@@ -34,7 +34,12 @@ from sqlalchemy import Connection, text
 
 from register.errors import InvalidInput, NotFound
 from register.exports.grading_schemes import SCALE_DESCRIPTIONS
-from register.exports.signing import SigningIdentity, required_identity, signing_identity
+from register.exports.signing import (
+    SigningIdentity,
+    SigningUnavailable,
+    required_identity,
+    signing_identity,
+)
 from register.grading import FRITATT
 from register.identifiers import NinKind
 from register.namespaces import ELMO_NS
@@ -489,6 +494,6 @@ def sign_elmo(root: etree._Element, identity: SigningIdentity) -> etree._Element
     try:
         return signer.sign(root, key=identity.key_pem, cert=identity.cert_pem.decode())
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(
+        raise SigningUnavailable(
             "elmo.signing_key_unreadable", f"the signing key or certificate cannot be used: {exc}"
         ) from None

@@ -50,8 +50,9 @@ class SigningIdentity:
 def signing_identity(settings: Settings) -> SigningIdentity | None:
     """The configured key and certificate; in development, the register's own; else None.
 
-    Raises InvalidInput ``elmo.signing_not_configured`` when only one of the two paths is set and
-    ``elmo.signing_key_unreadable`` when a configured file cannot be read.
+    Raises InvalidInput ``elmo.signing_not_configured`` when only one of the two paths is set (Settings
+    refuses that at start) and ``SigningUnavailable`` ``elmo.signing_key_unreadable`` when a configured
+    file cannot be read: the register's own fault, 503 to a client, never the request's.
     """
     key_path, cert_path = settings.elmo_signing_key_path, settings.elmo_signing_cert_path
     if key_path is not None and cert_path is not None:
@@ -95,7 +96,7 @@ def development_identity(settings: Settings) -> SigningIdentity:
 def _self_signed(key_pem: bytes) -> bytes:
     key = serialization.load_pem_private_key(key_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise InvalidInput("elmo.signing_key_unreadable", "the development ELMO key is not an RSA key")
+        raise SigningUnavailable("elmo.signing_key_unreadable", "the development ELMO key is not an RSA key")
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "NO"),
@@ -135,6 +136,6 @@ def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(
+        raise SigningUnavailable(
             "elmo.signing_key_unreadable", f"the signing {what} cannot be read: {exc.strerror}"
         ) from None

@@ -153,3 +153,21 @@ def test_the_domain_function_gives_the_selection_signed(
         export = person_elmo(conn, person_id, Selection(sectors=("primary",), passed_only=True), api_settings)
     assert export.signed and export.achievement_ids
     check_signature(export.document, (api_settings.data_dir / DEV_CERT_FILE).read_bytes())
+
+
+def test_a_configured_key_that_cannot_be_read_is_the_registers_fault(
+    db: Engine, api_settings: Settings, tmp_path: Path, token: Token, orgs: dict[str, str], pupil: Pupil
+) -> None:
+    settings = api_settings.model_copy(
+        update={
+            "elmo_signing_key_path": tmp_path / "absent.pem",
+            "elmo_signing_cert_path": tmp_path / "absent.crt",
+        }
+    )
+    with TestClient(create_app(settings, engine=db), raise_server_exceptions=False) as client:
+        answer = client.post(
+            "/v1/persons/elmo", json={"nin": pupil.nin}, headers=bearer(token(orgs["portal"], READ))
+        )
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "elmo.signing_key_unreadable"
+    assert str(tmp_path) not in answer.text  # the message says what, not where on the server
