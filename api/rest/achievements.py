@@ -42,7 +42,7 @@ def withdraw(
     response_model=VersionsOut,
     tags=["persons"],
     summary="Every version of an achievement, oldest first: what it said, who delivered it, when",
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def versions(
     achievement_id: uuid.UUID,

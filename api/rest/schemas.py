@@ -236,9 +236,10 @@ def _achievement_out(r: AchievementRow) -> dict[str, Any]:
     }
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _assessment_out(code: str | None) -> dict[str, Any] | None:
-    # Nine kinds in all: each encoded once. The dict is shared between answers and never changed.
+    # Nine kinds in all (register.grading.ASSESSMENTS): each built once, the dict shared between
+    # answers and never changed; the bound only guards against values the read model was never given.
     view = assessment_view(code)
     if view is None:
         return None
