@@ -34,6 +34,43 @@ class SpecificationKind(enum.StrEnum):
     MICRO_CREDENTIAL = "micro_credential"
 
 
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """One kind of school assessment (``vurderingstype`` in docs/formats/primary.md) and what it is."""
+
+    code: str  # as the delivery names it
+    type: str  # standpunkt, exam, conduct or trade_test
+    form: str | None  # exams: written, oral, practical, oral_practical
+    title: dict[str, str]  # nb and en, as the API and ELMO label the result
+
+
+# Standpunkt and the exams of one subject are separate results of the same fagkode: these labels are
+# what tells them apart when they are given out (JSON, GraphQL, ELMO).
+ASSESSMENTS = {
+    a.code: a
+    for a in (
+        Assessment("standpunkt", "standpunkt", None, {"nb": "Standpunkt", "en": "Overall achievement mark"}),
+        Assessment("skriftlig_eksamen", "exam", "written", {"nb": "Skriftlig eksamen", "en": "Written exam"}),
+        Assessment("muntlig_eksamen", "exam", "oral", {"nb": "Muntlig eksamen", "en": "Oral exam"}),
+        Assessment(
+            "praktisk_eksamen", "exam", "practical", {"nb": "Praktisk eksamen", "en": "Practical exam"}
+        ),
+        Assessment(
+            "muntlig_praktisk_eksamen",
+            "exam",
+            "oral_practical",
+            {"nb": "Muntlig-praktisk eksamen", "en": "Oral-practical exam"},
+        ),
+        Assessment("orden", "conduct", None, {"nb": "Orden", "en": "Order"}),
+        Assessment("atferd", "conduct", None, {"nb": "Atferd", "en": "Conduct"}),
+        Assessment("fagprove", "trade_test", None, {"nb": "Fagprøve", "en": "Trade test"}),
+        Assessment("svenneprove", "trade_test", None, {"nb": "Svenneprøve", "en": "Journeyman's test"}),
+    )
+}
+ASSESSMENT_TYPES = ("standpunkt", "exam", "conduct", "trade_test")
+EXAM_FORMS = ("written", "oral", "practical", "oral_practical")
+
+
 class CreditScheme(enum.StrEnum):
     """Credits are never summed across schemes: ECTS and fagskolepoeng are different things."""
 

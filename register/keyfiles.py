@@ -1,4 +1,4 @@
-"""Private keys the register makes for itself in development (token signing, audit checkpoints)."""
+"""Keys the register makes for itself in development (token signing, audit checkpoints, ELMO signing)."""
 
 from __future__ import annotations
 
@@ -25,4 +25,19 @@ def write_new_key(path: Path, key: PrivateKeyTypes) -> bool:
         return False
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
+    return True
+
+
+def write_new_file(path: Path, content: bytes) -> bool:
+    """Write public ``content`` (a certificate) to a new file of mode 0644; False if the file exists.
+
+    O_EXCL for the reason ``write_new_key`` gives: the first writer wins, the others read its file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
     return True

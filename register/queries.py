@@ -19,6 +19,8 @@ from typing import Any, NamedTuple, cast
 import orjson
 from sqlalchemy import Connection, Engine, text
 
+from register.grading import ASSESSMENTS
+
 
 @dataclass(frozen=True, slots=True)
 class OrganisationRef:
@@ -56,6 +58,37 @@ class GradeView:
     as_delivered: str  # exactly as the provider wrote it ("Bestått")
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a read gives out of a person's valid achievements: the student's choice, all by default.
+
+    Every field narrows: ``achievements`` to those ids (exactly those: a degree chosen without its
+    courses comes without them), ``sectors`` to those sectors, ``passed_only`` leaves out results
+    explicitly not passed (``grade_passed`` false; an exemption stays), ``completed_from`` /
+    ``completed_to`` to results completed on or between those dates (a result without a completion
+    date is then left out). Hashable, so GraphQL keys its loaders by it.
+    """
+
+    achievements: tuple[uuid.UUID, ...] | None = None
+    sectors: tuple[str, ...] | None = None
+    passed_only: bool = False
+    completed_from: dt.date | None = None
+    completed_to: dt.date | None = None
+
+
+EVERYTHING = Selection()
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentView:
+    """How a school result was assessed, as delivered (``vurderingstype``): standpunkt or an exam and its form."""
+
+    code: str  # as delivered, canonical: standpunkt, skriftlig_eksamen, muntlig_eksamen, orden, fagprove …
+    type: str  # standpunkt, exam, conduct or trade_test
+    form: str | None  # exams: written, oral, practical or oral_practical
+    title: dict[str, str]  # nb and en
+
+
 @dataclass(slots=True)
 class AchievementView:
     id: uuid.UUID
@@ -71,6 +104,8 @@ class AchievementView:
     term: str | None
     version: int
     part_of_id: uuid.UUID | None
+    assessment: AssessmentView | None = None
+    programme: str | None = None  # utdanningsprogram, on a vitnemål or kompetansebevis
     parts: list[AchievementView] = field(default_factory=list)
 
 
@@ -94,20 +129,14 @@ class PersonView:
 
 
 def person_view(
-    conn: Connection,
-    person_id: uuid.UUID,
-    *,
-    sectors: Sequence[str] | None = None,
-    passed_only: bool = False,
+    conn: Connection, person_id: uuid.UUID, selection: Selection = EVERYTHING
 ) -> PersonView | None:
-    """The person and their valid achievements, nested; None if no such person.
+    """The person and their valid achievements as selected (``Selection``), nested; None if no such person.
 
-    ``passed_only`` leaves out results explicitly not passed (``grade_passed`` false); results where
-    pass/fail does not apply (an exemption, a degree without a grade) stay. A result whose parent is
-    left out by a filter is shown at the top level rather than hidden. Built on ``person_rows``, the
-    one read of a person that REST's look-up and the ELMO export use too.
+    A result whose parent is left out by the selection is shown at the top level rather than hidden.
+    Built on ``person_rows``, the one read of a person that REST's look-up and the ELMO export use too.
     """
-    rows = person_rows(conn, person_id, sectors=sectors, passed_only=passed_only)
+    rows = person_rows(conn, person_id, selection)
     if rows is None:
         return None
     return PersonView(
@@ -123,13 +152,30 @@ def person_view(
 _ORDER = "a.completed_on NULLS LAST, a.year NULLS LAST, s.code NULLS LAST, a.id"
 
 
-def _given_out(sectors: Sequence[str] | None, passed_only: bool, sectors_param: str) -> list[str]:
-    clauses = ["a.status = 'valid'"]
-    if sectors:
-        clauses.append(f"a.sector = ANY({sectors_param})")
-    if passed_only:
-        clauses.append("a.grade_passed IS NOT FALSE")
-    return clauses
+# The one filter: each part of a Selection and its clause (the statement is cached per set of parts).
+_CLAUSES = {
+    "achievements": "a.id = ANY(%(achievements)s::uuid[])",
+    "sectors": "a.sector = ANY(%(sectors)s)",
+    "passed_only": "a.grade_passed IS NOT FALSE",
+    "completed_from": "a.completed_on >= %(completed_from)s",
+    "completed_to": "a.completed_on <= %(completed_to)s",
+}
+
+
+def _selection_params(selection: Selection) -> dict[str, Any]:
+    """The parts of the selection in use, as the statement's parameters."""
+    params: dict[str, Any] = {}
+    if selection.achievements is not None:
+        params["achievements"] = list(selection.achievements)
+    if selection.sectors:
+        params["sectors"] = list(selection.sectors)
+    if selection.passed_only:
+        params["passed_only"] = True
+    if selection.completed_from is not None:
+        params["completed_from"] = selection.completed_from
+    if selection.completed_to is not None:
+        params["completed_to"] = selection.completed_to
+    return params
 
 
 class AchievementRow(NamedTuple):
@@ -165,6 +211,8 @@ class AchievementRow(NamedTuple):
     nus_code: str | None
     iscedf_code: str | None
     learning_outcomes_json: str | None
+    assessment_code: str | None  # vurderingstype of a school result
+    programme: str | None  # utdanningsprogram of a school document
     orgnr: str | None
     org_name: str
     org_name_en: str | None
@@ -185,7 +233,7 @@ class PersonRows:
     achievements: list[AchievementRow]
 
 
-# The read model of a person: one column list (AchievementRow's), one filter (_given_out), one order
+# The read model of a person: one column list (AchievementRow's), one filter (_CLAUSES), one order
 # (_ORDER); only how the person is found differs (by national id for the look-up, by id otherwise).
 _PERSON_COLUMNS = 4
 _READ = """SELECT p.id::text, p.given_name, p.family_name, p.birth_date,
@@ -194,6 +242,7 @@ _READ = """SELECT p.id::text, p.given_name, p.family_name, p.birth_date,
        a.term, a.version,
        s.kind, s.code, s.code_scheme, s.title::text, s.description::text, s.credits::float8,
        s.credit_scheme, s.nkr_level, s.eqf_level, s.nus_code, s.iscedf_code, s.learning_outcomes::text,
+       a.details->>'vurderingstype', a.details->>'utdanningsprogram',
        o.orgnr, o.name_nb, o.name_en, o.kind, o.country, a.specification_id, a.awarding_org_id
 FROM {person}
 LEFT JOIN achievement a ON a.person_id = p.id AND {given_out}
@@ -211,38 +260,28 @@ _BY_ID = ("person p", "p.id = %(person)s")
 
 
 @functools.cache
-def _read_statement(by_nin: bool, by_sector: bool, passed_only: bool) -> str:
+def _read_statement(by_nin: bool, parts: frozenset[str]) -> str:
     person, which = _BY_NIN if by_nin else _BY_ID
-    given_out = _given_out(["?"] if by_sector else None, passed_only, "%(sectors)s")
+    given_out = ["a.status = 'valid'", *(clause for name, clause in _CLAUSES.items() if name in parts)]
     return _READ.format(person=person, given_out=" AND ".join(given_out), which=which, order=_ORDER)
 
 
 def person_rows(
-    conn: Connection,
-    person_id: uuid.UUID,
-    *,
-    sectors: Sequence[str] | None = None,
-    passed_only: bool = False,
+    conn: Connection, person_id: uuid.UUID, selection: Selection = EVERYTHING
 ) -> PersonRows | None:
     """The person's achievements as the read model gives them (flat, in order); None if no such person.
 
     GraphQL (through ``person_view``) and the ELMO export read a person here. Run through SQLAlchemy
     (``exec_driver_sql``), so the statement is seen by its events; the rows are the driver's own.
     """
-    params: dict[str, Any] = {"person": person_id}
-    if sectors:
-        params["sectors"] = list(sectors)
-    statement = _read_statement(False, bool(sectors), passed_only)
+    params = _selection_params(selection)
+    statement = _read_statement(False, frozenset(params))
+    params["person"] = person_id
     return _person_rows(conn.exec_driver_sql(statement, params).all())
 
 
 def person_rows_by_nin(
-    conn: Connection,
-    kind: str,
-    value: str,
-    *,
-    sectors: Sequence[str] | None = None,
-    passed_only: bool = False,
+    conn: Connection, kind: str, value: str, selection: Selection = EVERYTHING
 ) -> PersonRows | None:
     """``person_rows`` for the holder of a national id, on the connection's own driver cursor.
 
@@ -250,10 +289,9 @@ def person_rows_by_nin(
     trip on the driver cursor (SQLAlchemy's result layer costs more than the rows do here). None if no
     person holds ``(kind, value)`` (see ``register.persons.nin_key``).
     """
-    statement = _read_statement(True, bool(sectors), passed_only)
-    params: dict[str, Any] = {"kind": kind, "value": value}
-    if sectors:
-        params["sectors"] = list(sectors)
+    params = _selection_params(selection)
+    statement = _read_statement(True, frozenset(params))
+    params.update(kind=kind, value=value)
     driver = conn.connection.driver_connection
     assert driver is not None  # a checked-out connection always has one
     with driver.cursor() as cursor:
@@ -330,7 +368,17 @@ def _achievement(r: AchievementRow) -> AchievementView:
         term=r.term,
         version=r.version,
         part_of_id=uuid.UUID(r.part_of_id) if r.part_of_id else None,
+        assessment=assessment_view(r.assessment_code),
+        programme=r.programme,
     )
+
+
+def assessment_view(code: str | None) -> AssessmentView | None:
+    """The assessment of a school result from its delivered ``vurderingstype`` (None for other results)."""
+    assessment = ASSESSMENTS.get(code) if code else None
+    if assessment is None:
+        return None
+    return AssessmentView(assessment.code, assessment.type, assessment.form, assessment.title)
 
 
 def _nest(nodes: Iterable[AchievementView]) -> list[AchievementView]:

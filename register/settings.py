@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     max_xml_depth: int = Field(default=64, ge=8)
     elmo_require_valid_signature: bool = False
-    # ELMO export signing (``register export elmo --sign``): PEM private key and its X.509 certificate.
+    # ELMO signing (POST /v1/persons/elmo, ``register export elmo --sign``): a PEM private key and its X.509
+    # certificate, both or neither. Unset: a key made under data_dir in development; none in production,
+    # where the ELMO endpoint then answers 503 (register/exports/signing.py, docs/operations.md).
     elmo_signing_key_path: Path | None = None
     elmo_signing_cert_path: Path | None = None
     import_chunk_rows: int = Field(default=10_000, ge=100)
@@ -114,6 +116,15 @@ class Settings(BaseSettings):
 
     # HTTP
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _elmo_signing_is_whole(self) -> Settings:
+        # A key without its certificate (or the reverse) cannot sign: refused at start, not per request.
+        if (self.elmo_signing_key_path is None) != (self.elmo_signing_cert_path is None):
+            raise ValueError(
+                "set both REGISTER_ELMO_SIGNING_KEY_PATH and REGISTER_ELMO_SIGNING_CERT_PATH, or neither"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

@@ -30,16 +30,17 @@ from api.graphql import queries
 from api.graphql.errors import missing_scope
 from register import audit
 from register.errors import RegisterError
+from register.history import AchievementHistory, achievement_histories
 from register.organisations import OrganisationView
 from register.persons import person_id_by_nin
-from register.queries import AchievementView, PersonView, SpecificationView, person_view
+from register.queries import AchievementView, PersonView, Selection, SpecificationView, person_view
 from register.settings import Settings
 from register.stats import StatsResult, VersionedCache
 
 T = TypeVar("T")
 
-#: the key of one person's achievements under filters: (person id, sectors or None, passed only)
-ViewKey = tuple[uuid.UUID, tuple[str, ...] | None, bool]
+#: the key of one person's achievements under a selection (the arguments of ``achievements``)
+ViewKey = tuple[uuid.UUID, Selection]
 
 AUDIT_ACTION = "graphql.person"
 ENDPOINT = "POST /graphql"
@@ -51,6 +52,8 @@ class PersonAccess:
 
     achievement_ids: dict[uuid.UUID, None] = field(default_factory=dict)  # ordered set
     filters: list[dict[str, Any]] = field(default_factory=list)
+    # achievement id → the versions of it given out (``versions``: its history is person data too)
+    versions: dict[str, list[int]] = field(default_factory=dict)
 
 
 class AuditLedger:
@@ -70,6 +73,10 @@ class AuditLedger:
         if access is None:
             access = self.persons[person_id] = PersonAccess()
         access.achievement_ids[achievement_id] = None
+
+    def versions(self, person_id: uuid.UUID, achievement_id: uuid.UUID, versions: list[int]) -> None:
+        access = self.persons.setdefault(person_id, PersonAccess())
+        access.versions[str(achievement_id)] = versions
 
     def filtered(self, person_id: uuid.UUID, filters: dict[str, Any]) -> None:
         access = self.persons.setdefault(person_id, PersonAccess())
@@ -118,10 +125,7 @@ class Loaders:
             # One nested read per person and filter, from the same code as REST's look-up (so both
             # give out exactly the same achievements under the same filters).
             def read(conn: Connection) -> list[PersonView | None]:
-                return [
-                    person_view(conn, pid, sectors=list(sectors) if sectors else None, passed_only=passed)
-                    for pid, sectors, passed in keys
-                ]
+                return [person_view(conn, pid, selection) for pid, selection in keys]
 
             found = await db(read)
             bound = context.tree_bound
@@ -141,6 +145,11 @@ class Loaders:
             found = await db(lambda conn: queries.specifications_by_id(conn, keys))
             return [found.get(k) for k in keys]
 
+        async def histories(keys: list[uuid.UUID]) -> list[AchievementHistory]:
+            # Only achievements already given out ask for their versions: every key exists.
+            found = await db(lambda conn: achievement_histories(conn, keys))
+            return [found[k] for k in keys]
+
         self.person_id = DataLoader(load_fn=person_ids)
         self.person = DataLoader(load_fn=persons)
         self.identifiers = DataLoader(load_fn=identifiers)
@@ -148,6 +157,7 @@ class Loaders:
         self.organisation = DataLoader(load_fn=organisations)
         self.organisation_by_orgnr = DataLoader(load_fn=organisations_by_orgnr)
         self.specification = DataLoader(load_fn=specifications)
+        self.versions = DataLoader(load_fn=histories)
         # achievement id → achievement, per person view already read (for partOf)
         self.indexes: dict[ViewKey, dict[uuid.UUID, AchievementView]] = {}
         # the parents partOf has built, per list they were reached from: siblings share one (a parent
@@ -234,6 +244,7 @@ class GraphContext(BaseContext):
                     "count": len(ids),
                     "achievement_ids": ids,
                     "filters": access.filters,
+                    **({"versions": access.versions} if access.versions else {}),
                 },
                 client_id=principal.client_id if principal else None,
                 organisation=principal.orgnr if principal else None,

@@ -21,16 +21,9 @@ from api.graphql.context import GraphContext
 from api.graphql.errors import log_errors
 from api.graphql.execution import FastExecutor
 from api.graphql.limits import Limits, NoIntrospection, limits_extension
-from api.graphql.types import (
-    DEFAULT_PAGE,
-    Organisation,
-    Person,
-    PersonName,
-    Specification,
-    StatsCell,
-    StatsDimension,
-    StatsFilter,
-)
+from api.graphql.reference_types import Organisation, Specification
+from api.graphql.stats_types import StatsCell, StatsDimension, StatsFilter
+from api.graphql.types import DEFAULT_PAGE, Person, PersonName
 from register import stats as register_stats
 from register.errors import NotFound
 from register.persons import person_not_found

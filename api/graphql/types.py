@@ -8,208 +8,47 @@ request's DataLoaders. Whatever person data a resolver hands out is noted in the
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import Private
 
 from api.errors import ApiError
 from api.graphql.context import GraphContext, ViewKey
+from api.graphql.history_types import AchievementVersion
+from api.graphql.reference_types import Credits, Grade, Level, Organisation, Shared, Specification
 from api.pagination import decode_cursor, encode_cursor
 from register import grading, sectors
-from register.disclosure import RULE
-from register.models.organisation import CODE_SCHEMES
-from register.organisations import OrganisationView
-from register.queries import AchievementView, GradeView, OrganisationRef, PersonView, SpecificationView
-from register.stats import ProviderRef, StatsCellView
+from register.queries import EVERYTHING, AchievementView, AssessmentView, PersonView, Selection
 
 DEFAULT_PAGE = 100
-
-# The register's own enums, exposed as GraphQL enums (the names are the members: HIGHER, COURSE_RESULT …).
-strawberry.enum(sectors.Sector, name="Sector", description=sectors.listed(sectors.Sector))
-strawberry.enum(grading.AchievementKind, name="AchievementKind", description="what kind of result")
+# As REST's body (api/rest/persons.py): a student's choice is a handful of results.
+MAX_SELECTED = 1000
 
 
-def _num(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None
-
-
-@strawberry.type(description="A text in Norwegian Bokmål, Nynorsk and English, where given")
-class LocalizedText:
-    nb: str | None
-    nn: str | None
-    en: str | None
-
-    @classmethod
-    def of(cls, value: dict[str, str] | None) -> LocalizedText | None:
-        if not value:
-            return None
-        return cls(nb=value.get("nb"), nn=value.get("nn"), en=value.get("en"))
-
-
-@strawberry.type(
-    description="Credits in one scheme: ECTS, fagskolepoeng or hours (never added across schemes)"
-)
-class Credits:
-    value: float
-    scheme: str
-
-
-@strawberry.type
-class Level:
-    nkr: str | None = strawberry.field(description="NKR level as text: 4, 5.1, 5.2, 6, 7, 8")
-    eqf: int | None = strawberry.field(description="EQF level 1–8")
-
-
-@strawberry.type
-class Grade:
-    as_delivered: str = strawberry.field(description="the grade exactly as the provider wrote it")
-    value: str = strawberry.field(
-        description="the grade in its scale's canonical spelling (as delivered on external scales)"
+@strawberry.type(description="How a school result was assessed: standpunkt or an exam, and the exam's form")
+class Assessment:
+    code: str = strawberry.field(description="vurderingstype as delivered: standpunkt, skriftlig_eksamen …")
+    type: str = strawberry.field(description="standpunkt, exam, conduct or trade_test")
+    form: str | None = strawberry.field(
+        description="an exam's form: written, oral, practical or oral_practical"
     )
-    scheme: str = strawberry.field(description="no-1-6, a-f, pass-fail, conduct, trade or external")
-    passed: bool | None = strawberry.field(description="normalized; null where pass/fail does not apply")
-
-
-@strawberry.type(description="What can be achieved: a subject, course, programme, qualification, trade …")
-class Specification:
-    id: int
-    kind: str
-    code: str | None
-    code_scheme: str | None
-    title: LocalizedText | None
-    description: LocalizedText | None
-    credits: Credits | None
-    level: Level
-    nus_code: str | None
-    iscedf_code: str | None
-    learning_outcomes: list[str] | None
+    title_nb: str = strawberry.field(description="the label in bokmål")
+    title_en: str = strawberry.field(description="the label in English")
 
     @classmethod
-    def of(cls, view: SpecificationView, shared: Shared | None = None) -> Specification:
-        shared = shared or Shared()
+    def of(cls, view: AssessmentView | None) -> Assessment | None:
+        if view is None:
+            return None
         return cls(
-            id=view.id,
-            kind=view.kind,
             code=view.code,
-            code_scheme=view.code_scheme,
-            title=LocalizedText.of(view.title),
-            description=LocalizedText.of(view.description),
-            credits=shared.credits(view.credits, view.credit_scheme),
-            level=shared.level(view.nkr_level, view.eqf_level),
-            nus_code=view.nus_code,
-            iscedf_code=view.iscedf_code,
-            learning_outcomes=view.learning_outcomes,
+            type=view.type,
+            form=view.form,
+            title_nb=view.title["nb"],
+            title_en=view.title["en"],
         )
-
-
-@strawberry.type(description="A cross-walk code of an organisation in another system")
-class OrganisationCode:
-    scheme: str = strawberry.field(description=sectors.listed(CODE_SCHEMES))
-    value: str
-
-
-@strawberry.type(description="A school, county, fagskole, university or course provider")
-class Organisation:
-    orgnr: str | None = strawberry.field(description="organisasjonsnummer; null for foreign institutions")
-    name: str
-    name_en: str | None
-    kind: str
-    country: str
-    org_id: Private[int | None]
-    details: Private[OrganisationView | None]
-
-    @classmethod
-    def of_ref(cls, ref: OrganisationRef) -> Organisation:
-        return cls(
-            orgnr=ref.orgnr,
-            name=ref.name,
-            name_en=ref.name_en,
-            kind=ref.kind,
-            country=ref.country,
-            org_id=ref.id,
-            details=None,
-        )
-
-    @classmethod
-    def of_view(cls, view: OrganisationView) -> Organisation:
-        return cls(
-            orgnr=view.orgnr,
-            name=view.name_nb,
-            name_en=view.name_en,
-            kind=view.kind,
-            country=view.country,
-            org_id=view.id,
-            details=view,
-        )
-
-    async def _details(self, info: strawberry.Info[GraphContext, None]) -> OrganisationView | None:
-        if self.details is None and self.org_id is not None:
-            self.details = await info.context.loaders.organisation.load(self.org_id)
-        return self.details
-
-    @strawberry.field(description="codes in NSR, FS, Erasmus, SCHAC, PIC or an issuer id")
-    async def codes(self, info: strawberry.Info[GraphContext, None]) -> list[OrganisationCode]:
-        details = await self._details(info)
-        if details is None:
-            return []
-        return [
-            OrganisationCode(scheme=s, value=v) for s, values in sorted(details.codes.items()) for v in values
-        ]
-
-    @strawberry.field(description="orgnr of the organisations this one delivers results for")
-    async def delivers_for(self, info: strawberry.Info[GraphContext, None]) -> list[str]:
-        details = await self._details(info)
-        return list(details.delivers_for) if details is not None else []
-
-
-class Shared:
-    """Equal small objects (an organisation, a grade, credits, a level) made once per answer.
-
-    A page of 300 achievements from 12 organisations then holds 12 organisation objects, not 300:
-    fewer allocations, less work for the garbage collector. Only objects that no resolver mutates
-    per achievement are shared (an organisation's details are the same for every achievement).
-    """
-
-    def __init__(self) -> None:
-        self._objects: dict[tuple[object, ...], object] = {}
-
-    def credits(self, value: Decimal | None, scheme: str | None) -> Credits | None:
-        if value is None or not scheme:
-            return None
-        key = ("credits", value, scheme)
-        found = self._objects.get(key)
-        if found is None:
-            found = self._objects[key] = Credits(value=float(value), scheme=scheme)
-        return found  # type: ignore[return-value]
-
-    def level(self, nkr: str | None, eqf: int | None) -> Level:
-        key = ("level", nkr, eqf)
-        found = self._objects.get(key)
-        if found is None:
-            found = self._objects[key] = Level(nkr=nkr, eqf=eqf)
-        return found  # type: ignore[return-value]
-
-    def grade(self, grade: GradeView | None) -> Grade | None:
-        if grade is None:
-            return None
-        key = ("grade", grade.scheme, grade.value, grade.as_delivered, grade.passed)
-        found = self._objects.get(key)
-        if found is None:
-            found = self._objects[key] = Grade(
-                as_delivered=grade.as_delivered, value=grade.value, scheme=grade.scheme, passed=grade.passed
-            )
-        return found  # type: ignore[return-value]
-
-    def organisation(self, ref: OrganisationRef) -> Organisation:
-        key = ("organisation", ref.id, ref.orgnr, ref.name)
-        found = self._objects.get(key)
-        if found is None:
-            found = self._objects[key] = Organisation.of_ref(ref)
-        return found  # type: ignore[return-value]
 
 
 @strawberry.type(description="One documented result of a person")
@@ -226,6 +65,12 @@ class Achievement:
     year: int | None
     term: str | None
     version: int
+    assessment: Assessment | None = strawberry.field(
+        description="school results: standpunkt or which exam (null for other results)"
+    )
+    programme: str | None = strawberry.field(
+        description="utdanningsprogram of a vitnemål or kompetansebevis, as delivered"
+    )
     parts: list[Achievement] = strawberry.field(
         description="the nested results: a degree's courses, a vitnemål's subjects"
     )
@@ -252,6 +97,8 @@ class Achievement:
             year=view.year,
             term=view.term,
             version=view.version,
+            assessment=Assessment.of(view.assessment),
+            programme=view.programme,
             parts=[cls.of(part, person_id, key, shared) for part in view.parts],
             view=view,
             person_id=person_id,
@@ -275,7 +122,7 @@ class Achievement:
         parent = (await _index(context, self.key)).get(parent_id)
         if parent is None:
             # Left out by the filters of the list this came from: look in all valid achievements.
-            unfiltered: ViewKey = (self.person_id, None, False)
+            unfiltered: ViewKey = (self.person_id, EVERYTHING)
             parent = (await _index(context, unfiltered)).get(parent_id)
         if parent is None:
             return None  # the parent is withdrawn
@@ -284,6 +131,15 @@ class Achievement:
         if built is None:
             built = memo[(self.key, parent_id)] = Achievement.of(parent, self.person_id, self.key)
         return built
+
+    @strawberry.field(
+        description="every version of this result, oldest first: what it said, who delivered it, when"
+    )
+    async def versions(self, info: strawberry.Info[GraphContext, None]) -> list[AchievementVersion]:
+        context = info.context
+        history = await context.loaders.versions.load(self.view.id)
+        context.audit.versions(self.person_id, self.view.id, [v.version for v in history.versions])
+        return [AchievementVersion.of(v) for v in history.versions]
 
 
 async def _index(context: GraphContext, key: ViewKey) -> dict[uuid.UUID, AchievementView]:
@@ -411,10 +267,35 @@ class Person:
         kind: list[grading.AchievementKind] | None = None,
         first: int | None = None,
         after: str | None = None,
+        ids: Annotated[
+            list[uuid.UUID] | None,
+            strawberry.argument(
+                description="only these achievements (the student's choice); a parent chosen without its "
+                "parts comes without them"
+            ),
+        ] = None,
+        completed_from: Annotated[
+            dt.date | None,
+            strawberry.argument(name="from", description="only results completed on or after this date"),
+        ] = None,
+        completed_to: Annotated[
+            dt.date | None,
+            strawberry.argument(name="to", description="only results completed on or before this date"),
+        ] = None,
     ) -> AchievementConnection:
         context = info.context
-        sectors = tuple(sorted({s.value for s in sector})) if sector else None
-        key: ViewKey = (self.id, sectors, passed_only)
+        if ids is not None and len(ids) > MAX_SELECTED:
+            raise ApiError(422, "request.invalid", f"ids: at most {MAX_SELECTED} achievements")
+        if completed_from and completed_to and completed_from > completed_to:
+            raise ApiError(422, "request.invalid", "'from' is after 'to'")
+        selection = Selection(
+            achievements=tuple(ids) if ids is not None else None,
+            sectors=tuple(sorted({s.value for s in sector})) if sector else None,
+            passed_only=passed_only,
+            completed_from=completed_from,
+            completed_to=completed_to,
+        )
+        key: ViewKey = (self.id, selection)
         view: PersonView | None = await context.loaders.person_view.load(key)
         roots = view.achievements if view is not None else []
         if kind:
@@ -423,100 +304,16 @@ class Person:
         else:
             items = roots
         page, page_info = _page(items, first, after, context.settings.graphql_max_page_size)
+        # Exactly the arguments given (null where not given), as REST's audit row has its body's.
         context.audit.filtered(
             self.id,
             {
-                "sectors": list(sectors) if sectors else None,
+                "ids": [str(i) for i in ids] if ids is not None else None,
+                "sectors": list(selection.sectors) if selection.sectors else None,
                 "passed_only": passed_only,
                 "kinds": sorted(k.value for k in kind) if kind else None,
+                "from": completed_from.isoformat() if completed_from else None,
+                "to": completed_to.isoformat() if completed_to else None,
             },
         )
         return AchievementConnection.of(page, len(items), page_info, self.id, key)
-
-
-# --- statistics -----------------------------------------------------------------------------------
-
-
-@strawberry.enum(description="What a statistics table is grouped by")
-class StatsDimension(enum.Enum):
-    SECTOR = "sector"
-    YEAR = "year"
-    PROVIDER = "provider"
-    LEVEL = "level"
-    FIELD = "field"
-    NUS = "nus"
-    GRADE = "grade"
-
-
-@strawberry.input
-class GradeKeyInput:
-    scheme: str
-    value: str
-
-
-@strawberry.input(description="Equality filters; several filters narrow together")
-class StatsFilter:
-    sector: sectors.Sector | None = None
-    year: int | None = None
-    provider: str | None = strawberry.field(default=None, description="orgnr of the awarding organisation")
-    level: str | None = strawberry.field(default=None, description="NKR level")
-    field: str | None = strawberry.field(default=None, description="ISCED-F code")
-    nus: str | None = strawberry.field(default=None, description="NUS code")
-    grade: GradeKeyInput | None = None
-
-
-@strawberry.type
-class StatsProvider:
-    orgnr: str | None
-    name: str
-
-
-@strawberry.type
-class GradeKey:
-    scheme: str
-    value: str | None
-
-
-@strawberry.type(
-    description="One cell: null counts and suppressed = true where persons < the threshold; otherwise "
-    "perturbed = true and the figures carry cell-key noise (" + RULE + ")"
-)
-class StatsCell:
-    sector: str | None
-    year: int | None
-    provider: StatsProvider | None
-    level: str | None
-    field: str | None
-    nus: str | None
-    grade: GradeKey | None
-    achievements: int | None = strawberry.field(description="perturbed: within ±4 of the count")
-    persons: int | None = strawberry.field(description="distinct persons, perturbed: within ±4")
-    credits: list[Credits] | None = strawberry.field(
-        description="sums per credit scheme, perturbed: within ±max(10 %, 10)"
-    )
-    suppressed: bool
-    perturbed: bool = strawberry.field(description="the figures carry cell-key noise")
-
-    @classmethod
-    def of(cls, cell: StatsCellView) -> StatsCell:
-        key = cell.key
-        provider = key.get("provider")
-        grade = key.get("grade")
-        return cls(
-            sector=key.get("sector"),
-            year=key.get("year"),
-            provider=StatsProvider(orgnr=provider.orgnr, name=provider.name)
-            if isinstance(provider, ProviderRef)
-            else None,
-            level=key.get("level"),
-            field=key.get("field"),
-            nus=key.get("nus"),
-            grade=GradeKey(scheme=grade[0], value=grade[1]) if grade is not None else None,
-            achievements=cell.achievements,
-            persons=cell.persons,
-            credits=[Credits(value=float(v), scheme=s) for s, v in sorted(cell.credits.items())]
-            if cell.credits is not None
-            else None,
-            suppressed=cell.suppressed,
-            perturbed=cell.perturbed,
-        )

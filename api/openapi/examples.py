@@ -147,6 +147,36 @@ WITHDRAWAL = {
     "withdrawal_reason": "registered on the wrong person",
 }
 
+_VERSION = {
+    "version": 1,
+    "current": False,
+    "status": "valid",
+    "withdrawal_reason": None,
+    "grade": {"scheme": "a-f", "value": "C", "as_delivered": "C", "passed": True},
+    "credits": 10.0,
+    "credit_scheme": "fagskolepoeng",
+    "completed_on": "2025-06-13",
+    "year": 2025,
+    "term": "2025V",
+    "specification": {"id": 41, "code": "EL-101", "title": {"nb": "Elektriske anlegg"}},
+    "delivered_by": {"orgnr": ORGNR, "name": "Fjordvik fagskole"},
+    "batch_id": BATCH_ID,
+    "delivered_at": "2025-06-20T08:14:03Z",
+}
+VERSIONS = {
+    "achievement_id": ACHIEVEMENT_ID,
+    "versions": [
+        _VERSION,
+        {
+            **_VERSION,
+            "version": 2,
+            "current": True,
+            "grade": {"scheme": "a-f", "value": "B", "as_delivered": "B", "passed": True},
+            "delivered_at": "2025-08-29T10:02:11Z",
+        },
+    ],
+}
+
 STATS = {
     "group_by": ["sector"],
     "filters": {},

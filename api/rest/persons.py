@@ -7,13 +7,14 @@ with person data writes its audit row in the same transaction as the read, befor
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
@@ -24,7 +25,7 @@ from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
 from register.persons import nin_key, person_id_by_nin, person_not_found
-from register.queries import person_rows_by_nin
+from register.queries import Selection, person_rows_by_nin
 from register.scopes import Scope
 from register.sectors import Sector
 
@@ -37,12 +38,49 @@ _NIN_ERRORS = {
 }
 
 
-class LookupIn(NinBody):
+# A student's choice is a handful of results; a vitnemål with its subjects is some thirty ids.
+MAX_SELECTED = 1000
+
+
+class SelectionIn(NinBody):
+    """The national id and what of the person's results to give out (``register.queries.Selection``)."""
+
     model_config = ConfigDict(extra="forbid")
+    achievements: list[uuid.UUID] | None = Field(
+        default=None,
+        max_length=MAX_SELECTED,
+        description="only these achievements (ids from an earlier look-up); a parent chosen without its "
+        "parts comes without them",
+    )
     sectors: list[Sector] | None = Field(
         default=None, max_length=len(Sector), description="only these sectors"
     )
     passed_only: bool = Field(default=False, description="leave out results that were not passed")
+    completed_from: dt.date | None = Field(
+        default=None, alias="from", description="only results completed on or after this date"
+    )
+    completed_to: dt.date | None = Field(
+        default=None, alias="to", description="only results completed on or before this date"
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> SelectionIn:
+        if self.completed_from and self.completed_to and self.completed_from > self.completed_to:
+            raise ValueError("'from' is after 'to'")
+        return self
+
+    def selection(self) -> Selection:
+        return Selection(
+            achievements=tuple(self.achievements) if self.achievements is not None else None,
+            sectors=tuple(s.value for s in self.sectors) if self.sectors else None,
+            passed_only=self.passed_only,
+            completed_from=self.completed_from,
+            completed_to=self.completed_to,
+        )
+
+    def given(self) -> dict[str, Any]:
+        """Exactly what the caller sent besides the number, for the audit row."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"nin"})
 
 
 @router.post(
@@ -53,13 +91,12 @@ class LookupIn(NinBody):
     **documented(request_example=ex.LOOKUP_IN, example=ex.PERSON, errors=_NIN_ERRORS),
 )
 def lookup(
-    body: LookupIn,
+    body: SelectionIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
     engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
-    sectors = [s.value for s in body.sectors] if body.sectors else None
     kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
     # The deliberate exception to the unit of work (api/deps.py): engine.connect(), not begin(), as
     # the statements go on the driver connection, which begins the transaction itself, and the audit
@@ -67,8 +104,8 @@ def lookup(
     with engine.connect() as conn:
         # One statement finds the person and their achievements; a number no person holds and an
         # identifier that outlived its person both come back as nothing.
-        rows = person_rows_by_nin(conn, kind, value, sectors=sectors, passed_only=body.passed_only)
-        filters = {"sectors": sectors, "passed_only": body.passed_only}
+        rows = person_rows_by_nin(conn, kind, value, body.selection())
+        filters = body.given()
         if rows is None:
             # A 404 tells the caller the number is unknown: that answer is audited as much as a 200.
             audit.record_not_found(
@@ -112,13 +149,14 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
 
 @router.post(
     "/persons/elmo",
-    summary="A person's valid achievements as ELMO XML (EMREX)",
+    summary="A person's valid achievements as ELMO XML (EMREX), signed when the register has a key",
     response_class=Response,
     **documented(
         request_example=ex.NIN_IN,
         example=ex.ELMO,
         media_type="application/xml",
-        errors=_NIN_ERRORS,
+        # 503 also when a production register has no ELMO signing key of its own (docs/operations.md)
+        errors={**_NIN_ERRORS, 503: ("elmo.signing_not_configured", "elmo.signing_key_unreadable")},
         responses={
             200: {
                 "content": {"application/xml": {"schema": {"type": "string"}}},
@@ -128,14 +166,17 @@ def _ids_depth_first(achievements: list[dict[str, Any]]) -> list[str]:
     ),
 )
 def elmo(
-    body: NinBody,
+    body: SelectionIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
     engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
-    from register.exports.elmo import export_person_elmo
+    from register.exports import person_elmo
+    from register.exports.signing import required_identity
 
+    # First, before the number is read: a register that cannot sign answers 503 for every person alike.
+    signer = required_identity(settings)
     unknown: NotFound | None = None
     # Its own transaction, not the unit of work (api/deps.py): the audit row of a 404 must commit,
     # and the unit of work rolls back whatever the handler raises.
@@ -147,24 +188,33 @@ def elmo(
             audit.record_not_found(
                 conn,
                 action="persons.elmo",
-                details={"endpoint": "POST /v1/persons/elmo"},
+                details={"endpoint": "POST /v1/persons/elmo", "filters": body.given()},
                 **audit_identity(request, principal),
             )
             unknown = exc
         else:
-            export = export_person_elmo(conn, person_id, sign=False)
-            document = export.document
-            # The audit row names exactly the achievements the document holds (from the same read).
+            details: dict[str, Any] = {"endpoint": "POST /v1/persons/elmo", "filters": body.given()}
+            try:
+                export = person_elmo(conn, person_id, body.selection(), signer=signer)
+            except NotFound as exc:
+                # Nothing to give out under this selection: the answer still tells that the person
+                # exists, so it is a read of that person (of no achievements).
+                details.update(count=0, achievement_ids=[])
+                unknown = exc
+            else:
+                document = export.document
+                # The audit row names exactly the achievements the document holds (from the same read).
+                details.update(
+                    count=len(export.achievement_ids),
+                    achievement_ids=export.achievement_ids,
+                    bytes=len(document),
+                    signed=export.signed,
+                )
             audit.record_read(
                 conn,
                 person_id=person_id,
                 action="persons.elmo",
-                details={
-                    "endpoint": "POST /v1/persons/elmo",
-                    "count": len(export.achievement_ids),
-                    "achievement_ids": export.achievement_ids,
-                    "bytes": len(document),
-                },
+                details=details,
                 **audit_identity(request, principal),
             )
     if unknown is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from register.queries import AchievementRow, AchievementView, PersonRows, PersonView
+from register.history import AchievementHistory
+from register.queries import AchievementRow, AchievementView, PersonRows, PersonView, assessment_view
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -49,6 +51,15 @@ class GradeOut(BaseModel):
     passed: bool | None = Field(description="normalized: passed, not passed, or null where it does not apply")
 
 
+class AssessmentOut(BaseModel):
+    code: str = Field(
+        description="vurderingstype as delivered: standpunkt, skriftlig_eksamen, orden, fagprove …"
+    )
+    type: str = Field(description="standpunkt, exam, conduct or trade_test")
+    form: str | None = Field(description="an exam's form: written, oral, practical or oral_practical")
+    title: dict[str, str] = Field(description="the label, in bokmål (nb) and English (en)")
+
+
 class AchievementOut(BaseModel):
     id: uuid.UUID
     sector: str
@@ -62,6 +73,12 @@ class AchievementOut(BaseModel):
     year: int | None
     term: str | None
     version: int
+    assessment: AssessmentOut | None = Field(
+        default=None, description="school results: standpunkt or which exam (null for other results)"
+    )
+    programme: str | None = Field(
+        default=None, description="utdanningsprogram of a vitnemål or kompetansebevis, as delivered"
+    )
     parts: list[AchievementOut] = Field(
         default_factory=list, description="degree → courses, vitnemål → subjects"
     )
@@ -105,6 +122,15 @@ class AchievementOut(BaseModel):
             year=view.year,
             term=view.term,
             version=view.version,
+            assessment=AssessmentOut(
+                code=view.assessment.code,
+                type=view.assessment.type,
+                form=view.assessment.form,
+                title=view.assessment.title,
+            )
+            if view.assessment
+            else None,
+            programme=view.programme,
             parts=[cls.of(part) for part in view.parts],
         )
 
@@ -204,8 +230,20 @@ def _achievement_out(r: AchievementRow) -> dict[str, Any]:
         "year": r.year,
         "term": r.term,
         "version": r.version,
+        "assessment": _assessment_out(r.assessment_code),
+        "programme": r.programme,
         "parts": [],
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _assessment_out(code: str | None) -> dict[str, Any] | None:
+    # Nine kinds in all (register.grading.ASSESSMENTS): each built once, the dict shared between
+    # answers and never changed; the bound only guards against values the read model was never given.
+    view = assessment_view(code)
+    if view is None:
+        return None
+    return {"code": view.code, "type": view.type, "form": view.form, "title": view.title}
 
 
 class NinBody(BaseModel):
@@ -292,3 +330,72 @@ class WithdrawalOut(BaseModel):
     status: str
     version: int
     withdrawal_reason: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    current: bool = Field(description="the version the register gives out now")
+    status: str = Field(description="valid or withdrawn")
+    withdrawal_reason: str | None
+    grade: GradeOut | None
+    credits: float | None
+    credit_scheme: str | None
+    completed_on: dt.date | None
+    year: int | None
+    term: str | None
+    specification: VersionSpecificationOut
+    delivered_by: OrganisationOut = Field(description="the organisation that delivered this version")
+    batch_id: uuid.UUID | None = Field(
+        description="the delivery that made this version (a withdrawal through the API keeps the last one)"
+    )
+    delivered_at: dt.datetime = Field(description="when the register stored this version")
+
+
+class VersionSpecificationOut(BaseModel):
+    id: int
+    code: str | None
+    title: dict[str, str]
+
+
+class OrganisationOut(BaseModel):
+    orgnr: str | None
+    name: str
+
+
+class VersionsOut(BaseModel):
+    achievement_id: uuid.UUID
+    versions: list[VersionOut] = Field(description="oldest first; the last is the current one")
+
+    @classmethod
+    def of(cls, history: AchievementHistory) -> VersionsOut:
+        return cls(
+            achievement_id=history.achievement_id,
+            versions=[
+                VersionOut(
+                    version=v.version,
+                    current=v.current,
+                    status=v.status,
+                    withdrawal_reason=v.withdrawal_reason,
+                    grade=GradeOut(
+                        scheme=v.grade.scheme,
+                        value=v.grade.value,
+                        as_delivered=v.grade.as_delivered,
+                        passed=v.grade.passed,
+                    )
+                    if v.grade
+                    else None,
+                    credits=_num(v.credits),
+                    credit_scheme=v.credit_scheme,
+                    completed_on=v.completed_on,
+                    year=v.year,
+                    term=v.term,
+                    specification=VersionSpecificationOut(
+                        id=v.specification_id, code=v.specification_code, title=v.specification_title
+                    ),
+                    delivered_by=OrganisationOut(orgnr=v.provider_orgnr, name=v.provider_name),
+                    batch_id=v.batch_id,
+                    delivered_at=v.delivered_at,
+                )
+                for v in history.versions
+            ],
+        )

@@ -31,6 +31,7 @@ from importers.tabular import (
     text_column,
     withdrawal,
 )
+from register.grading import ASSESSMENTS as ASSESSMENT_KINDS
 from register.grading import (
     AchievementKind,
     GradeScheme,
@@ -76,27 +77,28 @@ _DOCUMENT_ALIASES = {"kompetansebevis_for_fagopplaering": "kompetansebevis_fagop
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    code: str
-    title_nb: str
+    code: str  # a key of register.grading.ASSESSMENTS: what it is and its labels are declared there
     kind: AchievementKind
     scales: tuple[GradeScheme, ...]  # tried in order; the first that knows the grade is its scale
+
+    @property
+    def title_nb(self) -> str:
+        return ASSESSMENT_KINDS[self.code].title["nb"]
 
 
 _SCHOOL_SCALES = (GradeScheme.NUMERIC_1_6, GradeScheme.PASS_FAIL)
 ASSESSMENTS = {
     a.code: a
     for a in (
-        Assessment("standpunkt", "Standpunkt", AchievementKind.SUBJECT_GRADE, _SCHOOL_SCALES),
-        Assessment("skriftlig_eksamen", "Skriftlig eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
-        Assessment("muntlig_eksamen", "Muntlig eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
-        Assessment("praktisk_eksamen", "Praktisk eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
-        Assessment(
-            "muntlig_praktisk_eksamen", "Muntlig-praktisk eksamen", AchievementKind.EXAM, _SCHOOL_SCALES
-        ),
-        Assessment("orden", "Orden", AchievementKind.SUBJECT_GRADE, (GradeScheme.CONDUCT,)),
-        Assessment("atferd", "Atferd", AchievementKind.SUBJECT_GRADE, (GradeScheme.CONDUCT,)),
-        Assessment("fagprove", "Fagprøve", AchievementKind.TRADE_CERTIFICATE, (GradeScheme.TRADE,)),
-        Assessment("svenneprove", "Svenneprøve", AchievementKind.TRADE_CERTIFICATE, (GradeScheme.TRADE,)),
+        Assessment("standpunkt", AchievementKind.SUBJECT_GRADE, _SCHOOL_SCALES),
+        Assessment("skriftlig_eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
+        Assessment("muntlig_eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
+        Assessment("praktisk_eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
+        Assessment("muntlig_praktisk_eksamen", AchievementKind.EXAM, _SCHOOL_SCALES),
+        Assessment("orden", AchievementKind.SUBJECT_GRADE, (GradeScheme.CONDUCT,)),
+        Assessment("atferd", AchievementKind.SUBJECT_GRADE, (GradeScheme.CONDUCT,)),
+        Assessment("fagprove", AchievementKind.TRADE_CERTIFICATE, (GradeScheme.TRADE,)),
+        Assessment("svenneprove", AchievementKind.TRADE_CERTIFICATE, (GradeScheme.TRADE,)),
     )
 }
 _CONDUCT = frozenset({"orden", "atferd"})

@@ -24,7 +24,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -34,9 +33,25 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from sqlalchemy import Connection, text
 
 from register.errors import InvalidInput, NotFound
+from register.exports.grading_schemes import SCALE_DESCRIPTIONS
+from register.exports.signing import (
+    SigningIdentity,
+    SigningUnavailable,
+    required_identity,
+    signing_identity,
+)
+from register.grading import FRITATT
 from register.identifiers import NinKind
 from register.namespaces import ELMO_NS
-from register.queries import AchievementRow, PersonRows, as_decimal, person_rows
+from register.queries import (
+    EVERYTHING,
+    AchievementRow,
+    PersonRows,
+    Selection,
+    as_decimal,
+    assessment_view,
+    person_rows,
+)
 from register.settings import Settings, get_settings
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -47,43 +62,6 @@ _LOS_TYPES = {"degree": "Degree Programme", "module": "Module", "course_result":
               "subject_grade": "Course", "exam": "Course"}  # fmt: skip
 _ELMO_TYPES = frozenset({"Degree Programme", "Module", "Course", "Class"})
 _CREDIT_SCHEMES = {"ects": "ects", "fagskolepoeng": "fagskolepoeng", "hours": "hours"}
-
-# Descriptions of the register's own grade scales, written as ELMO gradingScheme elements.
-_SCALE_DESCRIPTIONS: dict[str, dict[str, str]] = {
-    "a-f": {
-        "en": "ECTS letter grades: A (excellent), B (very good), C (good), D (satisfactory) and E (sufficient)"
-        " are passes; F is a fail.",
-        "nb": "Bokstavkarakterer: A (fremragende), B (meget god), C (god), D (nokså god) og E (tilstrekkelig)"
-        " er bestått; F er ikke bestått.",
-    },
-    "pass-fail": {"en": "Pass/fail.", "nb": "Bestått/ikke bestått."},
-    # The foreign scales (register.grading), in words the importer recognises them by again.
-    "ects-a-fx": {"en": "ECTS grading scale: A, B, C, D and E are passes; FX and F are fails."},
-    "dk-7": {
-        "en": "Danish 7-point scale (7-trinsskala): 12, 10, 7, 4 and 02 are passes; 00 and -3 are fails."
-    },
-    "se-u-g-vg": {"en": "Swedish scale U/G/VG: VG (väl godkänd) and G (godkänd) are passes; U is a fail."},
-    "fi-0-5": {"en": "Finnish scale 0-5: 5 is the highest, 1 the lowest pass and 0 a fail."},
-    "fi-pass-fail": {"en": "Finnish pass/fail: hyväksytty (godkänd) is a pass; hylätty (underkänd) a fail."},
-    "de-1-5": {"en": "German scale 1,0-5,0: 1,0 is the highest, 4,0 the lowest pass and 5,0 a fail."},
-    "pl-2-5": {"en": "Polish scale 2-5: 5 is the highest, 3 the lowest pass and 2 a fail."},
-    "nl-1-10": {"en": "Dutch scale 1-10: 10 is the highest; 5.5 and above are passes."},
-    "no-1-6": {
-        "en": "Norwegian school grades 1-6: 6 is the highest, 2 the lowest pass and 1 a fail;"
-        " IV means no basis for assessment.",
-        "nb": "Karakterskala 1-6: 6 er beste karakter, 2 laveste bestått og 1 ikke bestått;"
-        " IV er ikke vurderingsgrunnlag.",
-    },
-    "conduct": {
-        "en": "Conduct and order (orden og atferd): G (good), NG (fairly good), LG (poor).",
-        "nb": "Orden og atferd: G (god), NG (nokså god), LG (lite god).",
-    },
-    "trade": {
-        "en": "Trade and journeyman's certificates: passed with distinction (bestått meget godt), passed"
-        " (bestått), not passed (ikke bestått).",
-        "nb": "Fag- og svennebrev: bestått meget godt, bestått, ikke bestått.",
-    },
-}
 
 
 @dataclass(slots=True)
@@ -108,22 +86,58 @@ class _Report:
 class ElmoExport:
     document: bytes  # UTF-8 XML
     achievement_ids: list[str]  # every achievement the document holds, in document order (for the audit)
+    signed: bool = False
 
 
-def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bool = False) -> ElmoExport:
-    """All valid achievements of one person as an ELMO v1.7.0 document, and which achievements it holds.
+def person_elmo(
+    connection: Connection,
+    person_id: uuid.UUID,
+    selection: Selection = EVERYTHING,
+    settings: Settings | None = None,
+    *,
+    signer: SigningIdentity | None = None,
+) -> ElmoExport:
+    """The person's selected valid achievements as a signed ELMO document: what every reader gives out.
+
+    The REST endpoint and the citizen's pages call this; the caller writes the audit row from
+    ``achievement_ids``. Signed with the configured key (the development key in development); a
+    production register without a key raises ``SigningUnavailable`` (``elmo.signing_not_configured``,
+    503). ``signer``: the identity a caller has already found with ``required_identity``. Raises
+    NotFound as ``export_person_elmo`` does.
+    """
+    identity = signer or required_identity(settings or get_settings())
+    return export_person_elmo(connection, person_id, selection, signer=identity)
+
+
+def export_person_elmo(
+    connection: Connection,
+    person_id: uuid.UUID,
+    selection: Selection = EVERYTHING,
+    *,
+    sign: bool = False,
+    signer: SigningIdentity | None = None,
+) -> ElmoExport:
+    """The selected valid achievements of one person as an ELMO v1.7.0 document, and which it holds.
 
     The achievements come from ``register.queries.person_rows``, the read model REST's look-up and
     GraphQL give out too (same filter, same order); the ids returned are those written, so an audit
-    row built from them names exactly what the document gave out. Raises NotFound
-    (``person.not_found``, ``elmo.nothing_to_export``) and, with ``sign``, InvalidInput
+    row built from them names exactly what the document gave out. An exemption (``fritatt``) is not
+    written: ELMO's status is passed, failed or in progress, and a result without one is read as
+    passed. Signed with ``signer``, or with ``sign`` by the key ``signing_identity`` finds. Raises
+    NotFound (``person.not_found``, ``elmo.nothing_to_export``) and, when signing, InvalidInput
     (``elmo.signing_not_configured``, ``elmo.signing_key_unreadable``).
     """
-    settings = get_settings()
-    person = person_rows(connection, person_id)
+    if sign and signer is None:
+        signer = signing_identity(get_settings())
+        if signer is None:
+            raise InvalidInput(
+                "elmo.signing_not_configured",
+                "signing needs REGISTER_ELMO_SIGNING_KEY_PATH and REGISTER_ELMO_SIGNING_CERT_PATH",
+            )
+    person = person_rows(connection, person_id, selection)
     if person is None:
         raise NotFound("person.not_found", "no such person in the register")
-    rows = person.achievements
+    rows = [r for r in person.achievements if not _is_exemption(r)]
     if not rows:
         raise NotFound("elmo.nothing_to_export", "the person has no valid results to export")
     identifiers = connection.execute(
@@ -186,10 +200,15 @@ def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bo
     for report in reports:
         _report(root, report, orgs[report.org_id], codes.get(report.org_id, {}), attachments, now)
     etree.indent(root, space="  ")
-    if sign:
-        root = _sign(root, settings)
+    if signer is not None:
+        root = sign_elmo(root, signer)
     written = [achievement_id for report in reports for achievement_id in report.written]
-    return ElmoExport(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), written)
+    document = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return ElmoExport(document, written, signed=signer is not None)
+
+
+def _is_exemption(row: AchievementRow) -> bool:
+    return row.grade_scheme is not None and row.grade_value == FRITATT.value and row.grade_passed is None
 
 
 # --- structure --------------------------------------------------------------------------------------
@@ -335,8 +354,11 @@ def _los(
         _sub(los, "type", los_type)
     if row.iscedf_code:
         _sub(los, "iscedCode", row.iscedf_code)
-    _lang(los, "description", orjson.loads(row.description_json) if row.description_json else None)
+    _lang(los, "description", _description(row))
     loi = _sub(_sub(los, "specifies"), "learningOpportunityInstance")
+    if row.assessment_code:
+        # Standpunkt and each exam of one subject are separate results: this names which one it is.
+        _sub(loi, "identifier", row.assessment_code, type="vurderingstype")
     start = details.get("start")
     if isinstance(start, str) and _is_date(start):
         _sub(loi, "start", start)
@@ -395,6 +417,19 @@ def _los(
         _los(_sub_part, child, report, attachments, inner)
 
 
+def _description(row: AchievementRow) -> dict[str, str] | None:
+    """The specification's description; for a school result, its assessment or its programme."""
+    if row.description_json:
+        described: dict[str, str] = orjson.loads(row.description_json)
+        return described
+    assessment = assessment_view(row.assessment_code)
+    if assessment is not None:
+        return assessment.title
+    if row.programme:
+        return {"nb": f"Utdanningsprogram: {row.programme}", "en": f"Education programme: {row.programme}"}
+    return None
+
+
 def _scheme_id(report: _Report, row: AchievementRow, details: dict[str, Any]) -> str:
     """The report-local id of the grade's scheme, adding its description to the report once.
 
@@ -408,13 +443,13 @@ def _scheme_id(report: _Report, row: AchievementRow, details: dict[str, Any]) ->
         texts = {str(k): str(v) for k, v in stored.items()}
     elif isinstance(details.get("grading_scheme"), str):
         texts = {"und": details["grading_scheme"]}
-    elif scheme in _SCALE_DESCRIPTIONS:
-        texts = _SCALE_DESCRIPTIONS[scheme]
+    elif scheme in SCALE_DESCRIPTIONS:
+        texts = SCALE_DESCRIPTIONS[scheme]
     else:
         texts = {"en": "The issuing institution's own grading scale."}
     key = (scheme, repr(sorted(texts.items())))
     if key not in report.schemes:
-        standard = scheme in _SCALE_DESCRIPTIONS and texts is _SCALE_DESCRIPTIONS[scheme]
+        standard = scheme in SCALE_DESCRIPTIONS and texts is SCALE_DESCRIPTIONS[scheme]
         local_id = scheme if standard else f"{scheme}-{len(report.schemes) + 1}"
         report.schemes[key] = local_id
         report.scheme_texts[local_id] = texts
@@ -448,18 +483,7 @@ def _is_date(value: Any) -> bool:
 # --- signing ----------------------------------------------------------------------------------------
 
 
-def _sign(root: etree._Element, settings: Settings) -> etree._Element:
-    key_path, cert_path = settings.elmo_signing_key_path, settings.elmo_signing_cert_path
-    if key_path is None or cert_path is None:
-        raise InvalidInput(
-            "elmo.signing_not_configured",
-            "signing needs REGISTER_ELMO_SIGNING_KEY_PATH and REGISTER_ELMO_SIGNING_CERT_PATH",
-        )
-    key, cert = _read(key_path, "key"), _read(cert_path, "certificate")
-    return sign_elmo(root, key, cert)
-
-
-def sign_elmo(root: etree._Element, key_pem: bytes, cert_pem: bytes) -> etree._Element:
+def sign_elmo(root: etree._Element, identity: SigningIdentity) -> etree._Element:
     """Enveloped XML-DSig over the whole document: one Reference URI="", RSA-SHA256, inclusive C14N 1.0
     (the canonicalization EMREX uses), the certificate in KeyInfo."""
     signer = XMLSigner(
@@ -468,17 +492,8 @@ def sign_elmo(root: etree._Element, key_pem: bytes, cert_pem: bytes) -> etree._E
         c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
     )
     try:
-        return signer.sign(root, key=key_pem, cert=cert_pem.decode())
+        return signer.sign(root, key=identity.key_pem, cert=identity.cert_pem.decode())
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(
+        raise SigningUnavailable(
             "elmo.signing_key_unreadable", f"the signing key or certificate cannot be used: {exc}"
-        ) from None
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            "elmo.signing_key_unreadable", f"the signing {what} cannot be read: {exc.strerror}"
         ) from None

@@ -24,6 +24,7 @@ class World:
     nin: str
     course_ids: list[str]
     rng: random.Random
+    versioned_id: str = ""  # a course whose versions are read (withdrawals take the others one by one)
 
 
 Call = Callable[[TestClient, dict[str, str], World], httpx.Response]
@@ -105,6 +106,12 @@ def _endpoints(orgs: dict[str, str]) -> list[Endpoint]:
             lambda c, h, w: c.post("/v1/persons/elmo", json={"nin": w.nin}, headers=h),
         ),
         Endpoint(
+            "GET versions",
+            frozenset({READ}),
+            200,
+            lambda c, h, w: c.get(f"/v1/achievements/{w.versioned_id}/versions", headers=h),
+        ),
+        Endpoint(
             "GET stats",
             frozenset({STATS}),
             200,
@@ -157,7 +164,13 @@ def world(client: TestClient, token: Token, orgs: dict[str, str], db: Engine) ->
             .scalars()
             .all()
         )
-    return World(batch_id=upload.json()["batch_id"], nin=nin, course_ids=list(courses), rng=random.Random(5))
+    return World(
+        batch_id=upload.json()["batch_id"],
+        nin=nin,
+        course_ids=list(courses[1:]),
+        rng=random.Random(5),
+        versioned_id=courses[0],
+    )
 
 
 def test_access_matrix(client: TestClient, token: Token, orgs: dict[str, str], world: World) -> None:

@@ -292,9 +292,24 @@ def test_signed_export_verifies(db: Engine, imported_person: uuid.UUID, signing_
     assert extract(tampered).facts.details["signature"]["status"] == "invalid"
 
 
-def test_signing_without_a_configured_key_is_a_clear_error(db: Engine, imported_person: uuid.UUID) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        export(db, imported_person, sign=True)
+def test_signing_without_a_configured_key_is_a_clear_error_in_production(
+    db: Engine, imported_person: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Production makes no key of its own (development does: tests/exports/test_elmo_signing.py).
+    for name, value in {
+        "REGISTER_ENVIRONMENT": "production",
+        "REGISTER_ALLOW_SYNTHETIC_IDS": "false",
+        "REGISTER_JWT_ISSUERS": '["https://maskinporten.example/"]',
+        "REGISTER_JWKS_FILES": '["/dev/null"]',
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(InvalidInput) as caught:
+            export(db, imported_person, sign=True)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
     assert caught.value.code == "elmo.signing_not_configured"
 
 

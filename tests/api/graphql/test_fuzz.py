@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_graphql import nodes
 from sqlalchemy import Engine
 
 from api.graphql.schema import build_schema
@@ -41,7 +42,9 @@ def test_generated_queries_never_fail_unexpectedly(
     make_learner(db, courses=3, organisations=2, seed=71)
     auth = bearer(token(portal, *ALL_SCOPES))
     strategy = hypothesis_graphql.queries(
-        SCHEMA, mode=mode, custom_scalars={"UUID": st.uuids().map(str), "Date": st.dates().map(str)}
+        SCHEMA,
+        mode=mode,
+        custom_scalars={"UUID": st.uuids().map(nodes.String), "Date": st.dates().map(nodes.String)},
     )
 
     @given(query=strategy)
