@@ -25,7 +25,6 @@ from register.own_record import earlier_versions, withdrawn_achievements
 from register.queries import AchievementView, OrganisationRef, person_rows, person_view
 from register.sectors import Sector
 from register.sessions import Session
-from register.settings import Settings
 from register.viewlog import views_by_others
 
 router = APIRouter(include_in_schema=False)
@@ -75,10 +74,6 @@ def _wallet_available(request: Request) -> bool:
     return settings_of(request).wallet_issuance_enabled
 
 
-def _elmo_signing(settings: Settings) -> bool:
-    return settings.elmo_signing_key_path is not None and settings.elmo_signing_cert_path is not None
-
-
 @router.get("/me")
 def my_results(request: Request, conn: UnitOfWork) -> Response:
     session = logged_in(request, conn)
@@ -110,7 +105,6 @@ def my_results(request: Request, conn: UnitOfWork) -> Response:
         versions=versions,
         show_versions=True,
         wallet=_wallet_available(request),
-        elmo_signed=_elmo_signing(settings_of(request)),
         **page_helpers(request),
     )
 
@@ -136,12 +130,14 @@ async def my_elmo(request: Request, conn: UnitOfWork) -> Response:
         return csrf_refused(request)
     if session.person_id is None:
         return error_page(request, 404, "elmo.nothing_to_export", text_for("nothing_held", language(request)))
-    from register.exports.elmo import export_person_elmo
+    from register.exports import person_elmo
 
     try:
-        export = export_person_elmo(conn, session.person_id, sign=_elmo_signing(settings_of(request)))
+        # What every reader gives out (the REST endpoint too): signed with the register's key, the
+        # development key in development; a production register without one answers 503.
+        export = person_elmo(conn, session.person_id, settings=settings_of(request))
     except RegisterError as exc:
-        return error_page(request, 404 if exc.status == 404 else 500, exc.code, exc.message)
+        return error_page(request, exc.status if exc.status in (404, 503) else 500, exc.code, exc.message)
     _audit_own(
         request,
         conn,
