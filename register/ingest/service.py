@@ -28,13 +28,15 @@ def ingest(
     allow_synthetic_ids: bool,
     chunk_rows: int = 10_000,
     on_record: Callable[[], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Validate and write one batch of records in the caller's transaction.
 
     Upserts by (awarding organisation, source key) — the same result whichever entitled organisation
     delivers it: an identical re-send changes nothing, a changed record gets a new version (the old
     one kept in ``achievement_version``), a withdrawal is a status. Records that fail a rule are
-    reported with reference, path, code and message; the rest are written.
+    reported with reference, path, code and message; the rest are written. ``on_progress`` is told the
+    number of items (records and rejections) read so far after each chunk.
     """
     result = IngestResult()
     cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -71,10 +73,11 @@ def ingest(
         keyed = [(orgs.resolve(record.awarding_org), record.source_key) for _, record, _ in hashed]
         stored = _stored_hashes(conn, [(org, key) for org, key in keyed if org in orgs.may_deliver_for])
         staged: list[Staged] = []
-        unchanged: list[tuple[int, str, str]] = []
+        unchanged: list[tuple[int, str, str, uuid.UUID]] = []
         for (seq, record, content_hash), key in zip(hashed, keyed, strict=True):
-            if stored.get(key) == content_hash:
-                unchanged.append((seq, clean_text(record.ref), record.source_key))
+            found = stored.get(key)
+            if found is not None and found[0] == content_hash:
+                unchanged.append((seq, clean_text(record.ref), record.source_key, found[1]))
                 continue
             try:
                 staged.append(stage_record(seq, record, content_hash, orgs, seen_specs, persons))
@@ -84,13 +87,14 @@ def ingest(
         rejections.flush()
         pending.clear()
 
-    seq = 0
+    seq = errors = 0
     for item in items:
         if isinstance(item, BatchWarning):
             result.warning_count += 1
             if len(result.warnings) < WARNING_LIMIT:
                 result.warnings.append(_clean_warning(item))
         elif isinstance(item, RecordError):
+            errors += 1
             rejections.add(item)
         else:
             seq += 1
@@ -99,6 +103,8 @@ def ingest(
                 on_record()
             if len(pending) >= chunk_rows:
                 flush()
+                if on_progress is not None:
+                    on_progress(seq + errors)
     flush()
 
     written = write(
@@ -106,7 +112,7 @@ def ingest(
     )
     rejections.flush()
     result.rejections_stored = rejections.stored
-    result.accepted = written.written
+    result.accepted, result.new, result.changed = written.written, written.new, written.changed
     result.unchanged = written.total - written.written
     stats.mark_batch_pending(conn, batch_id)  # counted by the refresh after the commit
     return result
@@ -121,17 +127,19 @@ def _clean_warning(warning: BatchWarning) -> BatchWarning:
     )
 
 
-def _stored_hashes(conn: Connection, keys: list[tuple[int | None, str]]) -> dict[tuple[int | None, str], str]:
-    """The stored content hash of each (awarding organisation, source key): one probe of the unique
-    (source key, awarding organisation) index per key; the pairs are matched here."""
+def _stored_hashes(
+    conn: Connection, keys: list[tuple[int | None, str]]
+) -> dict[tuple[int | None, str], tuple[str, uuid.UUID]]:
+    """The stored content hash and id of each (awarding organisation, source key): one probe of the
+    unique (source key, awarding organisation) index per key; the pairs are matched here."""
     if not keys:
         return {}
     rows = conn.execute(
         text(
-            """SELECT awarding_org_id, source_key, content_hash FROM achievement
+            """SELECT awarding_org_id, source_key, content_hash, id FROM achievement
                WHERE source_key = ANY(:keys) AND awarding_org_id = ANY(:orgs)"""
         ),
         {"keys": [key for _, key in keys], "orgs": list({org for org, _ in keys})},
     )
     wanted = set(keys)
-    return {(org, key): h for org, key, h in rows if (org, key) in wanted}
+    return {(org, key): (h, id_) for org, key, h, id_ in rows if (org, key) in wanted}
