@@ -51,7 +51,11 @@ def test_a_file_resent_after_its_cause_was_fixed_is_imported(
     assert (third["status"], third["duplicate_of"]) == ("duplicate", again["batch_id"])
     assert (third["accepted"], third["unchanged"], third["rejected"]) == (8, 0, 0)
     stored = client.get(f"/v1/batches/{third['batch_id']}", headers=bearer(token(orgs["own"], WRITE))).json()
-    assert (stored["status"], stored["accepted"], stored["duplicate_of"]) == ("duplicate", 8, again["batch_id"])
+    assert (stored["status"], stored["accepted"], stored["duplicate_of"]) == (
+        "duplicate",
+        8,
+        again["batch_id"],
+    )
 
 
 def test_each_records_outcome_and_achievement_id(
@@ -84,7 +88,9 @@ def test_each_records_outcome_and_achievement_id(
     assert {i["code"] for i in items if i["outcome"] == "rejected"} == {"organisation.not_authorised"}
     with db.connect() as conn:
         stored = dict(
-            conn.execute(text("SELECT source_key, id::text FROM achievement WHERE person_id IS NOT NULL")).all()
+            conn.execute(
+                text("SELECT source_key, id::text FROM achievement WHERE person_id IS NOT NULL")
+            ).all()
         )
     kept = [i for i in items if i["outcome"] != "rejected"]
     assert {i["source_key"]: i["achievement_id"] for i in kept} == stored  # every result, its id
