@@ -263,7 +263,9 @@ def write(
         p,
     )
     # Each surviving record's outcome and achievement id, for the provider (GET /v1/batches/{id}/records):
-    # one set-based INSERT from the staging tables, not a row per record.
+    # one set-based INSERT from the staging tables, not a row per record. Measured: 4.3 s of a 123 s
+    # import of 100 000 records (3.5 %; 4.0 s of 94 s for its re-send with 20 000 changed), on the
+    # 2-core machine shared with other work.
     conn.execute(
         text(
             """
