@@ -20,8 +20,9 @@ processed again, since their cause may have been fixed. A unique index on comple
 without rejections makes that hold even for two identical uploads at the same moment: the second to
 commit fails on it and is reported as the duplicate.
 
-A little over 500 lines on purpose: receiving, processing and recovering share the batch row's states
-and the batch lock, and every transition of a batch is read here in one place.
+Over 500 lines on purpose: receiving, processing and recovering share the batch row's states and the
+batch lock, and every transition of a batch is read here in one place (the report is ``intake.report``,
+the dry run ``intake.dry_run``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, BinaryIO, cast
 
@@ -43,10 +44,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from intake.registry import choose, parse_sector
+from intake.report import BatchReport, Duplicate
 from register import stats
 from register.ingest import ingest
 from register.locks import LockKey
-from register.records import BatchWarning, RecordError
+from register.records import RecordError
 from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.text import clean_json, clean_text
@@ -56,86 +58,9 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 1024 * 1024
 
 
-@dataclass(slots=True)
-class BatchReport:
-    """What happened to one delivery; the CLI prints it and the API returns it."""
-
-    batch_id: uuid.UUID | None  # None for a dry run: nothing was stored
-    status: str  # completed, failed, duplicate
-    sector: str
-    format: str | None = None
-    accepted: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    warnings: list[BatchWarning] = field(default_factory=list)
-    errors: list[RecordError] = field(default_factory=list)
-    failure: RecordError | None = None  # why a whole file was unusable
-    duplicate_of: uuid.UUID | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    new: int | None = (
-        None  # of the accepted: new records (known when the batch ran here, not for a duplicate)
-    )
-    changed: int | None = None  # of the accepted: changed records
-    dry_run: bool = False  # nothing was stored: the batch, its records and its rejections were rolled back
-
-    @property
-    def exit_code(self) -> int:
-        """0 all accepted (or a duplicate), 1 some records rejected, 2 the file was unusable."""
-        if self.status == "failed":
-            return 2
-        return 1 if self.rejected else 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": None if self.batch_id is None else str(self.batch_id),
-            "status": self.status,
-            "sector": self.sector,
-            "format": self.format,
-            "accepted": self.accepted,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "new": self.new,
-            "changed": self.changed,
-            "dry_run": self.dry_run,
-            "duplicate_of": str(self.duplicate_of) if self.duplicate_of else None,
-            "failure": _error_dict(self.failure) if self.failure else None,
-            "warnings": [
-                {"record": w.record, "path": w.path, "code": w.code, "message": w.message}
-                for w in self.warnings
-            ],
-            "errors": [_error_dict(e) for e in self.errors],
-            "details": self.details,
-        }
-
-
-def _error_dict(error: RecordError) -> dict[str, Any]:
-    return {"record": error.record, "path": error.path, "code": error.code, "message": error.message}
-
-
 class ProviderUnknown(UnusableInput):
     def __init__(self, orgnr: str) -> None:
         super().__init__("provider.unknown", f"the providing organisation {orgnr} is not registered")
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicate:
-    """The completed batch (without rejections) an identical file was, and what it did."""
-
-    batch_id: uuid.UUID
-    accepted: int
-    unchanged: int
-    rejected: int
-
-    def report(self, batch_id: uuid.UUID | None, sector: str) -> BatchReport:
-        return BatchReport(
-            batch_id=batch_id,
-            status="duplicate",
-            sector=sector,
-            accepted=self.accepted,
-            unchanged=self.unchanged,
-            rejected=self.rejected,
-            duplicate_of=self.batch_id,
-        )
 
 
 @dataclass(slots=True)

@@ -33,13 +33,12 @@ from importers.base import UnusableInput
 from intake.batches import (
     ATTEMPTS,
     CHUNK_BYTES,
-    BatchReport,
-    Duplicate,
     import_context,
     ingest_delivery,
     provider_id_for,
 )
 from intake.registry import parse_sector
+from intake.report import BatchReport, Duplicate
 from register.audit import record_event
 from register.records import RecordError
 from register.sectors import Sector

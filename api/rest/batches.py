@@ -48,7 +48,6 @@ from api.rest.schemas import (
 from importers.base import UnusableInput
 from intake.batches import (
     RESUME_AFTER_SECONDS,
-    BatchReport,
     ReceivedBatch,
     abandoned_received,
     process,
@@ -58,6 +57,7 @@ from intake.batches import (
     settle_if_interrupted,
 )
 from intake.dry_run import dry_run as dry_run_import
+from intake.report import BatchReport
 from register.queries import BatchView, batch_records, batch_rejections, batch_view, list_batches
 from register.scopes import Scope
 from register.sectors import Sector, listed
