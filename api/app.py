@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from api import citizen, dashboard, health
@@ -23,6 +23,7 @@ from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
 from api.openapi import install_openapi
+from api.params import refuse_repeated
 from api.rest import achievements, admin, audit, batches, persons, stats
 from api.wallet import install as install_wallet
 from register.scopes import scopes_listed
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RequestContextMiddleware)  # outermost: the request id exists for all else
     app.include_router(health.router)
     for module in (batches, achievements, persons, stats, admin, audit):
-        app.include_router(module.router)
+        # A repeated query parameter is a set where the operation declares one, refused elsewhere.
+        app.include_router(module.router, dependencies=[Depends(refuse_repeated)])
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
     install_wallet(app)  # OpenID4VCI issuer: /.well-known/*, /wallet/* (docs/wallet.md)
     citizen.install(app, settings)  # /me: the citizen's login and pages (docs/citizen.md)

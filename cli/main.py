@@ -253,8 +253,13 @@ def import_(
     sector: str = typer.Option(..., help=f"{listed(Sector)}."),
     provider: str = typer.Option(..., help="Organisasjonsnummer of the delivering organisation."),
     as_json: bool = typer.Option(False, "--json", help="Print each batch report as one JSON object."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate and report what the import would do; store nothing."
+    ),
 ) -> None:
-    """Import delivery files. Exit 0 all accepted, 1 some records rejected, 2 a file unusable."""
+    """Import delivery files. Exit 0 every record accepted or unchanged (or the file a duplicate of one
+    imported without rejections), 1 some records rejected, 2 a file unusable or the command misused.
+    The same codes for --dry-run, which says what an import would do and stores nothing."""
     from intake.batches import recover_interrupted, refresh_statistics
     from intake.registry import parse_sector
     from register.database import get_engine
@@ -263,6 +268,8 @@ def import_(
     parse_sector(sector)
     engine = get_engine()
     settings = get_settings()
+    if dry_run:  # nothing is stored, nothing recovered: a dry run changes no batch, not even old ones
+        raise typer.Exit(_import_files(engine, settings, paths, sector, provider, as_json, dry_run=True))
     _report_recovered(recover_interrupted(engine))
     refresh_at_end = settings.stats_refresh == "after_import" and len(paths) > 1
     if refresh_at_end:  # one refresh for all the files: a person in several files is counted once
@@ -276,9 +283,17 @@ def import_(
 
 
 def _import_files(
-    engine: Engine, settings: Settings, paths: list[Path], sector: str, provider: str, as_json: bool
+    engine: Engine,
+    settings: Settings,
+    paths: list[Path],
+    sector: str,
+    provider: str,
+    as_json: bool,
+    *,
+    dry_run: bool = False,
 ) -> int:
     from intake.batches import run_import
+    from intake.dry_run import dry_run as dry_run_import
 
     worst = EXIT_OK
     for path in paths:
@@ -286,15 +301,25 @@ def _import_files(
             raise _fail(f"{path}: no such file")
         show_progress = sys.stderr.isatty() and not as_json
         with _opened(path, show_progress) as source:
-            report = run_import(
-                engine,
-                source,
-                sector=sector,
-                provider_orgnr=provider,
-                filename=path.name,
-                submitted_by="cli",
-                settings=settings,
-            )
+            if dry_run:
+                report = dry_run_import(
+                    engine,
+                    source,
+                    sector=sector,
+                    provider_orgnr=provider,
+                    filename=path.name,
+                    settings=settings,
+                )
+            else:
+                report = run_import(
+                    engine,
+                    source,
+                    sector=sector,
+                    provider_orgnr=provider,
+                    filename=path.name,
+                    submitted_by="cli",
+                    settings=settings,
+                )
         worst = max(worst, report.exit_code)
         if as_json:
             typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -321,20 +346,20 @@ def _opened(path: Path, progress: bool) -> Any:
 
 def _print_report(path: Path, report: Any) -> None:
     out = typer.echo
+    # A dry run names no batch: nothing was stored.
+    batch = "[dry run: nothing stored]" if report.dry_run else f"[batch {report.batch_id}]"
     if report.status == "duplicate":
         out(
-            f"{path}: already imported (batch {report.duplicate_of}); nothing changed [batch {report.batch_id}]"
+            f"{path}: already imported without rejections (batch {report.duplicate_of}: {report.accepted} "
+            f"accepted, {report.unchanged} unchanged); nothing changed {batch}"
         )
         return
     if report.status == "failed":
-        out(
-            f"{path}: unusable — {report.failure.message} [{report.failure.code}] [batch {report.batch_id}]",
-            err=True,
-        )
+        out(f"{path}: unusable — {report.failure.message} [{report.failure.code}] {batch}", err=True)
         return
     out(
-        f"{path}: {report.format}: {report.accepted} accepted, {report.unchanged} unchanged, "
-        f"{report.rejected} rejected, {len(report.warnings)} warnings [batch {report.batch_id}]"
+        f"{path}: {report.format}: {report.accepted} accepted ({report.new} new, {report.changed} changed), "
+        f"{report.unchanged} unchanged, {report.rejected} rejected, {len(report.warnings)} warnings {batch}"
     )
     for w in report.warnings:
         out(f"  warning {w.record or ''} {w.path or ''}: {w.message} [{w.code}]")

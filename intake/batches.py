@@ -14,12 +14,15 @@ or only by the server's timer, when ``REGISTER_STATS_REFRESH=background``): the 
 no longer carries them, many batches are counted in one refresh, and a failed refresh never fails the
 import (its persons stay pending).
 
-A file whose sha256 matches a completed batch of the same provider is recorded as ``duplicate`` and not
-parsed again. A unique index on completed (provider, sha256) makes that hold even for two identical
-uploads at the same moment: the second to commit fails on it and is reported as the duplicate.
+A file whose sha256 matches a completed batch of the same provider that had no rejections is recorded
+as ``duplicate`` (with that batch's counts) and not parsed again; a file that had rejections is
+processed again, since their cause may have been fixed. A unique index on completed (provider, sha256)
+without rejections makes that hold even for two identical uploads at the same moment: the second to
+commit fails on it and is reported as the duplicate.
 
-A little over 500 lines on purpose: receiving, processing and recovering share the batch row's states
-and the batch lock, and every transition of a batch is read here in one place.
+Over 500 lines on purpose: receiving, processing and recovering share the batch row's states and the
+batch lock, and every transition of a batch is read here in one place (the report is ``intake.report``,
+the dry run ``intake.dry_run``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO, cast
 
 from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolation
@@ -40,10 +44,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from importers.base import HEAD_BYTES, ImportContext, UnusableInput
 from intake.registry import choose, parse_sector
+from intake.report import BatchReport, Duplicate
 from register import stats
 from register.ingest import ingest
 from register.locks import LockKey
-from register.records import BatchWarning, RecordError
+from register.records import RecordError
 from register.sectors import Sector
 from register.settings import Settings, get_settings
 from register.text import clean_json, clean_text
@@ -51,54 +56,6 @@ from register.text import clean_json, clean_text
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
-
-
-@dataclass(slots=True)
-class BatchReport:
-    """What happened to one delivery; the CLI prints it and the API returns it."""
-
-    batch_id: uuid.UUID
-    status: str  # completed, failed, duplicate
-    sector: str
-    format: str | None = None
-    accepted: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    warnings: list[BatchWarning] = field(default_factory=list)
-    errors: list[RecordError] = field(default_factory=list)
-    failure: RecordError | None = None  # why a whole file was unusable
-    duplicate_of: uuid.UUID | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        """0 all accepted (or a duplicate), 1 some records rejected, 2 the file was unusable."""
-        if self.status == "failed":
-            return 2
-        return 1 if self.rejected else 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": str(self.batch_id),
-            "status": self.status,
-            "sector": self.sector,
-            "format": self.format,
-            "accepted": self.accepted,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "duplicate_of": str(self.duplicate_of) if self.duplicate_of else None,
-            "failure": _error_dict(self.failure) if self.failure else None,
-            "warnings": [
-                {"record": w.record, "path": w.path, "code": w.code, "message": w.message}
-                for w in self.warnings
-            ],
-            "errors": [_error_dict(e) for e in self.errors],
-            "details": self.details,
-        }
-
-
-def _error_dict(error: RecordError) -> dict[str, Any]:
-    return {"record": error.record, "path": error.path, "code": error.code, "message": error.message}
 
 
 class ProviderUnknown(UnusableInput):
@@ -113,7 +70,7 @@ class ReceivedBatch:
     sector: Sector
     spool: BinaryIO  # the delivery, readable from the start
     sha256: str
-    duplicate_of: uuid.UUID | None
+    duplicate: Duplicate | None
 
 
 def provider_id_for(conn: Connection, orgnr: str) -> int:
@@ -188,26 +145,38 @@ def receive(
             )
             seq += 1
         sha256 = digest.hexdigest()
-        duplicate_of = conn.execute(
-            text(
-                "SELECT id FROM import_batch WHERE provider_id = :p AND sha256 = :h AND status = 'completed'"
-            ),
-            {"p": provider_id, "h": sha256},
-        ).scalar()
         conn.execute(
-            text(
-                """UPDATE import_batch SET sha256 = :h, size_bytes = :n,
-                          status = CASE WHEN CAST(:dup AS uuid) IS NULL THEN 'received' ELSE 'duplicate' END,
-                          duplicate_of = :dup, finished_at = CASE WHEN CAST(:dup AS uuid) IS NULL THEN NULL
-                                                                  ELSE now() END
-                   WHERE id = :id"""
-            ),
-            {"h": sha256, "n": size, "dup": duplicate_of, "id": batch_id},
+            text("UPDATE import_batch SET sha256 = :h, size_bytes = :n WHERE id = :id"),
+            {"h": sha256, "n": size, "id": batch_id},
         )
+        duplicate = _mark_duplicate(conn, batch_id)
     if spool is None:
         spool = source
     spool.seek(0)
-    return ReceivedBatch(batch_id, provider_id, sector_, spool, sha256, duplicate_of)
+    return ReceivedBatch(batch_id, provider_id, sector_, spool, sha256, duplicate)
+
+
+def _mark_duplicate(conn: Connection, batch_id: uuid.UUID) -> Duplicate | None:
+    """Mark the batch a duplicate if its file completed before without rejections; the earlier batch.
+
+    The duplicate carries the earlier batch's counts (what that file did when it was imported), so an
+    answer ``duplicate`` says what the file holds, not "0 accepted, 0 rejected".
+    """
+    # Only a completed batch without rejections makes an identical file a duplicate: a file whose
+    # records were rejected is processed again when re-sent, because the cause may have been fixed in
+    # the register since (a delivery relation added); answering ``duplicate`` would never import them.
+    row = conn.execute(
+        text(
+            """UPDATE import_batch b SET status = 'duplicate', finished_at = now(), duplicate_of = o.id,
+                      accepted = o.accepted, unchanged = o.unchanged, rejected = o.rejected
+               FROM import_batch o
+               WHERE b.id = :id AND o.provider_id = b.provider_id AND o.sha256 = b.sha256
+                 AND o.status = 'completed' AND o.rejected = 0
+               RETURNING o.id, o.accepted, o.unchanged, o.rejected"""
+        ),
+        {"id": batch_id},
+    ).first()
+    return None if row is None else Duplicate(row.id, row.accepted, row.unchanged, row.rejected)
 
 
 def process(
@@ -222,10 +191,8 @@ def process(
 ) -> BatchReport:
     """Parse and ingest a received batch in one transaction; on failure mark it failed."""
     settings = settings or get_settings()
-    if received.duplicate_of is not None:
-        report = BatchReport(batch_id=received.batch_id, status="duplicate", sector=received.sector.value)
-        report.duplicate_of = received.duplicate_of
-        return report
+    if received.duplicate is not None:
+        return received.duplicate.report(received.batch_id, received.sector.value)
     with engine.connect() as lock_conn:
         # Held for as long as this process works on the batch, and released by PostgreSQL if the process
         # dies: recover_interrupted() marks a 'processing' batch failed when nobody holds its lock.
@@ -241,13 +208,7 @@ def process(
                 )
             for attempt in range(1, ATTEMPTS + 1):
                 received.spool.seek(0)
-                context = ImportContext(
-                    sector=received.sector,
-                    provider_orgnr=provider_orgnr,
-                    filename=filename,
-                    content_type=content_type,
-                    settings=settings,
-                )
+                context = import_context(received.sector, provider_orgnr, filename, content_type, settings)
                 report = BatchReport(
                     batch_id=received.batch_id, status="processing", sector=received.sector.value
                 )
@@ -269,6 +230,58 @@ def process(
     if report.status == "completed" and settings.stats_refresh == "after_import":
         refresh_statistics(engine)
     return report
+
+
+def import_context(
+    sector: Sector, provider_orgnr: str, filename: str | None, content_type: str | None, settings: Settings
+) -> ImportContext:
+    return ImportContext(
+        sector=sector,
+        provider_orgnr=provider_orgnr,
+        filename=filename,
+        content_type=content_type,
+        settings=settings,
+    )
+
+
+def ingest_delivery(
+    conn: Connection,
+    report: BatchReport,
+    batch_id: uuid.UUID,
+    provider_id: int,
+    spool: BinaryIO,
+    context: ImportContext,
+    settings: Settings,
+    *,
+    on_record: Callable[[], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Choose the importer and run the ingest in ``conn``'s transaction; the report gets the outcome.
+    The one path of a real import and of a dry run (``intake.dry_run``), so the two answer alike."""
+    head = spool.read(HEAD_BYTES)
+    spool.seek(0)
+    importer = choose(context.sector, head, context.filename, context.content_type)
+    report.format = importer.name
+    result = ingest(
+        conn,
+        batch_id=batch_id,
+        provider_id=provider_id,
+        items=importer.extract(spool, context),
+        allow_synthetic_ids=settings.synthetic_ids_allowed,
+        chunk_rows=settings.import_chunk_rows,
+        on_record=on_record,
+        on_progress=on_progress,
+        field_names=importer.field_names,
+    )
+    report.accepted, report.unchanged, report.rejected = result.accepted, result.unchanged, result.rejected
+    report.new, report.changed = result.new, result.changed
+    report.errors, report.warnings = result.errors, result.warnings
+    report.details = clean_json(context.facts.details)
+    if result.warning_count > len(result.warnings):
+        report.details["warnings_total"] = result.warning_count
+    if result.rejections_stored < result.rejected:
+        report.details["rejections_stored"] = result.rejections_stored
+    report.status = "completed"
 
 
 def refresh_statistics(engine: Engine) -> None:
@@ -298,44 +311,22 @@ def _process_locked(
         )
     try:
         with engine.begin() as conn:
-            head = received.spool.read(HEAD_BYTES)
-            received.spool.seek(0)
-            importer = choose(received.sector, head, filename, content_type)
-            report.format = importer.name
-            result = ingest(
-                conn,
-                batch_id=received.batch_id,
-                provider_id=received.provider_id,
-                items=importer.extract(received.spool, context),
-                allow_synthetic_ids=settings.synthetic_ids_allowed,
-                chunk_rows=settings.import_chunk_rows,
-                on_record=on_record,
-                field_names=importer.field_names,
-            )
-            report.accepted, report.unchanged, report.rejected = (
-                result.accepted,
-                result.unchanged,
-                result.rejected,
-            )
-            report.errors, report.warnings = result.errors, result.warnings
-            report.details = clean_json(context.facts.details)
-            if result.warning_count > len(result.warnings):
-                report.details["warnings_total"] = result.warning_count
-            if result.rejections_stored < result.rejected:
-                report.details["rejections_stored"] = result.rejections_stored
-            report.status = "completed"
+            ingest_delivery(
+                conn, report, received.batch_id, received.provider_id, received.spool, context, settings,
+                on_record=on_record, on_progress=partial(_record_progress, engine, received.batch_id),
+            )  # fmt: skip
             conn.execute(
                 text(
                     """UPDATE import_batch SET status = 'completed', format = :format, accepted = :a,
-                              unchanged = :u, rejected = :r, warnings = CAST(:w AS jsonb),
-                              details = CAST(:d AS jsonb), finished_at = now()
+                              unchanged = :u, rejected = :r, records_done = :a + :u + :r,
+                              warnings = CAST(:w AS jsonb), details = CAST(:d AS jsonb), finished_at = now()
                        WHERE id = :id"""
                 ),
                 {
-                    "format": importer.name,
-                    "a": result.accepted,
-                    "u": result.unchanged,
-                    "r": result.rejected,
+                    "format": report.format,
+                    "a": report.accepted,
+                    "u": report.unchanged,
+                    "r": report.rejected,
                     "w": _json(report.as_dict()["warnings"]),
                     "d": _json(clean_json(context.facts.details)),
                     "id": received.batch_id,
@@ -351,23 +342,11 @@ def _process_locked(
         if not isinstance(exc.orig, UniqueViolation) or "uq_import_batch_completed_file" not in str(exc.orig):
             _mark_failed(engine, received.batch_id, report.format, "internal error")
             raise
-        # An identical delivery completed while this one was being processed.
+        # An identical delivery completed (without rejections) while this one was being processed.
         with engine.begin() as conn:
-            original = conn.execute(
-                text(
-                    """UPDATE import_batch b SET status = 'duplicate', finished_at = now(),
-                              duplicate_of = (SELECT id FROM import_batch o WHERE o.provider_id = b.provider_id
-                                              AND o.sha256 = b.sha256 AND o.status = 'completed')
-                       WHERE id = :id RETURNING duplicate_of"""
-                ),
-                {"id": received.batch_id},
-            ).scalar()
-        report = BatchReport(
-            batch_id=received.batch_id,
-            status="duplicate",
-            sector=received.sector.value,
-            duplicate_of=original,
-        )
+            duplicate = _mark_duplicate(conn, received.batch_id)
+        assert duplicate is not None  # the unique index named it: it is there
+        report = duplicate.report(received.batch_id, received.sector.value)
     except DBAPIError as exc:
         if not last_attempt and isinstance(exc.orig, DeadlockDetected | SerializationFailure):
             # Two batches met on the same new persons in opposite order; the transaction rolled back
@@ -381,6 +360,17 @@ def _process_locked(
         _mark_failed(engine, received.batch_id, report.format, "internal error")
         raise
     return report
+
+
+def _record_progress(engine: Engine, batch_id: uuid.UUID, records_done: int) -> None:
+    """The records a processing batch has read so far, for a client polling it: committed per chunk in
+    a short transaction of its own (the batch's own transaction is visible only when it ends). The
+    ingest's rows hold only key-share locks on the batch row, so this update never waits for them."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE import_batch SET records_done = :n WHERE id = :id AND status = 'processing'"),
+            {"n": records_done, "id": batch_id},
+        )
 
 
 ATTEMPTS = 3  # a batch that loses a deadlock to a concurrent batch runs again, this many times in all

@@ -427,11 +427,13 @@ class BatchView:
     failure: str | None
     received_at: dt.datetime
     finished_at: dt.datetime | None
+    records_done: int
 
 
 _BATCH_COLUMNS = """b.id, o.orgnr AS provider_orgnr, b.sector, b.format, b.filename, b.content_type, b.sha256,
                     b.size_bytes, b.status, b.submitted_by, b.duplicate_of, b.accepted, b.unchanged,
-                    b.rejected, b.warnings, b.details, b.failure, b.received_at, b.finished_at"""
+                    b.rejected, b.warnings, b.details, b.failure, b.received_at, b.finished_at,
+                    b.records_done"""
 
 
 def batch_view(conn: Connection, batch_id: uuid.UUID) -> BatchView | None:
@@ -496,3 +498,39 @@ def register_contents(engine: Engine) -> str | None:
     if not organisations and not batches:
         return None
     return f"{organisations} organisation{'s' * (organisations != 1)}, {batches} batch{'es' * (batches != 1)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcomeView:
+    part: int  # 0 a record that passed every check (by its place in the delivery), 1 a rejection
+    seq: int
+    record: str | None
+    source_key: str | None
+    achievement_id: uuid.UUID | None
+    outcome: str  # new, changed, unchanged, rejected
+    code: str | None
+
+
+def batch_records(
+    conn: Connection, batch_id: uuid.UUID, *, after: tuple[int, int] = (0, 0), limit: int = 100
+) -> list[RecordOutcomeView]:
+    """Each record of a batch and what became of it: the records that passed every check
+    (``import_record``) in delivery order, then the rejected ones (``import_rejection``) in theirs.
+
+    Keyset pagination on (part, seq): ``after`` is the last item of the previous page. Both tables are
+    read by their primary key (batch, seq), so a page costs the same at the millionth record.
+    """
+    rows = conn.execute(
+        text(
+            """SELECT * FROM (
+                   (SELECT 0 AS part, seq, ref AS record, source_key, achievement_id, outcome, NULL AS code
+                    FROM import_record WHERE batch_id = :b AND :part = 0 AND seq > :seq ORDER BY seq LIMIT :n)
+                   UNION ALL
+                   (SELECT 1, seq, record, NULL, NULL, 'rejected', code
+                    FROM import_rejection WHERE batch_id = :b AND seq > CASE WHEN :part = 1 THEN :seq ELSE 0 END
+                    ORDER BY seq LIMIT :n)
+               ) r ORDER BY part, seq LIMIT :n"""
+        ),
+        {"b": batch_id, "part": after[0], "seq": after[1], "n": limit},
+    )
+    return [RecordOutcomeView(**row._mapping) for row in rows]

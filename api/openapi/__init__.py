@@ -106,7 +106,14 @@ def documented(
     declared: dict[int | str, dict[str, Any]] = {
         s: {"description": _TITLES.get(s, "Error"), "model": Problem} for s in own
     }
-    declared.update({s: dict(r) for s, r in (responses or {}).items()})
+    for s, response in (responses or {}).items():
+        declared[s] = dict(response)
+        # A further response's examples go in again as written, as the main one's do: FastAPI drops
+        # the nulls of what it is given, and an example without its nulls no longer fits its schema.
+        for media, body in response.get("content", {}).items():
+            extra["responses"].setdefault(str(s), {}).setdefault("content", {}).setdefault(media, {}).update(
+                body
+            )
     return {"responses": declared, "openapi_extra": extra}
 
 

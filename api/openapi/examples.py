@@ -89,10 +89,20 @@ _REPORT_BASE: dict[str, Any] = {
     "details": {},
 }
 BATCH_REPORTS = {
-    "all accepted": {**_REPORT_BASE, "accepted": 3, "unchanged": 0, "rejected": 0, "errors": []},
+    "all accepted": {
+        **_REPORT_BASE,
+        "accepted": 3,
+        "new": 3,
+        "changed": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "errors": [],
+    },
     "a row rejected": {
         **_REPORT_BASE,
         "accepted": 2,
+        "new": 2,
+        "changed": 0,
         "unchanged": 0,
         "rejected": 1,
         "errors": [
@@ -104,6 +114,13 @@ BATCH_REPORTS = {
             }
         ],
     },
+}
+DRY_RUN_REPORT = {
+    **BATCH_REPORTS["a row rejected"],
+    "batch_id": None,
+    "new": 1,
+    "changed": 1,
+    "dry_run": True,
 }
 BATCH_ACCEPTED = {"batch_id": BATCH_ID, "status": "received", "location": f"/v1/batches/{BATCH_ID}"}
 
@@ -127,6 +144,7 @@ BATCH: dict[str, Any] = {
     "failure": None,
     "received_at": "2026-12-05T15:44:32.607729Z",
     "finished_at": "2026-12-05T15:44:32.618232Z",
+    "records_done": 3,
 }
 _REJECTION = {
     "seq": 1,
@@ -138,6 +156,26 @@ _REJECTION = {
 BATCH_DETAIL = {**BATCH, "rejections": [_REJECTION], "rejections_next": None}
 BATCH_PAGE = {"items": [BATCH], "next_cursor": None}
 REJECTION_PAGE = {"items": [_REJECTION], "next_after": None}
+
+RECORD_PAGE = {
+    "items": [
+        {
+            "record": "row 1",
+            "source_key": "vocational/vitnemal/FS-VM-2025-0042",
+            "achievement_id": ACHIEVEMENT_ID,
+            "outcome": "new",
+            "code": None,
+        },
+        {
+            "record": "row 7",
+            "source_key": None,
+            "achievement_id": None,
+            "outcome": "rejected",
+            "code": "grade.invalid",
+        },
+    ],
+    "next_cursor": None,
+}
 
 WITHDRAWAL_IN = {"reason": "registered on the wrong person"}
 WITHDRAWAL = {

@@ -261,13 +261,16 @@ class RecordProblemOut(BaseModel):
 
 
 class BatchReportOut(BaseModel):
-    batch_id: uuid.UUID
-    status: str
+    batch_id: uuid.UUID | None = Field(description="the stored batch; null for a dry run, which stores none")
+    status: str = Field(description="completed, failed or duplicate")
     sector: str
     format: str | None
-    accepted: int
+    accepted: int = Field(description="new + changed; for a duplicate, the earlier batch's figure")
     unchanged: int
     rejected: int
+    new: int | None = Field(default=None, description="of the accepted, new records (null for a duplicate)")
+    changed: int | None = Field(default=None, description="of the accepted, changed records")
+    dry_run: bool = Field(default=False, description="true: validated and counted, nothing stored")
     duplicate_of: uuid.UUID | None
     failure: RecordProblemOut | None
     warnings: list[RecordProblemOut]
@@ -295,6 +298,7 @@ class BatchOut(BaseModel):
     failure: str | None
     received_at: dt.datetime
     finished_at: dt.datetime | None
+    records_done: int = Field(description="records read so far (while processing; all of them when done)")
 
 
 class RejectionOut(BaseModel):
@@ -318,6 +322,19 @@ class BatchPage(BaseModel):
 class RejectionPage(BaseModel):
     items: list[RejectionOut]
     next_after: int | None
+
+
+class RecordOutcomeOut(BaseModel):
+    record: str | None = Field(description="the record's reference in the delivery (line, element)")
+    source_key: str | None = Field(description="the provider's key of the record; null for a rejection")
+    achievement_id: uuid.UUID | None = Field(description="the achievement it is (null for a rejection)")
+    outcome: str = Field(description="new, changed, unchanged (the three stored) or rejected")
+    code: str | None = Field(description="the rule a rejected record broke (docs/errors.md)")
+
+
+class RecordOutcomePage(BaseModel):
+    items: list[RecordOutcomeOut]
+    next_cursor: str | None
 
 
 class WithdrawalIn(BaseModel):

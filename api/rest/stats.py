@@ -12,6 +12,7 @@ from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
 from api.openapi import documented
 from api.openapi import examples as ex
+from api.params import value_set
 from register import stats
 from register.redaction import redact
 from register.scopes import Scope
@@ -80,31 +81,36 @@ def achievements(
         description=f"comma-separated dimensions: {', '.join(stats.DIMENSIONS)}",
         examples=["sector,year"],
     ),
-    sector: Sector | None = Query(default=None),
-    year: int | None = Query(default=None, ge=1900, le=2200),
-    provider: str | None = Query(
-        default=None, pattern=r"^\d{9}$", description="orgnr of the awarding organisation"
+    # Every filter takes several values (year=2024&year=2025): each value its own cells (api/params.py).
+    sector: list[Sector] | None = Query(default=None),
+    year: list[Annotated[int, Field(ge=1900, le=2200)]] | None = Query(default=None),
+    provider: list[Annotated[str, Field(pattern=r"^\d{9}$")]] | None = Query(
+        default=None, description="orgnr of the awarding organisation"
     ),
-    level: str | None = Query(
-        default=None, max_length=8, description='NKR level ("5.1"), or "EQF n" where only EQF is known'
+    level: list[Annotated[str, Field(max_length=8)]] | None = Query(
+        default=None, description='NKR level ("5.1"), or "EQF n" where only EQF is known'
     ),
-    field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
-    nus: str | None = Query(default=None, max_length=16, description="NUS code"),
-    grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
+    field: list[Annotated[str, Field(max_length=16)]] | None = Query(
+        default=None, description="ISCED-F code"
+    ),
+    nus: list[Annotated[str, Field(max_length=16)]] | None = Query(default=None, description="NUS code"),
+    grade: list[Annotated[str, Field(max_length=64)]] | None = Query(
+        default=None, description="SCHEME:VALUE, e.g. a-f:A"
+    ),
     *,
     principal: Annotated[Principal, Depends(require_scope(Scope.STATS))],
     engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
     dims = stats.parse_group_by(group_by)
-    filters = {
-        "sector": sector.value if sector else None,
-        "year": year,
-        "provider": provider,
-        "level": level,
-        "field": field,
-        "nus": nus,
-        "grade": grade,
+    filters: dict[str, Any] = {
+        "sector": value_set([s.value for s in sector] if sector else None),
+        "year": value_set(year),
+        "provider": value_set(provider),
+        "level": value_set(level),
+        "field": value_set(field),
+        "nus": value_set(nus),
+        "grade": value_set(grade),
     }
     threshold = settings.suppression_threshold
     key = (tuple(dims), tuple(filters.items()), threshold)
@@ -132,6 +138,12 @@ def _answers(request: Request) -> stats.VersionedCache[bytes]:
     return cache
 
 
+def _redacted(value: Any) -> Any:
+    if isinstance(value, tuple):  # several values of one filter
+        return [_redacted(v) for v in value]
+    return redact(value) if isinstance(value, str) else value
+
+
 def _encode(result: stats.StatsResult) -> bytes:
     cells = []
     for cell in result.cells:
@@ -154,7 +166,7 @@ def _encode(result: stats.StatsResult) -> bytes:
             )
         )
     # The filters are echoed as given: free-text ones (nus, grade, field) through the one redaction.
-    filters = {k: redact(v) if isinstance(v, str) else v for k, v in result.filters.items()}
+    filters = {k: _redacted(v) for k, v in result.filters.items()}
     out = StatsOut(
         group_by=result.group_by,
         filters=filters,

@@ -29,6 +29,8 @@ WARNING_LIMIT = 1000
 @dataclass(slots=True)
 class IngestResult:
     accepted: int = 0  # new or changed (a withdrawal is a change)
+    new: int = 0
+    changed: int = 0
     unchanged: int = 0
     rejected: int = 0
     errors: list[RecordError] = field(default_factory=list)  # the first REPORT_ERROR_LIMIT

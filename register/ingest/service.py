@@ -29,6 +29,7 @@ def ingest(
     chunk_rows: int = 10_000,
     on_record: Callable[[], None] | None = None,
     field_names: Mapping[str, str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Validate and write one batch of records in the caller's transaction.
 
@@ -37,6 +38,7 @@ def ingest(
     one kept in ``achievement_version``), a withdrawal is a status. Records that fail a rule are
     reported with reference, path, code and message, in the order of the delivery, their paths named
     as the delivery names them where the importer says how (``field_names``); the rest are written.
+    ``on_progress`` is told the number of items (records and rejections) read so far after each chunk.
     """
     result = IngestResult()
     cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -73,10 +75,11 @@ def ingest(
         keyed = [(orgs.resolve(record.awarding_org), record.source_key) for _, record, _ in hashed]
         stored = _stored_hashes(conn, [(org, key) for org, key in keyed if org in orgs.may_deliver_for])
         staged: list[Staged] = []
-        unchanged: list[tuple[int, str, str]] = []
+        unchanged: list[tuple[int, str, str, uuid.UUID]] = []
         for (seq, record, content_hash), key in zip(hashed, keyed, strict=True):
-            if stored.get(key) == content_hash:
-                unchanged.append((seq, clean_text(record.ref), record.source_key))
+            found = stored.get(key)
+            if found is not None and found[0] == content_hash:
+                unchanged.append((seq, clean_text(record.ref), record.source_key, found[1]))
                 continue
             try:
                 staged.append(stage_record(seq, record, content_hash, orgs, seen_specs, persons))
@@ -104,13 +107,15 @@ def ingest(
                 on_record()
             if len(pending) >= chunk_rows:
                 flush()
+                if on_progress is not None:
+                    on_progress(seq)
     flush()
 
     written = write(
         conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections, entitled=orgs.may_deliver_for
     )
     rejections.finish()
-    result.accepted = written.written
+    result.accepted, result.new, result.changed = written.written, written.new, written.changed
     result.unchanged = written.total - written.written
     stats.mark_batch_pending(conn, batch_id)  # counted by the refresh after the commit
     return result
@@ -125,17 +130,19 @@ def _clean_warning(warning: BatchWarning) -> BatchWarning:
     )
 
 
-def _stored_hashes(conn: Connection, keys: list[tuple[int | None, str]]) -> dict[tuple[int | None, str], str]:
-    """The stored content hash of each (awarding organisation, source key): one probe of the unique
-    (source key, awarding organisation) index per key; the pairs are matched here."""
+def _stored_hashes(
+    conn: Connection, keys: list[tuple[int | None, str]]
+) -> dict[tuple[int | None, str], tuple[str, uuid.UUID]]:
+    """The stored content hash and id of each (awarding organisation, source key): one probe of the
+    unique (source key, awarding organisation) index per key; the pairs are matched here."""
     if not keys:
         return {}
     rows = conn.execute(
         text(
-            """SELECT awarding_org_id, source_key, content_hash FROM achievement
+            """SELECT awarding_org_id, source_key, content_hash, id FROM achievement
                WHERE source_key = ANY(:keys) AND awarding_org_id = ANY(:orgs)"""
         ),
         {"keys": [key for _, key in keys], "orgs": list({org for org, _ in keys})},
     )
     wanted = set(keys)
-    return {(org, key): h for org, key, h in rows if (org, key) in wanted}
+    return {(org, key): (h, id_) for org, key, h, id_ in rows if (org, key) in wanted}

@@ -89,7 +89,7 @@ def _copy_sql(table: str, row_type: type[tuple[Any, ...]]) -> str:
 _CREATE_STAGING = f"""
     {_table_sql("stage", StageRow)}
     {_table_sql("stage_spec", SpecRow)}
-    CREATE TEMP TABLE stage_unchanged (seq int, ref text, source_key text) ON COMMIT DROP;
+    CREATE TEMP TABLE stage_unchanged (seq int, ref text, source_key text, achievement_id uuid) ON COMMIT DROP;
     CREATE TEMP TABLE stage_identifier (seq int, kind text, scheme text, value text) ON COMMIT DROP;
     CREATE TEMP TABLE stage_attachment (
         seq int, media_type text, title text, content bytea, sha256 text
@@ -109,9 +109,11 @@ def create_staging_tables(conn: Connection) -> None:
     conn.execute(text(_CREATE_STAGING))
 
 
-def copy_chunk(cur: Cursor[Any], chunk: list[Staged], unchanged: list[tuple[int, str, str]]) -> None:
+def copy_chunk(
+    cur: Cursor[Any], chunk: list[Staged], unchanged: list[tuple[int, str, str, uuid.UUID]]
+) -> None:
     if unchanged:
-        with cur.copy("COPY stage_unchanged (seq, ref, source_key) FROM STDIN") as copy:
+        with cur.copy("COPY stage_unchanged (seq, ref, source_key, achievement_id) FROM STDIN") as copy:
             for row in unchanged:
                 copy.write_row(row)
     if not chunk:

@@ -3,7 +3,7 @@
 from register.models.achievement import Achievement, AchievementAttachment, AchievementVersion
 from register.models.audit import AuditEvent
 from register.models.base import Base
-from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
+from register.models.batch import ImportBatch, ImportBatchChunk, ImportRecord, ImportRejection
 from register.models.citizen import CitizenSession, ShareLink
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
 from register.models.person import Person, PersonHistory, PersonIdentifier
@@ -20,6 +20,7 @@ __all__ = [
     "CitizenSession",
     "ImportBatch",
     "ImportBatchChunk",
+    "ImportRecord",
     "ImportRejection",
     "LearningSpecification",
     "Organisation",

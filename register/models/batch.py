@@ -31,13 +31,15 @@ class ImportBatch(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {BATCH_STATUSES!r}", name="status"),
         Index(None, "provider_id", "received_at"),
-        # One completed import per (provider, file); an identical re-upload is reported as a duplicate.
+        # One completed import without rejections per (provider, file): an identical re-upload is
+        # reported as its duplicate. A file that had rejections is processed again when re-sent (its
+        # cause, a missing delivery relation say, may have been fixed since).
         Index(
             "uq_import_batch_completed_file",
             "provider_id",
             "sha256",
             unique=True,
-            postgresql_where=text("status = 'completed'"),
+            postgresql_where=text("status = 'completed' AND rejected = 0"),
         ),
     )
 
@@ -59,6 +61,8 @@ class ImportBatch(Base):
     # Format-level facts: signature outcome and certificate subject, detected format version, …
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     failure: Mapped[str | None] = mapped_column(Text)
+    # Records read so far while 'processing' (written per chunk in a short transaction of its own).
+    records_done: Mapped[int] = mapped_column(Integer, server_default="0")
     received_at: Mapped[dt.datetime] = timestamp_now()
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -88,3 +92,26 @@ class ImportRejection(Base):
     path: Mapped[str | None] = mapped_column(Text)
     code: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+
+
+RECORD_OUTCOMES = ("new", "changed", "unchanged")
+
+
+class ImportRecord(Base):
+    """One record of a batch that passed every check: its key, the achievement it is, what happened.
+
+    Rejected records are in ``import_rejection``. Written set-based in the batch's transaction.
+    """
+
+    __tablename__ = "import_record"
+    __table_args__ = (CheckConstraint(f"outcome IN {RECORD_OUTCOMES!r}", name="outcome"),)
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the record's place in the delivery
+    ref: Mapped[str | None] = mapped_column(Text)
+    source_key: Mapped[str] = mapped_column(Text)
+    # No foreign key: written in bulk with the batch, and an achievement is never deleted.
+    achievement_id: Mapped[uuid.UUID] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(16))

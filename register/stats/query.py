@@ -48,15 +48,20 @@ def achievement_stats(
 ) -> StatsResult:
     """Counts, distinct persons and credits per credit scheme, grouped and filtered, with disclosure control.
 
-    ``filters`` maps dimension names to one value each: sector/level/field/nus (text), year (int),
-    provider (orgnr), grade (``scheme:value``). A table computed on demand (NUS or grade among the
+    ``filters`` maps dimension names to a value, or a tuple of values: sector/level/field/nus (text),
+    year (int), provider (orgnr), grade (``scheme:value``). A dimension filtered by several values is
+    grouped by as well: each value its own cells (their sum would be a new, unperturbed figure, and
+    would count a person of two of them twice). A table computed on demand (NUS or grade among the
     dimensions) may take ``on_demand_seconds`` at most (``stats.too_expensive`` beyond).
 
     Every figure is perturbed by its cell key and small cells are suppressed (``register.disclosure``).
     ``exact=True`` gives the stored figures, for the register's own checks; no API passes it.
     """
-    group = list(group_by)
     active = {name: value for name, value in filters.items() if value is not None}
+    several = [name for name, value in active.items() if isinstance(value, tuple)]
+    group = list(group_by) + [
+        name for name in sorted(several, key=list(DIMENSIONS).index) if name not in group_by
+    ]
     unknown = [n for n in active if n not in DIMENSIONS]
     if unknown:
         raise InvalidInput("stats.unknown_dimension", f"cannot filter on {', '.join(unknown)}")
@@ -117,29 +122,31 @@ def achievement_stats(
     return result
 
 
-def _resolve_filters(conn: Connection, active: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """The filters as dimension → expected column values; orgnr and grade are resolved here."""
-    resolved: dict[str, tuple[Any, ...]] = {}
-    for name, value in active.items():
-        if name == "provider":
-            found = conn.execute(
-                text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": str(value)}
-            ).scalar()
-            resolved[name] = (found if found is not None else -1,)
-        elif name == "grade":
-            scheme, sep, grade = str(value).partition(":")
-            if not sep:
-                raise InvalidInput("stats.grade_filter", "the grade filter is SCHEME:VALUE, e.g. a-f:A")
-            resolved[name] = (scheme, grade)
-        elif name == "year":
-            resolved[name] = (int(value),)
-        else:
-            resolved[name] = (str(value),)
+def _resolve_filters(conn: Connection, active: Mapping[str, Any]) -> dict[str, set[tuple[Any, ...]]]:
+    """The filters as dimension → the expected column values (one tuple per value given); orgnr and
+    grade are resolved here."""
+    resolved: dict[str, set[tuple[Any, ...]]] = {}
+    for name, given in active.items():
+        resolved[name] = {_resolve(conn, name, v) for v in (given if isinstance(given, tuple) else (given,))}
     return resolved
 
 
-def _matches(row: Any, dimension: str, expected: tuple[Any, ...]) -> bool:
-    return tuple(getattr(row, col) for col in DIMENSIONS[dimension]) == expected
+def _resolve(conn: Connection, name: str, value: Any) -> tuple[Any, ...]:
+    if name == "provider":
+        found = conn.execute(text("SELECT id FROM organisation WHERE orgnr = :o"), {"o": str(value)}).scalar()
+        return (found if found is not None else -1,)
+    if name == "grade":
+        scheme, sep, grade = str(value).partition(":")
+        if not sep:
+            raise InvalidInput("stats.grade_filter", "the grade filter is SCHEME:VALUE, e.g. a-f:A")
+        return (scheme, grade)
+    if name == "year":
+        return (int(value),)
+    return (str(value),)
+
+
+def _matches(row: Any, dimension: str, expected: set[tuple[Any, ...]]) -> bool:
+    return tuple(getattr(row, col) for col in DIMENSIONS[dimension]) in expected
 
 
 def _cell(row: Any, kept: Sequence[str]) -> StatsCellView:

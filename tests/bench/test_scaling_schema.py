@@ -36,6 +36,7 @@ DISTRIBUTED_OTHERWISE = {
     "person_identifier": "value",  # the way in: national id → person, one shard per look-up
     "import_batch_chunk": "batch_id",
     "import_rejection": "batch_id",
+    "import_record": "batch_id",
 }
 REFERENCE = {
     "organisation",

@@ -77,3 +77,40 @@ def test_0007_keeps_results_stored_twice_under_the_old_key(server_admin_url: str
         engine.dispose()
     finally:
         drop_database(server_admin_url, url)
+
+
+def test_0013_downgrade_turns_a_second_completed_import_of_one_file_into_its_duplicate(
+    server_admin_url: str,
+) -> None:
+    """After 0013 a file with rejections may complete twice (re-sent after the fix); the old unique
+    index cannot hold both, so the downgrade makes the later one what it would have been: a duplicate."""
+    url = create_database(server_admin_url, prefix="register_migrate")
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "0013")
+        engine = create_engine(to_sqlalchemy(url))
+        with engine.begin() as conn:
+            provider = conn.execute(
+                text("INSERT INTO organisation (name_nb, kind) VALUES ('Fagskolen', 'fagskole') RETURNING id")
+            ).scalar_one()
+            first, second = (
+                conn.execute(
+                    text(
+                        """INSERT INTO import_batch (provider_id, sector, sha256, size_bytes, status, rejected,
+                                                     received_at)
+                           VALUES (:p, 'vocational', 'same', 1, 'completed', :r,
+                                   now() - make_interval(secs => :r)) RETURNING id"""
+                    ),
+                    {"p": provider, "r": rejected},
+                ).scalar_one()
+                for rejected in (3, 0)
+            )
+        command.downgrade(cfg, "0009")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, status, duplicate_of FROM import_batch ORDER BY received_at")
+            )
+            assert [tuple(r) for r in rows] == [(first, "completed", None), (second, "duplicate", first)]
+        engine.dispose()
+    finally:
+        drop_database(server_admin_url, url)

@@ -58,12 +58,37 @@ def test_two_identical_uploads_at_the_same_moment_make_one_import(served: Served
     bodies = sorted((r.json() for r in responses), key=lambda b: b["status"])
     completed, duplicate = bodies
     assert (completed["status"], completed["accepted"]) == ("completed", 2_000)
-    assert (duplicate["status"], duplicate["accepted"]) == ("duplicate", 0)
+    # The duplicate reports what the file did when it was imported: the first batch's counts.
+    assert (duplicate["status"], duplicate["accepted"], duplicate["new"]) == ("duplicate", 2_000, None)
     assert duplicate["duplicate_of"] == completed["batch_id"]
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM achievement")).scalar() == 2_000
         statuses = conn.execute(text("SELECT status, count(*) FROM import_batch GROUP BY status")).all()
     assert dict(statuses) == {"completed": 1, "duplicate": 1}
+
+
+def test_a_dry_run_beside_the_same_import_stores_nothing_and_blocks_nothing(
+    served: Served, db: Engine
+) -> None:
+    fagskole = create_organisation(db, kind="fagskole")
+    content = vocational_csv(fagskole, rows=2_000, seed=5)
+    headers = served.headers(fagskole, WRITE, **{"Content-Type": "text/csv"})
+
+    def upload(i: int) -> httpx.Response:
+        params = {"sector": "vocational", **({"dry_run": "true"} if i else {})}
+        with served.client(timeout=300) as http:
+            return http.post("/v1/batches", params=params, content=content, headers=headers)
+
+    real, dry = (r.json() for r in _at_once(2, upload))
+    assert (real["status"], real["new"]) == ("completed", 2_000), real
+    # Before the import committed the dry run sees 2 000 new, after it 2 000 unchanged (it waits on
+    # the import's lock when it meets it mid-way): every record accounted for, either way.
+    assert (dry["dry_run"], dry["status"], dry["rejected"]) == (True, "completed", 0), dry
+    assert dry["new"] + dry["unchanged"] == 2_000 and dry["changed"] == 0
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM achievement")).scalar() == 2_000
+        assert conn.execute(text("SELECT count(*) FROM import_batch")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM import_record")).scalar() == 2_000
 
 
 def test_twenty_organisations_uploading_at_once_all_complete(served: Served, db: Engine) -> None:
