@@ -30,12 +30,15 @@ from api.graphql.types import (
     StatsCell,
     StatsDimension,
     StatsFilter,
+    StatsFormat,
+    StatsLanguage,
 )
 from register import stats as register_stats
 from register.errors import NotFound
 from register.persons import person_not_found
 from register.scopes import Scope
 from register.settings import Settings
+from register.stats import outputs
 
 #: a document longer than this many tokens is not even parsed to the end
 MAX_TOKENS = 4000
@@ -98,30 +101,55 @@ class Query:
     async def stats(
         self, info: Info, group_by: list[StatsDimension], filter: StatsFilter | None = None
     ) -> list[StatsCell]:
-        context = info.context
-        context.require(Scope.STATS)
-        # The register's own parsing, so a repeated dimension is refused with REST's code.
-        dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
-        filters = _filters(filter)
-        settings = context.settings
-        key = (tuple(dimensions), tuple(sorted(filters.items())), settings.suppression_threshold)
-
-        def answer(conn: Connection) -> register_stats.StatsResult:
-            return register_stats.cached_answer(
-                conn,
-                context.stats_results,
-                key,
-                lambda: register_stats.achievement_stats(
-                    conn,
-                    group_by=dimensions,
-                    filters=filters,
-                    threshold=settings.suppression_threshold,
-                    on_demand_seconds=settings.stats_on_demand_seconds,
-                ),
-            )
-
-        result = await context.db(answer)
+        result = await _stats_result(info, group_by, filter)
         return [StatsCell.of(cell) for cell in result.cells]
+
+    @strawberry.field(
+        description="The same table as stats, as a document: JSON-stat 2.0 or CSV (Norwegian: `;` and decimal "
+        "comma; English: `,` and decimal point) — what GET /v1/stats/achievements?format=… answers. "
+        "Scope kompetanse:stats."
+    )
+    async def stats_table(
+        self,
+        info: Info,
+        group_by: list[StatsDimension],
+        format: StatsFormat,
+        filter: StatsFilter | None = None,
+        lang: StatsLanguage | None = None,
+    ) -> str:
+        result = await _stats_result(info, group_by, filter)
+        if format is StatsFormat.JSON_STAT:
+            return outputs.json_stat_bytes(result, (lang or StatsLanguage.EN).value).decode()
+        return outputs.csv_text(result, "nb" if format is StatsFormat.CSV_NB else "en")
+
+
+async def _stats_result(
+    info: Info, group_by: list[StatsDimension], filter: StatsFilter | None
+) -> register_stats.StatsResult:
+    """One statistics answer, from the per-request context's cache (the same for every output)."""
+    context = info.context
+    context.require(Scope.STATS)
+    # The register's own parsing, so a repeated dimension is refused with REST's code.
+    dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
+    filters = _filters(filter)
+    settings = context.settings
+    key = (tuple(dimensions), tuple(sorted(filters.items())), settings.suppression_threshold)
+
+    def answer(conn: Connection) -> register_stats.StatsResult:
+        return register_stats.cached_answer(
+            conn,
+            context.stats_results,
+            key,
+            lambda: register_stats.achievement_stats(
+                conn,
+                group_by=dimensions,
+                filters=filters,
+                threshold=settings.suppression_threshold,
+                on_demand_seconds=settings.stats_on_demand_seconds,
+            ),
+        )
+
+    return await context.db(answer)
 
 
 def _filters(given: StatsFilter | None) -> dict[str, object]:

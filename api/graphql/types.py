@@ -448,6 +448,19 @@ class StatsDimension(enum.Enum):
     GRADE = "grade"
 
 
+@strawberry.enum(description="A statistics table as a document (statsTable)")
+class StatsFormat(enum.Enum):
+    JSON_STAT = "json-stat"
+    CSV_NB = "csv-nb"
+    CSV_EN = "csv-en"
+
+
+@strawberry.enum(description="The language of a document's labels")
+class StatsLanguage(enum.Enum):
+    NB = "nb"
+    EN = "en"
+
+
 @strawberry.input
 class GradeKeyInput:
     scheme: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -15,6 +15,7 @@ from register import stats
 from register.redaction import redact
 from register.scopes import Scope
 from register.sectors import Sector
+from register.stats import outputs
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 
@@ -79,6 +80,15 @@ def achievements(
     field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
     nus: str | None = Query(default=None, max_length=16, description="NUS code"),
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
+    format: Literal["json", "json-stat", "csv-nb", "csv-en"] | None = Query(
+        default=None,
+        description="the output: JSON (default), JSON-stat 2.0, CSV in the Norwegian (`;`, decimal comma) or"
+        " English variant; overrides Accept (application/json, application/json-stat+json, text/csv with"
+        " Accept-Language nb for the Norwegian variant)",
+    ),
+    lang: Literal["nb", "en"] | None = Query(
+        default=None, description="the language of JSON-stat labels (CSV: the variant's language)"
+    ),
     *,
     principal: Annotated[Principal, Depends(require_scope(Scope.STATS))],
     engine: EngineDep,
@@ -95,7 +105,9 @@ def achievements(
         "grade": grade,
     }
     threshold = settings.suppression_threshold
-    key = (tuple(dims), tuple(filters.items()), threshold)
+    chosen = format or negotiate(request.headers.get("accept"), request.headers.get("accept-language"))
+    language = lang or ("nb" if chosen == "csv-nb" else "en")
+    key = (tuple(dims), tuple(filters.items()), threshold, chosen, language)
 
     def compute() -> bytes:
         result = stats.achievement_stats(
@@ -105,13 +117,67 @@ def achievements(
             threshold=threshold,
             on_demand_seconds=settings.stats_on_demand_seconds,
         )
+        if chosen == "json-stat":
+            return outputs.json_stat_bytes(result, language)
+        if chosen in ("csv-nb", "csv-en"):
+            return outputs.csv_text(result, chosen.removeprefix("csv-")).encode()
         return _encode(result)
 
     # Its own transaction, not the unit of work (api/deps.py): one REPEATABLE READ snapshot, so the
     # cache's version and the answer computed under it are read from the same state.
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         body = stats.cached_answer(conn, _answers(request), key, compute)
-    return Response(body, media_type="application/json")
+    headers = {"Vary": "Accept, Accept-Language"}
+    if chosen != "json":
+        name = "-".join(["achievements", *dims]) + (
+            ".json" if chosen == "json-stat" else f"-{chosen[4:]}.csv"
+        )
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(body, media_type=MEDIA_TYPES[chosen], headers=headers)
+
+
+MEDIA_TYPES = {
+    "json": "application/json",
+    # JSON-stat has no media type of its own; its readers (and PxWeb, Eurostat) use application/json
+    "json-stat": "application/json",
+    "csv-nb": "text/csv; charset=utf-8; header=present",
+    "csv-en": "text/csv; charset=utf-8; header=present",
+}
+_ACCEPTED = {
+    "application/json-stat+json": "json-stat",
+    "application/vnd.json-stat+json": "json-stat",
+    "text/csv": "csv",
+    "application/json": "json",
+    "application/*": "json",
+    "*/*": "json",
+}
+
+
+def negotiate(accept: str | None, accept_language: str | None) -> str:
+    """The output an Accept header asks for (by its q-values); JSON where it names nothing we make.
+
+    text/csv is the Norwegian variant when Accept-Language prefers bokmål, nynorsk or Norwegian.
+    """
+    offers: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept or "").split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media.lower() in _ACCEPTED and q > 0:
+            offers.append((-q, position, _ACCEPTED[media.lower()]))
+    if not offers:
+        return "json"
+    chosen = min(offers)[2]
+    if chosen == "csv":
+        first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
+        return "csv-nb" if first.split("-")[0] in ("nb", "nn", "no") else "csv-en"
+    return chosen
 
 
 def _answers(request: Request) -> stats.VersionedCache[bytes]:

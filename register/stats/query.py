@@ -79,7 +79,8 @@ def achievement_stats(
                 # In one order, always: the secondary suppression goes through the lines in the order
                 # of the rows, and a table must hide the same cells every time it is asked (a scan's
                 # order is not fixed: a synchronized scan starts where another one is).
-                f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
+                f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name,
+                           o.name_en AS provider_name_en
                     FROM {source} c LEFT JOIN organisation o ON o.id = c.provider_id
                     ORDER BY {", ".join(f"c.{column}" for column in KEY_COLUMNS)}
                     LIMIT :n"""
@@ -147,7 +148,9 @@ def _cell(row: Any, kept: Sequence[str]) -> StatsCellView:
     for d in kept:
         if d == "provider":
             key[d] = (
-                ProviderRef(row.provider_orgnr, row.provider_name) if row.provider_id is not None else None
+                ProviderRef(row.provider_orgnr, row.provider_name, row.provider_name_en)
+                if row.provider_id is not None
+                else None
             )
         elif d == "grade":
             key[d] = (row.grade_scheme, row.grade_value) if row.grade_scheme is not None else None
