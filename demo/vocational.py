@@ -150,8 +150,12 @@ def demo_set(rng: random.Random, *, students: int = 24) -> DemoSet:
     technical, health = synthetic_orgnr(rng), synthetic_orgnr(rng)
     year = 2025
     organisations = [
-        DemoOrganisation(technical, "Fjordvik fagskole", "fagskole", name_en="Fjordvik Vocational College"),
-        DemoOrganisation(health, "Lia helsefagskole", "fagskole", name_en="Lia College of Health Studies"),
+        DemoOrganisation(
+            technical, "Fjordvik fagskole", "fagskole", name_en="Fjordvik Vocational College", county="46"
+        ),
+        DemoOrganisation(
+            health, "Lia helsefagskole", "fagskole", name_en="Lia College of Health Studies", county="15"
+        ),
     ]
     technical_rows: list[dict] = []
     health_rows: list[dict] = []

@@ -158,6 +158,22 @@ def _filters(given: StatsFilter | None) -> dict[str, object]:
     # The same bounds as REST's query parameters.
     if given.year is not None and not 1900 <= given.year <= 2200:
         raise ApiError(422, "request.invalid", "filter.year must be between 1900 and 2200")
+    years: set[int] = set(given.years or ())
+    if given.year is not None:
+        years.add(given.year)
+    if (given.year_from is None) != (given.year_to is None):
+        raise ApiError(422, "request.invalid", "filter.yearFrom and filter.yearTo go together")
+    if given.year_from is not None and given.year_to is not None:
+        # REST's parsing, so a range is bounded alike
+        found = register_stats.parse_years(f"{given.year_from}-{given.year_to}")
+        years.update(found if isinstance(found, tuple) else (found,))
+    for name, value, limit in (
+        ("gender", given.gender, 8),
+        ("ageGroup", given.age_group, 8),
+        ("county", given.county, 2),
+    ):
+        if value is not None and len(value) > limit:
+            raise ApiError(422, "request.invalid", f"filter.{name} is longer than {limit} characters")
     if given.provider is not None and not (len(given.provider) == 9 and given.provider.isdigit()):
         raise ApiError(422, "request.invalid", "filter.provider must be an orgnr (nine digits)")
     for name, value, limit in (("level", given.level, 8), ("field", given.field, 16), ("nus", given.nus, 16)):
@@ -170,12 +186,15 @@ def _filters(given: StatsFilter | None) -> dict[str, object]:
         grade = f"{given.grade.scheme}:{given.grade.value}"
     return {
         "sector": given.sector.value if given.sector is not None else None,
-        "year": given.year,
+        "year": None if not years else (min(years) if len(years) == 1 else tuple(sorted(years))),
         "provider": given.provider,
         "level": given.level,
         "field": given.field,
         "nus": given.nus,
         "grade": grade,
+        "gender": given.gender,
+        "age_group": given.age_group,
+        "county": given.county,
     }
 
 

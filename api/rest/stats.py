@@ -38,6 +38,9 @@ class StatsCellOut(BaseModel):
     field: str | None = Field(default=None, description="ISCED-F field code")
     nus: str | None = Field(default=None, description="NUS code")
     grade: GradeKeyOut | None = None
+    gender: str | None = Field(default=None, description="female or male, as delivered")
+    age_group: str | None = Field(default=None, description="age in the result's year: -19, 20-24, … 50+")
+    county: str | None = Field(default=None, description="the provider's county (SSB's code)")
     achievements: int | None = Field(description="null when suppressed; perturbed (within ±4) otherwise")
     persons: int | None = Field(description="distinct persons; null when suppressed; perturbed (within ±4)")
     credits: dict[str, float] | None = Field(
@@ -70,7 +73,14 @@ def achievements(
         examples=["sector,year"],
     ),
     sector: Sector | None = Query(default=None),
-    year: int | None = Query(default=None, ge=1900, le=2200),
+    year: str | None = Query(
+        default=None,
+        max_length=200,
+        pattern=r"^[0-9][0-9,\- ]*$",
+        description="a year, a set (2021,2023) or a range (2020-2024); several years not grouped by year"
+        " count their persons once",
+        examples=["2020-2024"],
+    ),
     provider: str | None = Query(
         default=None, pattern=r"^\d{9}$", description="orgnr of the awarding organisation"
     ),
@@ -80,6 +90,11 @@ def achievements(
     field: str | None = Query(default=None, max_length=16, description="ISCED-F code"),
     nus: str | None = Query(default=None, max_length=16, description="NUS code"),
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
+    gender: str | None = Query(default=None, max_length=8, description="female or male"),
+    age_group: str | None = Query(
+        default=None, max_length=8, description="-19, 20-24, 25-29, 30-39, 40-49, 50+"
+    ),
+    county: str | None = Query(default=None, max_length=2, description="county code (SSB), e.g. 46"),
     format: Literal["json", "json-stat", "csv-nb", "csv-en"] | None = Query(
         default=None,
         description="the output: JSON (default), JSON-stat 2.0, CSV in the Norwegian (`;`, decimal comma) or"
@@ -97,12 +112,15 @@ def achievements(
     dims = stats.parse_group_by(group_by)
     filters = {
         "sector": sector.value if sector else None,
-        "year": year,
+        "year": stats.parse_years(year) if year is not None else None,
         "provider": provider,
         "level": level,
         "field": field,
         "nus": nus,
         "grade": grade,
+        "gender": gender,
+        "age_group": age_group,
+        "county": county,
     }
     threshold = settings.suppression_threshold
     chosen = format or negotiate(request.headers.get("accept"), request.headers.get("accept-language"))
