@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, require_scope
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep, SettingsDep, UnitOfWork
 from api.errors import problem_responses
 from register import stats
 from register.redaction import redact
 from register.scopes import Scope
 from register.sectors import Sector
-from register.stats import outputs
+from register.stats import metadata, outputs
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 
@@ -196,6 +196,28 @@ def negotiate(accept: str | None, accept_language: str | None) -> str:
         first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
         return "csv-nb" if first.split("-")[0] in ("nb", "nn", "no") else "csv-en"
     return chosen
+
+
+@router.get(
+    "/stats",
+    summary="Table of contents: the tables, their measures, dimensions and outputs",
+    responses=problem_responses(401, 403, 503),
+)
+def contents(principal: Annotated[Principal, Depends(require_scope(Scope.STATS))]) -> dict[str, Any]:
+    return metadata.table_of_contents()
+
+
+@router.get(
+    "/stats/dimensions/{name}",
+    summary="One dimension's codes with labels in bokmål and English",
+    responses=problem_responses(401, 403, 404, 503),
+)
+def dimension(
+    name: Annotated[str, Path(max_length=32, pattern=r"^[a-z_]+$")],
+    principal: Annotated[Principal, Depends(require_scope(Scope.STATS))],
+    conn: UnitOfWork,
+) -> dict[str, Any]:
+    return metadata.dimension_out(metadata.dimension(conn, name))
 
 
 def _answers(request: Request) -> stats.VersionedCache[bytes]:

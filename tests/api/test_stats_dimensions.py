@@ -157,3 +157,55 @@ def test_rest_takes_the_new_dimensions_and_year_ranges(
     assert bad.status_code == 422 and bad.json()["code"] == "stats.year_filter"
     unknown = client.get("/v1/stats/achievements", params={"gender": "other"}, headers=analyst)
     assert unknown.status_code == 422 and unknown.json()["code"] == "stats.unknown_code"
+
+
+def test_the_table_of_contents_and_every_dimensions_codes_have_labels_in_both_languages(
+    client: TestClient, token: Token, orgs: dict[str, str], db: Engine
+) -> None:
+    analyst = bearer(token(orgs["analyst"], STATS))
+    with db.begin() as conn:
+        batch = new_batch(conn, orgs["own"])
+        add_achievement(
+            conn,
+            person_id=new_person(conn),
+            batch_id=batch,
+            provider_orgnr=orgs["own"],
+            spec=Spec("EL1", nkr_level="5.1", nus_code="459901"),
+            sector="vocational",
+            credit_scheme="fagskolepoeng",
+            year=2025,
+        )
+        finish_batch(conn, batch)
+    contents = client.get("/v1/stats", headers=analyst)
+    assert contents.status_code == 200, contents.text
+    [table] = contents.json()["tables"]
+    assert table["path"] == "/v1/stats/achievements"
+    assert table["formats"] == ["json", "json-stat", "csv-nb", "csv-en"]
+    assert [d["id"] for d in table["dimensions"]] == list(stats.DIMENSIONS)
+    for entry in table["dimensions"]:
+        response = client.get(entry["codes"], headers=analyst)
+        assert response.status_code == 200, response.text
+        dimension = response.json()
+        assert dimension["codes"], entry["id"]
+        for code in dimension["codes"]:
+            assert code["label"]["nb"] and code["label"]["en"], (entry["id"], code)
+    codes = {
+        d: {
+            c["code"]: c["label"]
+            for c in client.get(f"/v1/stats/dimensions/{d}", headers=analyst).json()["codes"]
+        }
+        for d in ("sector", "level", "field", "grade", "county", "year", "provider", "nus")
+    }
+    assert codes["sector"]["vocational"] == {
+        "nb": "fagskoler",
+        "en": "tertiary vocational education (fagskoler)",
+    }
+    assert codes["level"]["5.1"]["en"].startswith("NKR 5.1")
+    assert codes["field"]["0613"]["en"] == "Software and applications development and analysis"
+    assert codes["grade"]["a-f:A"]["nb"].startswith("A (fremragende)")
+    assert codes["county"]["46"]["nb"] == "Vestland"
+    assert list(codes["year"]) == ["2025"]
+    assert list(codes["provider"]) == [orgs["own"]]
+    assert codes["nus"]["459901"]["nb"].startswith("Videregående, avsluttende utdanning")
+    unknown = client.get("/v1/stats/dimensions/colour", headers=analyst)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "stats.unknown_dimension_metadata"
