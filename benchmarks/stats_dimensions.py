@@ -19,7 +19,9 @@ from register.database import get_engine
 
 KEPT = "sector, year, provider_id, level, field"
 WIDER = KEPT + ", gender, age_group, county"
-CELLS = "(SELECT c.*, o.county FROM stats_person_cell c LEFT JOIN organisation o ON o.id = c.provider_id) AS c"
+CELLS = (
+    "(SELECT c.*, o.county FROM stats_person_cell c LEFT JOIN organisation o ON o.id = c.provider_id) AS c"
+)
 
 
 def _cube(conn: Connection, columns: str) -> tuple[int, float]:
