@@ -229,7 +229,7 @@ male | Mann | Male
 
 #: age at completion (completion year − birth year): the lower bound of each group, and its code
 AGE_GROUPS: tuple[tuple[int, str], ...] = (
-    (0, "-19"),
+    (0, "0-19"),
     (20, "20-24"),
     (25, "25-29"),
     (30, "30-39"),
@@ -237,7 +237,7 @@ AGE_GROUPS: tuple[tuple[int, str], ...] = (
     (50, "50+"),
 )
 AGE_GROUP_LABELS = {
-    "-19": Label("under 20 år", "under 20"),
+    "0-19": Label("under 20 år", "under 20"),
     "20-24": Label("20–24 år", "20–24"),
     "25-29": Label("25–29 år", "25–29"),
     "30-39": Label("30–39 år", "30–39"),

@@ -485,7 +485,9 @@ class StatsFilter:
     year_from: int | None = strawberry.field(default=None, description="a range of years, with yearTo")
     year_to: int | None = None
     gender: str | None = strawberry.field(default=None, description="female or male")
-    age_group: str | None = strawberry.field(default=None, description="-19, 20-24, 25-29, 30-39, 40-49, 50+")
+    age_group: str | None = strawberry.field(
+        default=None, description="0-19, 20-24, 25-29, 30-39, 40-49, 50+"
+    )
     county: str | None = strawberry.field(default=None, description="the provider's county (SSB's code)")
 
 

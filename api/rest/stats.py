@@ -39,7 +39,7 @@ class StatsCellOut(BaseModel):
     nus: str | None = Field(default=None, description="NUS code")
     grade: GradeKeyOut | None = None
     gender: str | None = Field(default=None, description="female or male, as delivered")
-    age_group: str | None = Field(default=None, description="age in the result's year: -19, 20-24, … 50+")
+    age_group: str | None = Field(default=None, description="age in the result's year: 0-19, 20-24, … 50+")
     county: str | None = Field(default=None, description="the provider's county (SSB's code)")
     achievements: int | None = Field(description="null when suppressed; perturbed (within ±4) otherwise")
     persons: int | None = Field(description="distinct persons; null when suppressed; perturbed (within ±4)")
@@ -92,7 +92,7 @@ def achievements(
     grade: str | None = Query(default=None, max_length=64, description="SCHEME:VALUE, e.g. a-f:A"),
     gender: str | None = Query(default=None, max_length=8, description="female or male"),
     age_group: str | None = Query(
-        default=None, max_length=8, description="-19, 20-24, 25-29, 30-39, 40-49, 50+"
+        default=None, max_length=8, description="0-19, 20-24, 25-29, 30-39, 40-49, 50+"
     ),
     county: str | None = Query(default=None, max_length=2, description="county code (SSB), e.g. 46"),
     format: Literal["json", "json-stat", "csv-nb", "csv-en"] | None = Query(
@@ -210,7 +210,7 @@ def contents(principal: Annotated[Principal, Depends(require_scope(Scope.STATS))
 @router.get(
     "/stats/dimensions/{name}",
     summary="One dimension's codes with labels in bokmål and English",
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def dimension(
     name: Annotated[str, Path(max_length=32, pattern=r"^[a-z_]+$")],

@@ -27,7 +27,7 @@ depends_on: str | Sequence[str] | None = None
 _AGE = "c.year - CAST(extract(year FROM p.birth_date) AS integer)"
 _AGE_GROUP = (
     f"CASE WHEN {_AGE} >= 50 THEN '50+' WHEN {_AGE} >= 40 THEN '40-49' WHEN {_AGE} >= 30 THEN '30-39' "
-    f"WHEN {_AGE} >= 25 THEN '25-29' WHEN {_AGE} >= 20 THEN '20-24' WHEN {_AGE} >= 0 THEN '-19' END"
+    f"WHEN {_AGE} >= 25 THEN '25-29' WHEN {_AGE} >= 20 THEN '20-24' WHEN {_AGE} >= 0 THEN '0-19' END"
 )
 
 
@@ -48,7 +48,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("stats_person_cell", "age_group")
     op.drop_column("stats_person_cell", "gender")
-    op.drop_constraint("ck_person_gender", "person", type_="check")
+    op.drop_constraint(op.f("ck_person_gender"), "person", type_="check")
     for table in ("person_history", "person"):
         op.drop_column(table, "gender")
     op.drop_column("organisation", "county")

@@ -17,7 +17,8 @@ cell. The formats:
 - ``csv-nb`` / ``csv-en``: one row per cell, a code and a label column per grouped dimension, the
   measures, and the status symbol. Norwegian: ``;`` between fields, decimal comma, headers and labels
   in bokmål, a UTF-8 byte order mark (so a Norwegian Excel reads æ, ø and å); English: ``,``, decimal
-  point, headers and labels in English, no mark. Suppressed figures are empty fields.
+  point, headers and labels in English, no mark. Suppressed figures are empty fields. A code or label
+  starting like a spreadsheet formula (= + - @) gets a leading ``'`` (CSV injection).
 """
 
 from __future__ import annotations
@@ -164,6 +165,20 @@ def json_stat_bytes(result: StatsResult, lang: str = "en") -> bytes:
     return json.dumps(json_stat(result, lang), ensure_ascii=False, separators=(",", ":")).encode()
 
 
+#: what a spreadsheet reads as the start of a formula (OWASP's list: CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """A code or label as a CSV cell: one a spreadsheet would run as a formula gets a leading ``'``.
+
+    Codes and labels come from deliveries and registrations (an organisation's name, a NUS code, a
+    grade on an unknown scale), so ``=HYPERLINK(…)`` is possible; the figures are the register's own
+    numbers, never negative, and are not touched.
+    """
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
 def csv_text(result: StatsResult, variant: str) -> str:
     """The answer as CSV, ``variant`` ``nb`` (``;``, decimal comma, bokmål) or ``en``."""
     headers = _CSV_HEADERS[variant]
@@ -177,7 +192,8 @@ def csv_text(result: StatsResult, variant: str) -> str:
         row: list[str] = []
         for d in result.group_by:
             value = cell.key[d]
-            row += ["" if value is None else category_id(d, value), category_label(d, value).get(variant)]
+            code = "" if value is None else category_id(d, value)
+            row += [_text_cell(code), _text_cell(category_label(d, value).get(variant))]
         for value in figures(cell).values():
             text = "" if value is None else str(_number(value))
             row.append(text.replace(".", ",") if variant == "nb" else text)

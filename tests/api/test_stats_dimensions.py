@@ -62,7 +62,7 @@ def test_gender_age_group_and_county_are_counted_from_the_person_and_the_provide
 
         assert _exact(conn, ["gender"]) == {("female",): (2, 5), ("male",): (1, 2), (None,): (1, 2)}
         assert _exact(conn, ["age_group"]) == {
-            ("-19",): (2, 3),  # the man at 18 in 2024 and the first woman at 19 in 2023
+            ("0-19",): (2, 3),  # the man at 18 in 2024 and the first woman at 19 in 2023
             ("20-24",): (1, 2),
             ("30-39",): (1, 2),
             (None,): (1, 2),
