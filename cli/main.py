@@ -209,6 +209,9 @@ def org_add(
     name_lang: str | None = typer.Option(
         None, "--name-lang", help="Language of --name (pl, fi, sv, de); nb by default for NO."
     ),
+    county: str | None = typer.Option(
+        None, "--county", help="County (fylke), SSB's code: 03 Oslo, 46 Vestland, … (for the statistics)."
+    ),
 ) -> None:
     """Register an organisation, or add codes and delivery relations to one."""
     from register.database import get_engine
@@ -218,7 +221,7 @@ def org_add(
     with get_engine().begin() as conn:
         add_organisation(
             conn, orgnr=orgnr, name=name, kind=kind, codes=codes, delivers_for=delivers_for, name_en=name_en,
-            name_nn=name_nn, country=country, name_lang=name_lang,
+            name_nn=name_nn, country=country, name_lang=name_lang, county=county,
         )  # fmt: skip
     typer.echo(f"registered {orgnr or name}")
 

@@ -28,6 +28,7 @@ class Institution:
     schac: str
     pic: str
     sector: str = "higher"
+    county: str | None = None  # SSB's county code
 
     def organisation(self) -> DemoOrganisation:
         kind = "fagskole" if self.sector == "vocational" else "university"
@@ -37,7 +38,9 @@ class Institution:
             "schac": self.schac,
             "pic": self.pic,
         }
-        return DemoOrganisation(self.orgnr, self.name_nb, kind, codes=codes, name_en=self.name_en)
+        return DemoOrganisation(
+            self.orgnr, self.name_nb, kind, codes=codes, name_en=self.name_en, county=self.county
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +115,12 @@ A_TO_F = ("A", "B", "B", "C", "C", "C", "D", "D", "E")
 def institutions(rng: random.Random) -> list[Institution]:
     return [
         Institution(synthetic_orgnr(rng), "Universitetet i Nordvik (demo)", "University of Nordvik (demo)", "9101",
-                    "N  NORDVIK01", "nordvik.demo.no", "999900101"),
+                    "N  NORDVIK01", "nordvik.demo.no", "999900101", county="18"),
         Institution(synthetic_orgnr(rng), "Høgskulen på Vestkysten (demo)", "Western Coast University College (demo)",
-                    "9102", "N  VESTKYST01", "vestkyst.demo.no", "999900102"),
+                    "9102", "N  VESTKYST01", "vestkyst.demo.no", "999900102", county="46"),
         Institution(synthetic_orgnr(rng), "Fagskolen i Innlandet (demo)", "Inland Vocational College (demo)", "9201",
-                    "N  INNLAND02", "fagskolen-innlandet.demo.no", "999900201", sector="vocational"),
+                    "N  INNLAND02", "fagskolen-innlandet.demo.no", "999900201", sector="vocational",
+                    county="34"),
     ]  # fmt: skip
 
 

@@ -35,6 +35,7 @@ class DemoOrganisation:
     delivers_for: tuple[str, ...] = ()  # orgnrs this organisation delivers for
     name_en: str | None = None
     country: str = "NO"
+    county: str | None = None  # SSB's county code (register.classifications.COUNTIES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def register_organisations(engine: Engine, sets: list[DemoSet] | None = None) ->
             for org in demo_set.organisations:
                 add_organisation(
                     conn, orgnr=org.orgnr, name=org.name, kind=org.kind, codes=list(org.codes.items()),
-                    name_en=org.name_en, country=org.country,
+                    name_en=org.name_en, country=org.country, county=org.county,
                 )  # fmt: skip
         for demo_set in sets:
             for org in demo_set.organisations:

@@ -319,10 +319,14 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     return DemoSet(
         organisations=[
             DemoOrganisation(
-                academy, "Kursakademiet AS", "course_provider", codes={"issuer": academy_issuer}
+                academy, "Kursakademiet AS", "course_provider", codes={"issuer": academy_issuer}, county="03"
             ),
             DemoOrganisation(
-                centre, "Digitalt læringssenter AS", "course_provider", codes={"issuer": centre_did}
+                centre,
+                "Digitalt læringssenter AS",
+                "course_provider",
+                codes={"issuer": centre_did},
+                county="50",
             ),
         ],
         deliveries=[

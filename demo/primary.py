@@ -240,15 +240,21 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     upper = [synthetic_orgnr(rng) for _ in range(2)]
     lower = synthetic_orgnr(rng)
     organisations = [
-        DemoOrganisation(upper[0], "Fjordvik videregående skole", "school", codes={"nsr": "NSR-974001"}),
-        DemoOrganisation(upper[1], "Lia videregående skole", "school", codes={"nsr": "NSR-974002"}),
-        DemoOrganisation(lower, "Bakkeby ungdomsskole", "school", codes={"nsr": "NSR-974003"}),
+        # A west-coast county and its schools: Vestland (46)
+        DemoOrganisation(
+            upper[0], "Fjordvik videregående skole", "school", codes={"nsr": "NSR-974001"}, county="46"
+        ),
+        DemoOrganisation(
+            upper[1], "Lia videregående skole", "school", codes={"nsr": "NSR-974002"}, county="46"
+        ),
+        DemoOrganisation(lower, "Bakkeby ungdomsskole", "school", codes={"nsr": "NSR-974003"}, county="46"),
         DemoOrganisation(
             county,
             "Vestfjord fylkeskommune",
             "county",
             delivers_for=(*upper, lower),
             name_en="Vestfjord County",
+            county="46",
         ),
     ]
     deliveries = []

@@ -161,8 +161,12 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     """Two fagskoler and one delivery each per year."""
     technical, health = synthetic_orgnr(rng), synthetic_orgnr(rng)
     organisations = [
-        DemoOrganisation(technical, "Fjordvik fagskole", "fagskole", name_en="Fjordvik Vocational College"),
-        DemoOrganisation(health, "Lia helsefagskole", "fagskole", name_en="Lia College of Health Studies"),
+        DemoOrganisation(
+            technical, "Fjordvik fagskole", "fagskole", name_en="Fjordvik Vocational College", county="46"
+        ),
+        DemoOrganisation(
+            health, "Lia helsefagskole", "fagskole", name_en="Lia College of Health Studies", county="15"
+        ),
     ]
     deliveries = []
     for year in size.years:

@@ -102,6 +102,10 @@ class GradeValue:
     value: str  # canonical spelling
     passed: bool | None
     label_nb: str
+    label_en: str | None = None  # where it differs from the value itself
+
+    def label(self, lang: str) -> str:
+        return self.label_nb if lang == "nb" else self.label_en or self.value
 
 
 def _scale(*values: GradeValue) -> dict[str, GradeValue]:
@@ -109,45 +113,45 @@ def _scale(*values: GradeValue) -> dict[str, GradeValue]:
 
 
 # Special codes used across the school scales.
-IV = GradeValue("IV", False, "ikke vurderingsgrunnlag")
-FRITATT = GradeValue("fritatt", None, "fritatt")
+IV = GradeValue("IV", False, "ikke vurderingsgrunnlag", "no basis for assessment")
+FRITATT = GradeValue("fritatt", None, "fritatt", "exempted")
 
 SCALES: dict[GradeScheme, dict[str, GradeValue]] = {
     GradeScheme.NUMERIC_1_6: _scale(
-        GradeValue("1", False, "svært lav kompetanse"),
-        GradeValue("2", True, "lav kompetanse"),
-        GradeValue("3", True, "nokså god kompetanse"),
-        GradeValue("4", True, "god kompetanse"),
-        GradeValue("5", True, "meget god kompetanse"),
-        GradeValue("6", True, "framifrå kompetanse"),
+        GradeValue("1", False, "svært lav kompetanse", "very low competence"),
+        GradeValue("2", True, "lav kompetanse", "low competence"),
+        GradeValue("3", True, "nokså god kompetanse", "fairly good competence"),
+        GradeValue("4", True, "god kompetanse", "good competence"),
+        GradeValue("5", True, "meget god kompetanse", "very good competence"),
+        GradeValue("6", True, "framifrå kompetanse", "excellent competence"),
         IV,
         FRITATT,
     ),
     GradeScheme.A_F: _scale(
-        GradeValue("A", True, "fremragende"),
-        GradeValue("B", True, "meget god"),
-        GradeValue("C", True, "god"),
-        GradeValue("D", True, "nokså god"),
-        GradeValue("E", True, "tilstrekkelig"),
-        GradeValue("F", False, "ikke bestått"),
+        GradeValue("A", True, "fremragende", "excellent"),
+        GradeValue("B", True, "meget god", "very good"),
+        GradeValue("C", True, "god", "good"),
+        GradeValue("D", True, "nokså god", "satisfactory"),
+        GradeValue("E", True, "tilstrekkelig", "sufficient"),
+        GradeValue("F", False, "ikke bestått", "fail"),
     ),
     GradeScheme.PASS_FAIL: _scale(
-        GradeValue("bestått", True, "bestått"),
-        GradeValue("ikke bestått", False, "ikke bestått"),
+        GradeValue("bestått", True, "bestått", "pass"),
+        GradeValue("ikke bestått", False, "ikke bestått", "fail"),
         IV,
         FRITATT,
     ),
     # Orden and atferd are recorded on the vitnemål, not passed or failed; every value is a recorded
     # outcome, so all count as "passed" for the portal's passed-only view (LG is shown on the diploma).
     GradeScheme.CONDUCT: _scale(
-        GradeValue("G", True, "god"),
-        GradeValue("NG", True, "nokså god"),
-        GradeValue("LG", True, "lite god"),
+        GradeValue("G", True, "god", "good"),
+        GradeValue("NG", True, "nokså god", "fairly good"),
+        GradeValue("LG", True, "lite god", "poor"),
     ),
     GradeScheme.TRADE: _scale(
-        GradeValue("bestått meget godt", True, "bestått meget godt"),
-        GradeValue("bestått", True, "bestått"),
-        GradeValue("ikke bestått", False, "ikke bestått"),
+        GradeValue("bestått meget godt", True, "bestått meget godt", "passed with distinction"),
+        GradeValue("bestått", True, "bestått", "passed"),
+        GradeValue("ikke bestått", False, "ikke bestått", "failed"),
     ),
 }
 
@@ -310,6 +314,37 @@ NKR_TO_EQF: dict[str, int] = {
     "8": 8,
 }
 NKR_LEVELS = tuple(NKR_TO_EQF)
+#: what each NKR level is, in bokmål and English (Kompetanse Norge's descriptions, shortened)
+NKR_LABELS: dict[str, tuple[str, str]] = {
+    "1": ("NKR 1: grunnskole, første del", "NKR 1: primary school, first stage"),
+    "2": ("NKR 2: grunnskole, andre del", "NKR 2: primary school, second stage"),
+    "3": ("NKR 3: grunnskole, avsluttet", "NKR 3: lower secondary school completed"),
+    "4": ("NKR 4: videregående opplæring", "NKR 4: upper secondary education and training"),
+    "5.1": ("NKR 5.1: fagskole, første nivå", "NKR 5.1: tertiary vocational, first level"),
+    "5.2": ("NKR 5.2: fagskole, andre nivå", "NKR 5.2: tertiary vocational, second level"),
+    "6": ("NKR 6: bachelorgrad", "NKR 6: bachelor's degree"),
+    "7": ("NKR 7: mastergrad", "NKR 7: master's degree"),
+    "8": ("NKR 8: ph.d.-grad", "NKR 8: doctoral degree"),
+}
+assert set(NKR_LABELS) == set(NKR_TO_EQF)
+#: the grade scales' names, bokmål and English
+GRADE_SCHEME_LABELS: dict[GradeScheme, tuple[str, str]] = {
+    GradeScheme.NUMERIC_1_6: ("karakterskala 1–6", "grades 1–6"),
+    GradeScheme.A_F: ("bokstavkarakterer A–F", "letter grades A–F"),
+    GradeScheme.PASS_FAIL: ("bestått / ikke bestått", "pass / fail"),
+    GradeScheme.CONDUCT: ("orden og atferd", "conduct"),
+    GradeScheme.TRADE: ("fag- og svenneprøve", "trade and journeyman's examination"),
+    GradeScheme.ECTS: ("ECTS-karakterskala", "ECTS grading scale"),
+    GradeScheme.DK_7: ("dansk 7-trinnsskala", "Danish 7-point scale"),
+    GradeScheme.SE_U_G_VG: ("svensk U/G/VG", "Swedish U/G/VG"),
+    GradeScheme.FI_0_5: ("finsk 0–5", "Finnish 0–5"),
+    GradeScheme.FI_PASS_FAIL: ("finsk bestått / ikke bestått", "Finnish pass / fail"),
+    GradeScheme.DE_1_5: ("tysk 1–5", "German 1–5"),
+    GradeScheme.PL_2_5: ("polsk 2–5", "Polish 2–5"),
+    GradeScheme.NL_1_10: ("nederlandsk 1–10", "Dutch 1–10"),
+    GradeScheme.EXTERNAL: ("annen skala", "other scale"),
+}
+assert set(GRADE_SCHEME_LABELS) == set(GradeScheme)
 
 
 def is_valid_nkr(level: str) -> bool:

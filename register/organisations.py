@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from register.classifications import COUNTIES
 from register.errors import Conflict, InvalidInput, NotFound
 from register.identifiers import is_valid_orgnr
 from register.models.organisation import CODE_SCHEMES, ORGANISATION_KINDS
+from register.stats.refresh import bump_version
 
 # ISO 3166-1 alpha-2 (from the tz database's iso3166.tab), plus XK (Kosovo), which the EU and Erasmus use.
 _ISO_3166_ALPHA_2 = """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
@@ -65,6 +67,7 @@ class OrganisationView:
     kind: str
     country: str
     name_lang: str | None = None
+    county: str | None = None
     codes: dict[str, list[str]] = field(default_factory=dict)
     delivers_for: list[str] = field(default_factory=list)
 
@@ -94,6 +97,7 @@ def add_organisation(
     name_en: str | None = None,
     country: str | None = None,
     name_lang: str | None = None,
+    county: str | None = None,
 ) -> int:
     """Register an organisation (or add codes and relations to an existing one with the same orgnr).
 
@@ -114,6 +118,13 @@ def add_organisation(
     if not name.strip():
         raise InvalidInput("organisation.name_missing", "an organisation needs a name")
     country = _country_of(orgnr, kind, country)
+    if county is not None:
+        county = county.strip()
+        if country != "NO" or county not in COUNTIES:
+            raise InvalidInput(
+                "organisation.county_invalid",
+                f"county {county!r} is not a Norwegian county code ({', '.join(COUNTIES)})",
+            )
     if name_lang is not None:
         name_lang = name_lang.strip().lower()
         if not _LANGUAGE_TAG.match(name_lang):
@@ -137,11 +148,20 @@ def add_organisation(
             ),
             {"schemes": [c[0] for c in codes], "values": [c[1] for c in codes]},
         ).scalar()
+    if org_id is not None and county is not None:
+        # A county given for a registered organisation sets it (a move, or a county reform); the
+        # statistics by county are then stale, so their version moves and cached answers go.
+        moved = conn.execute(
+            text("UPDATE organisation SET county = :c WHERE id = :id AND county IS DISTINCT FROM :c"),
+            {"c": county, "id": org_id},
+        ).rowcount
+        if moved:
+            bump_version(conn)
     if org_id is None:
         org_id = conn.execute(
             text(
-                """INSERT INTO organisation (orgnr, name_nb, name_nn, name_en, kind, country, name_lang)
-                   VALUES (:orgnr, :name, :nn, :en, :kind, :country, :lang) RETURNING id"""
+                """INSERT INTO organisation (orgnr, name_nb, name_nn, name_en, kind, country, name_lang, county)
+                   VALUES (:orgnr, :name, :nn, :en, :kind, :country, :lang, :county) RETURNING id"""
             ),
             {
                 "orgnr": orgnr,
@@ -151,6 +171,7 @@ def add_organisation(
                 "kind": kind,
                 "country": country,
                 "lang": name_lang,
+                "county": county,
             },
         ).scalar_one()
     for scheme, value in codes or []:
@@ -223,12 +244,13 @@ def list_organisations(conn: Connection) -> list[OrganisationView]:
             kind=row.kind,
             country=row.country,
             name_lang=row.name_lang,
+            county=row.county,
             codes=codes.get(row.id, {}),
             delivers_for=delivers.get(row.id, []),
         )
         for row in conn.execute(
             text(
-                "SELECT id, orgnr, name_nb, name_en, kind, country, name_lang FROM organisation"
+                "SELECT id, orgnr, name_nb, name_en, kind, country, name_lang, county FROM organisation"
                 " ORDER BY name_nb, id"
             )
         )

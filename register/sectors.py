@@ -25,14 +25,21 @@ class Sector(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return _SECTOR_LABELS[self]
+        return _SECTOR_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _SECTOR_LABELS[self][1]
 
 
-_SECTOR_LABELS = {
-    Sector.PRIMARY: "grunnopplæring: grunnskole, videregående, fag-/svennebrev",
-    Sector.VOCATIONAL: "fagskoler",
-    Sector.HIGHER: "universiteter og høgskoler",
-    Sector.MICRO: "micro-credentials, lifelong learning",
+_SECTOR_LABELS = {  # bokmål, English
+    Sector.PRIMARY: (
+        "grunnopplæring: grunnskole, videregående, fag-/svennebrev",
+        "primary and secondary education and training, trade certificates",
+    ),
+    Sector.VOCATIONAL: ("fagskoler", "tertiary vocational education (fagskoler)"),
+    Sector.HIGHER: ("universiteter og høgskoler", "universities and university colleges"),
+    Sector.MICRO: ("mikrokvalifikasjoner, livslang læring", "micro-credentials, lifelong learning"),
 }
 
 

@@ -21,6 +21,7 @@ def create_organisation(
     codes: dict[str, str] | None = None,
     delivers_for: list[str] | None = None,
     country: str = "NO",
+    county: str | None = None,
 ) -> str:
     """Register an organisation; returns its orgnr (a fresh valid one unless given)."""
     orgnr = orgnr or synthetic_orgnr(_rng)
@@ -33,6 +34,7 @@ def create_organisation(
             codes=list((codes or {}).items()),
             delivers_for=delivers_for,
             country=country,
+            county=county,
         )
     return orgnr
 

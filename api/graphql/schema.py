@@ -22,13 +22,14 @@ from api.graphql.errors import log_errors
 from api.graphql.execution import FastExecutor
 from api.graphql.limits import Limits, NoIntrospection, limits_extension
 from api.graphql.reference_types import Organisation, Specification
-from api.graphql.stats_types import StatsCell, StatsDimension, StatsFilter
+from api.graphql.stats_types import StatsCell, StatsDimension, StatsFilter, StatsFormat, StatsLanguage
 from api.graphql.types import DEFAULT_PAGE, Person, PersonName
 from register import stats as register_stats
 from register.errors import NotFound
 from register.persons import person_not_found
 from register.scopes import Scope
 from register.settings import Settings
+from register.stats import outputs
 
 #: a document longer than this many tokens is not even parsed to the end
 MAX_TOKENS = 4000
@@ -91,30 +92,55 @@ class Query:
     async def stats(
         self, info: Info, group_by: list[StatsDimension], filter: StatsFilter | None = None
     ) -> list[StatsCell]:
-        context = info.context
-        context.require(Scope.STATS)
-        # The register's own parsing, so a repeated dimension is refused with REST's code.
-        dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
-        filters = _filters(filter)
-        settings = context.settings
-        key = (tuple(dimensions), tuple(sorted(filters.items())), settings.suppression_threshold)
-
-        def answer(conn: Connection) -> register_stats.StatsResult:
-            return register_stats.cached_answer(
-                conn,
-                context.stats_results,
-                key,
-                lambda: register_stats.achievement_stats(
-                    conn,
-                    group_by=dimensions,
-                    filters=filters,
-                    threshold=settings.suppression_threshold,
-                    on_demand_seconds=settings.stats_on_demand_seconds,
-                ),
-            )
-
-        result = await context.db(answer)
+        result = await _stats_result(info, group_by, filter)
         return [StatsCell.of(cell) for cell in result.cells]
+
+    @strawberry.field(
+        description="The same table as stats, as a document: JSON-stat 2.0 or CSV (Norwegian: `;` and decimal "
+        "comma; English: `,` and decimal point) — what GET /v1/stats/achievements?format=… answers. "
+        "Scope kompetanse:stats."
+    )
+    async def stats_table(
+        self,
+        info: Info,
+        group_by: list[StatsDimension],
+        format: StatsFormat,
+        filter: StatsFilter | None = None,
+        lang: StatsLanguage | None = None,
+    ) -> str:
+        result = await _stats_result(info, group_by, filter)
+        if format is StatsFormat.JSON_STAT:
+            return outputs.json_stat_bytes(result, (lang or StatsLanguage.EN).value).decode()
+        return outputs.csv_text(result, "nb" if format is StatsFormat.CSV_NB else "en")
+
+
+async def _stats_result(
+    info: Info, group_by: list[StatsDimension], filter: StatsFilter | None
+) -> register_stats.StatsResult:
+    """One statistics answer, from the per-request context's cache (the same for every output)."""
+    context = info.context
+    context.require(Scope.STATS)
+    # The register's own parsing, so a repeated dimension is refused with REST's code.
+    dimensions = register_stats.parse_group_by(",".join(d.value for d in group_by))
+    filters = _filters(filter)
+    settings = context.settings
+    key = (tuple(dimensions), tuple(sorted(filters.items())), settings.suppression_threshold)
+
+    def answer(conn: Connection) -> register_stats.StatsResult:
+        return register_stats.cached_answer(
+            conn,
+            context.stats_results,
+            key,
+            lambda: register_stats.achievement_stats(
+                conn,
+                group_by=dimensions,
+                filters=filters,
+                threshold=settings.suppression_threshold,
+                on_demand_seconds=settings.stats_on_demand_seconds,
+            ),
+        )
+
+    return await context.db(answer)
 
 
 def _filters(given: StatsFilter | None) -> dict[str, object]:
@@ -123,6 +149,22 @@ def _filters(given: StatsFilter | None) -> dict[str, object]:
     # The same bounds as REST's query parameters.
     if given.year is not None and not 1900 <= given.year <= 2200:
         raise ApiError(422, "request.invalid", "filter.year must be between 1900 and 2200")
+    years: set[int] = set(given.years or ())
+    if given.year is not None:
+        years.add(given.year)
+    if (given.year_from is None) != (given.year_to is None):
+        raise ApiError(422, "request.invalid", "filter.yearFrom and filter.yearTo go together")
+    if given.year_from is not None and given.year_to is not None:
+        # REST's parsing, so a range is bounded alike
+        found = register_stats.parse_years(f"{given.year_from}-{given.year_to}")
+        years.update(found if isinstance(found, tuple) else (found,))
+    for name, value, limit in (
+        ("gender", given.gender, 8),
+        ("ageGroup", given.age_group, 8),
+        ("county", given.county, 2),
+    ):
+        if value is not None and len(value) > limit:
+            raise ApiError(422, "request.invalid", f"filter.{name} is longer than {limit} characters")
     if given.provider is not None and not (len(given.provider) == 9 and given.provider.isdigit()):
         raise ApiError(422, "request.invalid", "filter.provider must be an orgnr (nine digits)")
     for name, value, limit in (("level", given.level, 8), ("field", given.field, 16), ("nus", given.nus, 16)):
@@ -135,12 +177,15 @@ def _filters(given: StatsFilter | None) -> dict[str, object]:
         grade = f"{given.grade.scheme}:{given.grade.value}"
     return {
         "sector": given.sector.value if given.sector is not None else None,
-        "year": given.year,
+        "year": None if not years else (min(years) if len(years) == 1 else tuple(sorted(years))),
         "provider": given.provider,
         "level": given.level,
         "field": given.field,
         "nus": given.nus,
         "grade": grade,
+        "gender": given.gender,
+        "age_group": given.age_group,
+        "county": given.county,
     }
 
 

@@ -21,6 +21,22 @@ class StatsDimension(enum.Enum):
     FIELD = "field"
     NUS = "nus"
     GRADE = "grade"
+    GENDER = "gender"
+    AGE_GROUP = "age_group"
+    COUNTY = "county"
+
+
+@strawberry.enum(description="A statistics table as a document (statsTable)")
+class StatsFormat(enum.Enum):
+    JSON_STAT = "json-stat"
+    CSV_NB = "csv-nb"
+    CSV_EN = "csv-en"
+
+
+@strawberry.enum(description="The language of a document's labels")
+class StatsLanguage(enum.Enum):
+    NB = "nb"
+    EN = "en"
 
 
 @strawberry.input
@@ -38,6 +54,16 @@ class StatsFilter:
     field: str | None = strawberry.field(default=None, description="ISCED-F code")
     nus: str | None = strawberry.field(default=None, description="NUS code")
     grade: GradeKeyInput | None = None
+    years: list[int] | None = strawberry.field(
+        default=None, description="several years; not grouped by year, their persons are counted once"
+    )
+    year_from: int | None = strawberry.field(default=None, description="a range of years, with yearTo")
+    year_to: int | None = None
+    gender: str | None = strawberry.field(default=None, description="female or male")
+    age_group: str | None = strawberry.field(
+        default=None, description="0-19, 20-24, 25-29, 30-39, 40-49, 50+"
+    )
+    county: str | None = strawberry.field(default=None, description="the provider's county (SSB's code)")
 
 
 @strawberry.type
@@ -64,6 +90,9 @@ class StatsCell:
     field: str | None
     nus: str | None
     grade: GradeKey | None
+    gender: str | None
+    age_group: str | None
+    county: str | None
     achievements: int | None = strawberry.field(description="perturbed: within ±4 of the count")
     persons: int | None = strawberry.field(description="distinct persons, perturbed: within ±4")
     credits: list[Credits] | None = strawberry.field(
@@ -87,6 +116,9 @@ class StatsCell:
             field=key.get("field"),
             nus=key.get("nus"),
             grade=GradeKey(scheme=grade[0], value=grade[1]) if grade is not None else None,
+            gender=key.get("gender"),
+            age_group=key.get("age_group"),
+            county=key.get("county"),
             achievements=cell.achievements,
             persons=cell.persons,
             credits=[Credits(value=float(v), scheme=s) for s, v in sorted(cell.credits.items())]

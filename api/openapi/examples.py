@@ -215,6 +215,19 @@ VERSIONS = {
     ],
 }
 
+STATS_DIMENSION = {
+    "id": "county",
+    "label": {"nb": "Fylke", "en": "County"},
+    "role": "geo",
+    "kept": False,
+    "closed": True,
+    "note": "the county of the awarding organisation (SSB's county codes of 2024)",
+    "codes": [
+        {"code": "03", "label": {"nb": "Oslo", "en": "Oslo"}},
+        {"code": "46", "label": {"nb": "Vestland", "en": "Vestland"}},
+    ],
+}
+
 STATS = {
     "group_by": ["sector"],
     "filters": {},

@@ -29,6 +29,7 @@ class OrganisationOut(BaseModel):
     name_en: str | None
     kind: str
     country: str
+    county: str | None = None
     codes: dict[str, list[str]]
     delivers_for: list[str]
 
@@ -40,6 +41,7 @@ class OrganisationOut(BaseModel):
             name_en=view.name_en,
             kind=view.kind,
             country=view.country,
+            county=view.county,
             codes=view.codes,
             delivers_for=view.delivers_for,
         )
@@ -64,6 +66,9 @@ class OrganisationIn(BaseModel):
         description="ISO 3166-1 alpha-2; NO by default only with an orgnr",
     )
     name_lang: str | None = Field(default=None, max_length=16, description="language of name; nb for NO")
+    county: str | None = Field(
+        default=None, pattern=r"^\d{2}$", description="county (fylke), SSB's code; Norwegian organisations"
+    )
     codes: list[CodeIn] = Field(default_factory=list, max_length=50)
     delivers_for: list[str] = Field(default_factory=list, max_length=1000)
 
@@ -140,6 +145,7 @@ def register_organisation(
         name_en=body.name_en,
         country=body.country,
         name_lang=body.name_lang,
+        county=body.county,
     )
     found = next(v for v in list_organisations(conn) if v.id == org_id)
     out = OrganisationOut.of(found)

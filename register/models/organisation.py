@@ -36,6 +36,9 @@ class Organisation(Base):
     name_lang: Mapped[str | None] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str] = mapped_column(String(2), server_default="NO")
+    # The county (fylke) of a Norwegian organisation, SSB's code (register.classifications.COUNTIES);
+    # the statistics group by it (migration 0010). Not a check constraint: counties change by reform.
+    county: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[dt.datetime] = timestamp_now()
 
     codes: Mapped[list[OrganisationCode]] = relationship(back_populates="organisation", lazy="raise")

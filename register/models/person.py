@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from register.classifications import GENDERS
 from register.identifiers import NinKind
 from register.models.base import Base, timestamp_now, uuid_pk
 
@@ -17,12 +18,15 @@ class Person(Base):
     """A learner. Keyed by an internal UUID; the national id is an identifier row, never a key."""
 
     __tablename__ = "person"
+    __table_args__ = (CheckConstraint(f"gender IN {tuple(GENDERS)!r}", name="gender"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     given_name: Mapped[str | None] = mapped_column(Text)
     family_name: Mapped[str | None] = mapped_column(Text)
     # Only as delivered (ELMO bday/dateOfBirth); never derived from the national id.
     birth_date: Mapped[dt.date | None]
+    # Only as delivered (ELMO gender), never derived from the national id (docs/statistics.md).
+    gender: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = timestamp_now()
 
     identifiers: Mapped[list[PersonIdentifier]] = relationship(back_populates="person", lazy="raise")
@@ -66,5 +70,6 @@ class PersonHistory(Base):
     given_name: Mapped[str | None] = mapped_column(Text)
     family_name: Mapped[str | None] = mapped_column(Text)
     birth_date: Mapped[dt.date | None]
+    gender: Mapped[str | None] = mapped_column(String(8))
     replaced_by_batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_batch.id"))
     replaced_at: Mapped[dt.datetime] = timestamp_now()

@@ -56,6 +56,10 @@ class StatsPersonCell(Base):
     nus: Mapped[str | None] = mapped_column(String(16))  # NUS code
     grade_scheme: Mapped[str | None] = mapped_column(String(16))
     grade_value: Mapped[str | None] = mapped_column(Text)
+    # The person's gender as delivered, and their age group in the result's year (migration 0010):
+    # computed on demand only, never kept in stats_cell (register.stats.cube says why).
+    gender: Mapped[str | None] = mapped_column(String(8))
+    age_group: Mapped[str | None] = mapped_column(String(8))
     achievements: Mapped[int] = mapped_column(Integer)
     credits_ects: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
     credits_fagskolepoeng: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")

@@ -52,8 +52,8 @@ answer's cells) and ``cache`` (answers kept until the version moves).
 """
 
 from register.stats.cache import VersionedCache, cached_answer, statistics_version
-from register.stats.cube import DIMENSIONS, MATERIALIZED, MAX_TABLE_CELLS, rolled_mask
-from register.stats.query import achievement_stats, parse_group_by
+from register.stats.cube import DIMENSIONS, MATERIALIZED, MAX_TABLE_CELLS, STORED, rolled_mask
+from register.stats.query import achievement_stats, parse_group_by, parse_years
 from register.stats.refresh import (
     RefreshReport,
     mark_batch_pending,
@@ -69,6 +69,7 @@ __all__ = [
     "DIMENSIONS",
     "MATERIALIZED",
     "MAX_TABLE_CELLS",
+    "STORED",
     "ProviderRef",
     "RefreshReport",
     "StatsCellView",
@@ -78,6 +79,7 @@ __all__ = [
     "cached_answer",
     "mark_batch_pending",
     "parse_group_by",
+    "parse_years",
     "pending_persons",
     "rebuild",
     "refresh_pending",

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from register import disclosure
+from register.classifications import AGE_GROUP_LABELS, COUNTIES, GENDERS
 from register.errors import InvalidInput
 from register.stats.cube import (
     CREDIT_COLUMNS,
@@ -17,6 +18,7 @@ from register.stats.cube import (
     KEY_COLUMNS,
     MATERIALIZED,
     MAX_TABLE_CELLS,
+    kept_select,
     on_demand_select,
     rolled_mask,
 )
@@ -58,38 +60,50 @@ def achievement_stats(
     ``exact=True`` gives the stored figures, for the register's own checks; no API passes it.
     """
     active = {name: value for name, value in filters.items() if value is not None}
-    several = [name for name, value in active.items() if isinstance(value, tuple)]
+    # Several years are one population (below), not one table per year: they are not grouped by here.
+    several = [name for name, value in active.items() if isinstance(value, tuple) and name != "year"]
     group = list(group_by) + [
         name for name in sorted(several, key=list(DIMENSIONS).index) if name not in group_by
     ]
     unknown = [n for n in active if n not in DIMENSIONS]
     if unknown:
         raise InvalidInput("stats.unknown_dimension", f"cannot filter on {', '.join(unknown)}")
+    if "year" in active:
+        active["year"] = _years(active["year"])
     params = _resolve_filters(conn, active)
     kept = set(group) | set(active)
+    # Several years, not grouped by year: one population (its persons counted once), so one table of
+    # the person cells of those years — suppressed as a whole like any other table.
+    year_set = isinstance(active.get("year"), tuple) and "year" not in group
+    if year_set:
+        kept.discard("year")
+        params.pop("year")
     ordered = sorted(kept, key=list(DIMENSIONS).index)
-    on_demand = not kept <= set(MATERIALIZED)
+    on_demand = year_set or not kept <= set(MATERIALIZED)
     if on_demand:
         # A scan of every person's cells: bounded, so one analyst cannot hold a connection for minutes.
         conn.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"),
             {"ms": str(int(on_demand_seconds * 1000))},
         )
-    source = (
-        f"({on_demand_select(ordered)})" if on_demand else "(SELECT * FROM stats_cell WHERE rolled = :rolled)"
-    )
+    source = f"({on_demand_select(ordered, years=year_set)})" if on_demand else f"({kept_select()})"
     try:
         rows = conn.execute(
             text(
                 # In one order, always: the secondary suppression goes through the lines in the order
                 # of the rows, and a table must hide the same cells every time it is asked (a scan's
                 # order is not fixed: a synchronized scan starts where another one is).
-                f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name
+                f"""SELECT c.*, o.orgnr AS provider_orgnr, o.name_nb AS provider_name,
+                           o.name_en AS provider_name_en
                     FROM {source} c LEFT JOIN organisation o ON o.id = c.provider_id
                     ORDER BY {", ".join(f"c.{column}" for column in KEY_COLUMNS)}
                     LIMIT :n"""
             ),
-            {"rolled": rolled_mask(kept), "n": MAX_TABLE_CELLS + 1},
+            {
+                "rolled": rolled_mask(kept),
+                "n": MAX_TABLE_CELLS + 1,
+                "years": list(active["year"]) if year_set else None,
+            },
         ).all()
     except DBAPIError as exc:
         if not isinstance(exc.orig, QueryCanceled):
@@ -122,11 +136,56 @@ def achievement_stats(
     return result
 
 
+#: the dimensions whose codes are a closed list: a filter on another code is refused, not answered empty
+CLOSED_LISTS: dict[str, tuple[str, ...]] = {
+    "gender": tuple(GENDERS),
+    "age_group": tuple(AGE_GROUP_LABELS),
+    "county": tuple(COUNTIES),
+}
+#: the most years one filter may name (a range of a working life and then some)
+MAX_YEARS = 100
+
+
+def parse_years(raw: str) -> int | tuple[int, ...]:
+    """``2024``, a set ``2021,2023`` or a range ``2020-2024`` (or both: ``2018,2020-2022``)."""
+    years: set[int] = set()
+    for part in raw.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise InvalidInput(
+                "stats.year_filter", "a year filter is a year, a set (2021,2023) or a range (2020-2024)"
+            )
+        low, high = int(first), int(last) if dash else int(first)
+        if not (1900 <= low <= high <= 2200) or high - low >= MAX_YEARS:
+            raise InvalidInput(
+                "stats.year_filter",
+                f"years run from 1900 to 2200, a range upwards, at most {MAX_YEARS} years",
+            )
+        years.update(range(low, high + 1))
+    return _years(tuple(years))
+
+
+def _years(value: Any) -> int | tuple[int, ...]:
+    """One year as an int; several as a sorted tuple (at most ``MAX_YEARS``)."""
+    if isinstance(value, int):
+        return value
+    years = tuple(sorted({int(y) for y in value}))
+    if not years or len(years) > MAX_YEARS or not 1900 <= years[0] <= years[-1] <= 2200:
+        raise InvalidInput(
+            "stats.year_filter", f"a year filter names 1 to {MAX_YEARS} years, each from 1900 to 2200"
+        )
+    return years[0] if len(years) == 1 else years
+
+
 def _resolve_filters(conn: Connection, active: Mapping[str, Any]) -> dict[str, set[tuple[Any, ...]]]:
     """The filters as dimension → the expected column values (one tuple per value given); orgnr and
-    grade are resolved here."""
+    grade are resolved here. Several years are one set (a year-set table, or, grouped by year, the
+    rows of those years)."""
     resolved: dict[str, set[tuple[Any, ...]]] = {}
     for name, given in active.items():
+        if name == "year" and isinstance(given, tuple):
+            resolved[name] = {(frozenset(given),)}
+            continue
         resolved[name] = {_resolve(conn, name, v) for v in (given if isinstance(given, tuple) else (given,))}
     return resolved
 
@@ -140,12 +199,23 @@ def _resolve(conn: Connection, name: str, value: Any) -> tuple[Any, ...]:
         if not sep:
             raise InvalidInput("stats.grade_filter", "the grade filter is SCHEME:VALUE, e.g. a-f:A")
         return (scheme, grade)
+    if name in CLOSED_LISTS:
+        if value not in CLOSED_LISTS[name]:
+            raise InvalidInput(
+                "stats.unknown_code",
+                f"{name} is one of {', '.join(CLOSED_LISTS[name])} (GET /v1/stats/dimensions/{name})",
+            )
+        return (value,)
     if name == "year":
         return (int(value),)
     return (str(value),)
 
 
 def _matches(row: Any, dimension: str, expected: set[tuple[Any, ...]]) -> bool:
+    if dimension == "year":
+        for value in expected:
+            if isinstance(value[0], frozenset):
+                return row.year in value[0]
     return tuple(getattr(row, col) for col in DIMENSIONS[dimension]) in expected
 
 
@@ -154,7 +224,9 @@ def _cell(row: Any, kept: Sequence[str]) -> StatsCellView:
     for d in kept:
         if d == "provider":
             key[d] = (
-                ProviderRef(row.provider_orgnr, row.provider_name) if row.provider_id is not None else None
+                ProviderRef(row.provider_orgnr, row.provider_name, row.provider_name_en)
+                if row.provider_id is not None
+                else None
             )
         elif d == "grade":
             key[d] = (row.grade_scheme, row.grade_value) if row.grade_scheme is not None else None

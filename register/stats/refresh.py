@@ -13,9 +13,9 @@ from sqlalchemy import Connection, Engine, text
 from register import disclosure
 from register.locks import LockKey
 from register.stats.cube import (
+    CELL_COLUMNS,
     CELL_KEY_COLUMNS,
     CREDIT_COLUMNS,
-    KEY_COLUMNS,
     PERSON_CELLS_INSERT,
     SUMMED,
     cube_select,
@@ -48,7 +48,7 @@ def refresh_persons(connection: Connection, person_ids: Sequence[uuid.UUID]) -> 
     if person_ids:
         _lock(connection)
         _refresh(connection, "SELECT unnest(CAST(:ids AS uuid[]))", {"ids": list(person_ids)})
-        _bump_version(connection)
+        bump_version(connection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def refresh_round(connection: Connection, *, limit: int | None = None) -> int:
         {"n": limit},  # LIMIT NULL: all of them
     )
     if claimed:
-        _bump_version(connection)
+        bump_version(connection)
     return claimed
 
 
@@ -113,12 +113,12 @@ def rebuild(connection: Connection) -> int:
     connection.execute(text(PERSON_CELLS_INSERT.format(persons="SELECT id FROM person")))
     connection.execute(
         text(
-            f"""INSERT INTO stats_cell (rolled, {", ".join(KEY_COLUMNS)}, achievements, persons,
+            f"""INSERT INTO stats_cell (rolled, {", ".join(CELL_COLUMNS)}, achievements, persons,
                                         {", ".join(CREDIT_COLUMNS.values())}, {", ".join(CELL_KEY_COLUMNS)})
                 {cube_select("stats_person_cell", 1)}"""
         )
     )
-    _bump_version(connection)
+    bump_version(connection)
     return int(connection.execute(text("SELECT count(*) FROM stats_cell")).scalar_one())
 
 
@@ -130,7 +130,8 @@ def _lock(conn: Connection) -> None:
     conn.execute(text("INSERT INTO stats_state (id) VALUES (1) ON CONFLICT (id) DO NOTHING"))
 
 
-def _bump_version(conn: Connection) -> None:
+def bump_version(conn: Connection) -> None:
+    """Move the statistics version (every cached answer goes): a refresh did, or a county changed."""
     conn.execute(
         text(
             """INSERT INTO stats_state (id, version, refreshed_at) VALUES (1, 1, now())
@@ -162,7 +163,7 @@ def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> i
         return 0
     touched = "SELECT person_id FROM stats_touched"
     insert_delta = (
-        f"INSERT INTO stats_delta (rolled, {', '.join(KEY_COLUMNS)}, achievements, persons, "
+        f"INSERT INTO stats_delta (rolled, {', '.join(CELL_COLUMNS)}, achievements, persons, "
         f"{', '.join(CREDIT_COLUMNS.values())}, {', '.join(CELL_KEY_COLUMNS)}) "
     )
     before = f"(SELECT * FROM stats_person_cell WHERE person_id IN ({touched})) AS before"
@@ -172,7 +173,7 @@ def _refresh(conn: Connection, persons_sql: str, params: Mapping[str, Any]) -> i
     after = f"(SELECT * FROM stats_person_cell WHERE person_id IN ({touched})) AS after"
     conn.execute(text(insert_delta + cube_select(after, 1)))
 
-    keys = ", ".join(KEY_COLUMNS)
+    keys = ", ".join(CELL_COLUMNS)
     sums = ", ".join([*(f"sum({c})" for c in SUMMED), *(modulo(f"sum({c})") for c in CELL_KEY_COLUMNS)])
     updates = ", ".join(
         [

@@ -13,6 +13,7 @@ from register import disclosure
 class ProviderRef:
     orgnr: str | None
     name: str
+    name_en: str | None = None
 
 
 @dataclass(slots=True)

@@ -118,6 +118,18 @@ def _endpoints(orgs: dict[str, str]) -> list[Endpoint]:
             lambda c, h, w: c.get("/v1/stats/achievements?group_by=year", headers=h),
         ),
         Endpoint(
+            "GET stats contents",
+            frozenset({STATS}),
+            200,
+            lambda c, h, w: c.get("/v1/stats", headers=h),
+        ),
+        Endpoint(
+            "GET stats dimension",
+            frozenset({STATS}),
+            200,
+            lambda c, h, w: c.get("/v1/stats/dimensions/provider", headers=h),
+        ),
+        Endpoint(
             "GET organisations",
             frozenset({ADMIN}),
             200,

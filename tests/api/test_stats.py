@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
 import uuid
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from register import disclosure, stats
+from register.classifications import age_group_sql
 from register.errors import InvalidInput
 from register.stats import query as stats_query
 from tests.api.rows import Spec, add_achievement, finish_batch, new_batch, new_person
@@ -264,7 +266,7 @@ def test_filters_and_dimensions_are_checked(db: Engine, two_providers: tuple[str
 
 
 def test_every_rollup_level_is_reachable() -> None:
-    names = list(stats.DIMENSIONS)
+    names = list(stats.STORED)
     masks = {
         stats.rolled_mask(set(c)) for r in range(len(names) + 1) for c in itertools.combinations(names, r)
     }
@@ -280,6 +282,9 @@ _DIRECT_COLUMNS = {
     "field": ["s.iscedf_code"],
     "nus": ["s.nus_code"],
     "grade": ["a.grade_scheme", "a.grade_value"],
+    "gender": ["p.gender"],
+    "age_group": [age_group_sql("a.year - CAST(extract(year FROM p.birth_date) AS integer)")],
+    "county": ["o.county"],
 }
 
 
@@ -293,7 +298,7 @@ def _direct(conn: Connection, group_by: list[str]) -> dict[tuple, tuple]:
             f"""SELECT {select} count(*), count(DISTINCT a.person_id),
                        coalesce(sum(a.credits) FILTER (WHERE a.credit_scheme = 'ects' AND a.grade_passed IS NOT FALSE), 0)
                 FROM achievement a JOIN learning_specification s ON s.id = a.specification_id
-                JOIN organisation o ON o.id = a.awarding_org_id
+                JOIN organisation o ON o.id = a.awarding_org_id JOIN person p ON p.id = a.person_id
                 WHERE a.status = 'valid' {group}"""
         )
     ).all()
@@ -315,7 +320,10 @@ def _flat_key(cell: stats.StatsCellView, group_by: list[str]) -> tuple:
 
 def test_every_grouping_agrees_with_counting_the_achievements(db: Engine) -> None:
     rng = random.Random(11)
-    orgs = [create_organisation(db, name=f"Skole {i}", kind="university") for i in range(2)]
+    orgs = [
+        create_organisation(db, name=f"Skole {i}", kind="university", county=c)
+        for i, c in enumerate(["03", None])
+    ]
     specs = [
         Spec("A", nkr_level="6", iscedf_code="0613", nus_code=None),
         Spec("B", nkr_level=None, eqf_level=5, iscedf_code=None, nus_code="459901"),
@@ -324,6 +332,15 @@ def test_every_grouping_agrees_with_counting_the_achievements(db: Engine) -> Non
     with db.begin() as conn:
         batch = new_batch(conn, orgs[0])
         persons = [new_person(conn) for _ in range(15)]
+        for i, person in enumerate(persons):  # some delivered a gender, some a birth date, some neither
+            conn.execute(
+                text("UPDATE person SET gender = :g, birth_date = :b WHERE id = :p"),
+                {
+                    "g": [None, "female", "male"][i % 3],
+                    "b": None if i % 4 == 0 else dt.date(1975 + 4 * i, 1 + i % 12, 1 + i),
+                    "p": person,
+                },
+            )
         for _ in range(60):
             add_achievement(
                 conn,

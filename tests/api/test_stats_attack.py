@@ -27,7 +27,10 @@ credits, whose noise grows with the sum, the documented spread scaled by the mea
 above it). An implementation with no or little noise therefore gives the attacker small errors.
 
 What counts as recovered. A *small value* is a figure of a cell whose true number of persons is under
-the threshold: its persons, its achievements and its credits per scheme. The attacker has recovered it
+the threshold: its persons, its achievements and its credits per scheme. (Not a recovery: a persons
+figure "derived" as 0 with no noise left — the difference of two cells with the same persons, which
+a listed cell can never be; persons do not add up when a person has results in both halves of a split,
+as across the years of a set of years.) The attacker has recovered it
 - *exactly* when its best estimate has standard error 0 (no noise left in it) and rounds to the true
   value — the differencing of exact tables that suppression alone allowed;
 - *to within ±2* when its standard error is at most 1 — so "estimate ± 2" is an interval the attacker
@@ -42,6 +45,7 @@ synthetic population.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 import random
@@ -125,7 +129,24 @@ def _ask_everything(conn: Connection) -> dict[CellKey, Published]:
                     threshold=THRESHOLD,
                 )
                 file(rollup, result.cells, {other: value})
+    # Sets and ranges of years (each two years in a row, the first and the last, and all of them):
+    # tables of zero and one other dimension over each, one population each — filed under the
+    # pseudo-dimension YEARS, split by the families of _year_set_families.
+    years = sorted(v for v in values["year"] if v is not None)
+    year_sets = {*itertools.pairwise(years), (years[0], years[-1]), tuple(years)} if len(years) > 1 else set()
+    others = [d for d in DIMS if d != "year"]
+    for size in (0, 1):
+        for group in itertools.combinations(others, size):
+            for year_set in sorted(year_sets):
+                result = stats.achievement_stats(
+                    conn, group_by=list(group), filters={"year": year_set}, threshold=THRESHOLD
+                )
+                file((*group, YEARS), result.cells, {YEARS: year_set})
     return seen
+
+
+#: the pseudo-dimension of a set of years asked as one population (its value: the years, a tuple)
+YEARS = "years"
 
 
 _TRUTH_COLUMNS = {
@@ -136,12 +157,32 @@ _TRUTH_COLUMNS = {
     "field": ["c.field"],
     "nus": ["c.nus"],
     "grade": ["c.grade_scheme", "c.grade_value"],
+    "gender": ["c.gender"],
+    "age_group": ["c.age_group"],
+    "county": ["o.county"],
 }
 
 
-def _truth(conn: Connection, rollup: Rollup) -> dict[tuple[Any, ...], dict[str, float]]:
-    """The true figures of every cell of ``rollup``, counted from the person cells."""
+def _truth_of(
+    conn: Connection, rollup: Rollup, year_sets: set[tuple[int, ...]]
+) -> dict[CellKey, dict[str, float]]:
+    """The true figures of every cell of ``rollup`` (for a rollup over sets of years: of each set)."""
+    if YEARS not in rollup:
+        return {(rollup, k): v for k, v in _truth(conn, rollup).items()}
+    inner = rollup[:-1]
+    return {
+        (rollup, (*k, year_set)): v
+        for year_set in year_sets
+        for k, v in _truth(conn, inner, year_set).items()
+    }
+
+
+def _truth(
+    conn: Connection, rollup: Rollup, year_set: tuple[int, ...] | None = None
+) -> dict[tuple[Any, ...], dict[str, float]]:
+    """The true figures of every cell of ``rollup``, counted from the person cells (of ``year_set``)."""
     columns = [c for d in rollup for c in _TRUTH_COLUMNS[d]]
+    where = f"WHERE c.year IN ({', '.join(map(str, year_set))})" if year_set else ""
     select = "".join(f"{c}, " for c in columns)
     group = f"GROUP BY {', '.join(columns)}" if columns else ""
     rows = conn.execute(
@@ -150,7 +191,7 @@ def _truth(conn: Connection, rollup: Rollup) -> dict[tuple[Any, ...], dict[str, 
                        sum(c.credits_fagskolepoeng), sum(c.credits_hours),
                        mod(mod(sum(DISTINCT c.person_key), {M}) + {M}, {M}),
                        mod(mod(sum(c.achievement_key), {M}) + {M}, {M})
-                FROM stats_person_cell c LEFT JOIN organisation o ON o.id = c.provider_id {group}"""
+                FROM stats_person_cell c LEFT JOIN organisation o ON o.id = c.provider_id {where} {group}"""
         )
     ).all()
     out = {}
@@ -183,7 +224,10 @@ def _families(cells: dict[CellKey, Any]) -> Iterator[list[CellKey]]:
     by_rollup: dict[Rollup, list[CellKey]] = defaultdict(list)
     for ck in cells:
         by_rollup[ck[0]].append(ck)
+    yield from _year_set_families(cells, by_rollup)
     for rollup in list(by_rollup):
+        if YEARS in rollup:
+            continue
         for extra in DIMS:
             if extra in rollup:
                 continue
@@ -195,6 +239,30 @@ def _families(cells: dict[CellKey, Any]) -> Iterator[list[CellKey]]:
                 children[tuple(v for d, v in zip(finer, child[1], strict=True) if d != extra)].append(child)
             for parent in by_rollup[rollup]:
                 yield [parent, *children.get(parent[1], [])]
+
+
+def _year_set_families(
+    cells: dict[CellKey, Any], by_rollup: dict[Rollup, list[CellKey]]
+) -> Iterator[list[CellKey]]:
+    """[set S, S without y, year y]: a set of years splits into any one of its years and the rest
+    (exact for achievements and credits, an over-estimate for persons, as every family here) — where
+    the rest was asked too (a cell missing from a table asked is empty; from a table not asked, unknown)."""
+    for rollup, members in by_rollup.items():
+        if YEARS not in rollup:
+            continue
+        asked = {m[1][-1] for m in members}
+        inner = rollup[:-1]
+        by_year = tuple(d for d in DIMS if d in (*inner, "year"))
+        for parent in members:
+            values, year_set = parent[1][:-1], parent[1][-1]
+            fixed = dict(zip(inner, values, strict=True))
+            single = {y: (by_year, tuple(y if d == "year" else fixed[d] for d in by_year)) for y in year_set}
+            for year in year_set:
+                rest = tuple(y for y in year_set if y != year)
+                if len(rest) > 1 and rest not in asked:
+                    continue
+                rest_cell = (rollup, (*values, rest)) if len(rest) > 1 else single[rest[0]]
+                yield [parent, *(c for c in (rest_cell, single[year]) if c in cells)]
 
 
 Draw = tuple[str, int]  # one noise draw: which key ("person" / "achievement") and the cell key's value
@@ -267,11 +335,13 @@ class Findings:
     noise_sd: dict[str, float]
     best_se: dict[str, float]  # per measure, the smallest standard error the attacker reached
     near: dict[str, tuple[int, int]]  # per measure: best estimates within ±2 of the truth, of those reached
+    overlaps: int = 0  # persons "derived" as 0 without noise: overlapping populations, no count
 
 
 def _attack(conn: Connection) -> Findings:
     published = _ask_everything(conn)
-    truth = {(r, k): v for r in {ck[0] for ck in published} for k, v in _truth(conn, r).items()}
+    year_sets = {ck[1][-1] for ck in published if YEARS in ck[0]}
+    truth = {ck: v for r in {ck[0] for ck in published} for ck, v in _truth_of(conn, r, year_sets).items()}
     assert set(published) == set(truth), "a table lists other cells than the database holds"
     families = list(_families(published))
     findings = Findings(0, 0, [], [], {}, {}, {})
@@ -325,6 +395,13 @@ def _attack(conn: Connection) -> Findings:
             reached += 1
             best = _combine(paths, draw_variance)
             variance = best.variance(draw_variance)
+            if measure == "persons" and variance == 0 and best.value < 1:
+                # Noise cancelled completely: a difference of two cells with the same persons (one
+                # year of a pair whose persons all have results in the other year too; persons do not
+                # add up). It says the hidden persons are among the other's, not how many: a listed
+                # cell holds one at least, so the attacker knows this 0 is no count.
+                findings.overlaps += 1
+                continue
             error = abs(best.value - true[measure])
             best_se = min(best_se, math.sqrt(variance))
             near += error <= 2
@@ -344,7 +421,8 @@ def _rounded(figures: dict[str, float]) -> dict[str, float]:
 def _report(findings: Findings) -> str:
     return (
         f"{findings.small} small values, {findings.reached} reached by a path, "
-        f"{len(findings.exact)} recovered exactly, {len(findings.within_two)} within ±2 with confidence; "
+        f"{len(findings.exact)} recovered exactly, {len(findings.within_two)} within ±2 with confidence, "
+        f"{findings.overlaps} overlaps told apart (persons 0 without noise); "
         f"noise sd {_rounded(findings.noise_sd)}; "
         f"attacker's smallest standard error {_rounded(findings.best_se)}; "
         f"best estimates within ±2 (by chance, unknowable to the attacker), of those reached: {findings.near}; "
@@ -363,9 +441,13 @@ def test_the_demo_data_gives_no_small_count_away(db: Engine) -> None:
 
 def _synthetic_population(db: Engine, seed: int = 14) -> int:
     """About 2 500 achievements of 700 persons over few values per dimension, skewed so that rare
-    combinations (a provider's few micro-credentials, a rare grade) make many small cells."""
+    combinations (a provider's few micro-credentials, a rare grade) make many small cells; genders,
+    birth dates (so age groups) and counties as deliveries and registrations give them, some missing."""
     rng = random.Random(seed)
-    orgs = [create_organisation(db, name=f"Skole {i}", kind="university") for i in range(4)]
+    counties = ["03", "46", "46", None]  # two providers in one county, one with none registered
+    orgs = [
+        create_organisation(db, name=f"Skole {i}", kind="university", county=counties[i]) for i in range(4)
+    ]
     specs = [
         Spec("BAC1", nkr_level="6", iscedf_code="0613", nus_code="653101"),
         Spec("BAC2", nkr_level="6", iscedf_code="0541", nus_code="654101"),
@@ -381,6 +463,14 @@ def _synthetic_population(db: Engine, seed: int = 14) -> int:
         batch = new_batch(conn, orgs[0])
         for _ in range(700):
             person = new_person(conn)
+            conn.execute(  # gender and birth date as some deliveries state them, and some do not
+                text("UPDATE person SET gender = :g, birth_date = :b WHERE id = :p"),
+                {
+                    "g": rng.choices(["female", "male", None], weights=[50, 45, 5])[0],
+                    "b": rng.choice([None, dt.date(rng.randint(1965, 2005), rng.randint(1, 12), 1)]),
+                    "p": person,
+                },
+            )
             home = rng.choices(range(4), weights=[50, 30, 15, 5])[0]
             for _ in range(rng.choice([1, 2, 3, 4, 5, 6])):
                 sector = rng.choices(list(sectors), weights=[70, 25, 5])[0]

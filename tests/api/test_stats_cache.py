@@ -83,7 +83,9 @@ def test_a_table_computed_on_demand_is_bounded_in_time(
     monkeypatch.setattr(
         stats_query,
         "on_demand_select",
-        lambda kept: original(kept).replace("FROM stats_person_cell", "FROM stats_person_cell, pg_sleep(1)"),
+        lambda kept, **options: original(kept, **options).replace(
+            "FROM stats_person_cell", "FROM stats_person_cell, pg_sleep(1)"
+        ),
     )
     client.app.state.settings = client.app.state.settings.model_copy(update={"stats_on_demand_seconds": 0.1})
     slow = client.get("/v1/stats/achievements?group_by=nus", headers=analyst)
