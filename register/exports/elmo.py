@@ -110,17 +110,24 @@ class ElmoExport:
     achievement_ids: list[str]  # every achievement the document holds, in document order (for the audit)
 
 
-def export_person_elmo(connection: Connection, person_id: uuid.UUID, *, sign: bool = False) -> ElmoExport:
+def export_person_elmo(
+    connection: Connection,
+    person_id: uuid.UUID,
+    *,
+    sign: bool = False,
+    sectors: Sequence[str] | None = None,
+    passed_only: bool = False,
+) -> ElmoExport:
     """All valid achievements of one person as an ELMO v1.7.0 document, and which achievements it holds.
 
     The achievements come from ``register.queries.person_rows``, the read model REST's look-up and
-    GraphQL give out too (same filter, same order); the ids returned are those written, so an audit
-    row built from them names exactly what the document gave out. Raises NotFound
+    GraphQL give out too (same filter, same order; ``sectors`` and ``passed_only`` as there); the ids
+    returned are those written, so an audit row built from them names exactly what the document gave out. Raises NotFound
     (``person.not_found``, ``elmo.nothing_to_export``) and, with ``sign``, InvalidInput
     (``elmo.signing_not_configured``, ``elmo.signing_key_unreadable``).
     """
     settings = get_settings()
-    person = person_rows(connection, person_id)
+    person = person_rows(connection, person_id, sectors=sectors, passed_only=passed_only)
     if person is None:
         raise NotFound("person.not_found", "no such person in the register")
     rows = person.achievements

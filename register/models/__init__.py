@@ -4,6 +4,7 @@ from register.models.achievement import Achievement, AchievementAttachment, Achi
 from register.models.audit import AuditEvent
 from register.models.base import Base
 from register.models.batch import ImportBatch, ImportBatchChunk, ImportRejection
+from register.models.oots import OotsPreview
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
 from register.models.person import Person, PersonHistory, PersonIdentifier
 from register.models.specification import LearningSpecification
@@ -20,6 +21,7 @@ __all__ = [
     "ImportRejection",
     "LearningSpecification",
     "Organisation",
+    "OotsPreview",
     "OrganisationCode",
     "Person",
     "PersonHistory",

@@ -17,6 +17,8 @@ class Person(Base):
     """A learner. Keyed by an internal UUID; the national id is an identifier row, never a key."""
 
     __tablename__ = "person"
+    # OOTS finds a person without an identifier by names and birth date (register.oots.matching).
+    __table_args__ = (Index(None, "birth_date"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     given_name: Mapped[str | None] = mapped_column(Text)
