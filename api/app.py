@@ -21,6 +21,8 @@ from api.graphql import graphql_router
 from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
+from api.oots import preview as oots_preview
+from api.oots import query as oots_query
 from api.rest import achievements, admin, audit, batches, persons, stats
 from register.scopes import scopes_listed
 from register.settings import Settings, get_settings
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (batches, achievements, persons, stats, admin, audit):
         app.include_router(module.router)
     app.include_router(graphql_router(settings))  # /graphql (docs/graphql.md)
+    app.include_router(oots_query.router)  # /oots/v2/query: the OOTS connector (docs/oots.md)
+    app.include_router(oots_preview.router)  # /oots/preview/…: the citizen's preview
     return app
 
 

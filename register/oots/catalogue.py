@@ -69,7 +69,9 @@ EVIDENCE_TYPES: tuple[EvidenceType, ...] = (
     EvidenceType(
         key="vocational-education-qualification",
         classification="6f0ad9b4-5c1e-4a57-9c0d-6a1b7e2f4a04",
-        requirements=frozenset({"dc4dbfb4-d1d8-429c-8379-458ace858947"}),  # vocational education qualification
+        requirements=frozenset(
+            {"dc4dbfb4-d1d8-429c-8379-458ace858947"}
+        ),  # vocational education qualification
         sectors=(Sector.VOCATIONAL,),
         title_en="Proof of higher vocational education (fagskole) qualification (ELMO)",
         title_nb="Dokumentasjon av fagskoleutdanning (ELMO)",

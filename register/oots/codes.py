@@ -39,7 +39,9 @@ class EdmErrorCode(enum.Enum):
     NOT_FOUND = _Code("EDM:ERR:0004", "rs:ObjectNotFoundExceptionType", "Object not found")
     TIMEOUT = _Code("EDM:ERR:0005", "rs:TimeoutExceptionType", "Exceeding timeout period")
     UNSUPPORTED = _Code(
-        "EDM:ERR:0007", "rs:UnsupportedCapabilityExceptionType", "Optional feature or capability is not supported"
+        "EDM:ERR:0007",
+        "rs:UnsupportedCapabilityExceptionType",
+        "Optional feature or capability is not supported",
     )
 
     @property

@@ -126,7 +126,9 @@ def read_request(data: bytes, *, max_bytes: int, max_depth: int) -> EvidenceRequ
         )
     query = root.find(f"{_Q}Query")
     if query is None or query.get("queryDefinition") != "DocumentQuery":
-        raise _invalid("oots.missing_field", "the request needs a query:Query with queryDefinition DocumentQuery")
+        raise _invalid(
+            "oots.missing_field", "the request needs a query:Query with queryDefinition DocumentQuery"
+        )
     person = _person(query)
     dset = _slot_value(query, "EvidenceRequest")
     if dset is None or dset.tag != f"{_S}DataServiceEvidenceType":
@@ -134,10 +136,10 @@ def read_request(data: bytes, *, max_bytes: int, max_depth: int) -> EvidenceRequ
     classification = _text(dset, "EvidenceTypeClassification")
     if not classification:
         raise _invalid("oots.missing_field", "the evidence type has no EvidenceTypeClassification")
-    formats = tuple(
-        t for d in dset.findall(f"{_S}DistributedAs") if (t := _text(d, "Format")) is not None
+    formats = tuple(t for d in dset.findall(f"{_S}DistributedAs") if (t := _text(d, "Format")) is not None)
+    conforms = tuple(
+        t for d in dset.findall(f"{_S}DistributedAs") if (t := _text(d, "ConformsTo")) is not None
     )
-    conforms = tuple(t for d in dset.findall(f"{_S}DistributedAs") if (t := _text(d, "ConformsTo")) is not None)
     return EvidenceRequest(
         request_id=request_id,
         specification=specification,

@@ -130,7 +130,9 @@ def evidence_answer(
     objects = etree.SubElement(root, f"{_R}RegistryObjectList")
     if envelope.v2:
         package = etree.SubElement(
-            objects, f"{_R}RegistryObject", {_XSI_TYPE: "rim:RegistryPackageType", "id": _id(envelope, new_id)}
+            objects,
+            f"{_R}RegistryObject",
+            {_XSI_TYPE: "rim:RegistryPackageType", "id": _id(envelope, new_id)},
         )
         objects = etree.SubElement(package, f"{_R}RegistryObjectList")
     extrinsic = etree.SubElement(
@@ -149,7 +151,9 @@ def evidence_answer(
             },
         )
     etree.SubElement(
-        extrinsic, f"{_R}RepositoryItemRef", {f"{_XLINK}href": f"cid:{content_id}", f"{_XLINK}title": "Evidence"}
+        extrinsic,
+        f"{_R}RepositoryItemRef",
+        {f"{_XLINK}href": f"cid:{content_id}", f"{_XLINK}title": "Evidence"},
     )
     return Answer(_bytes(root), (Attachment(content_id, ELMO_FORMAT, document),))
 
@@ -221,7 +225,9 @@ def _evidence_metadata(
     about = etree.SubElement(etree.SubElement(evidence, f"{_S}IsAbout"), f"{_S}NaturalPerson")
     # The person as the request described them: the requester's own words back, nothing the register adds.
     if person.identifier:
-        identifier = etree.SubElement(about, f"{_S}Identifier", {"schemeID": person.identifier_scheme or "eidas"})
+        identifier = etree.SubElement(
+            about, f"{_S}Identifier", {"schemeID": person.identifier_scheme or "eidas"}
+        )
         identifier.text = person.identifier
     for local, value in (
         ("FamilyName", person.family_name),
@@ -231,7 +237,9 @@ def _evidence_metadata(
         if value:
             etree.SubElement(about, f"{_S}{local}").text = value
     authority = etree.SubElement(evidence, f"{_S}IssuingAuthority")
-    etree.SubElement(authority, f"{_S}Identifier", {"schemeID": EAS_ORGNR}).text = settings.oots_provider_orgnr
+    etree.SubElement(
+        authority, f"{_S}Identifier", {"schemeID": EAS_ORGNR}
+    ).text = settings.oots_provider_orgnr
     etree.SubElement(authority, f"{_S}Name").text = settings.oots_provider_name
     conformant = etree.SubElement(evidence, f"{_S}IsConformantTo")
     etree.SubElement(conformant, f"{_S}EvidenceTypeClassification").text = (
@@ -239,7 +247,9 @@ def _evidence_metadata(
     )
     etree.SubElement(conformant, f"{_S}Title", {"lang": "EN"}).text = evidence_type.title_en
     etree.SubElement(conformant, f"{_S}Title", {"lang": "NB"}).text = evidence_type.title_nb
-    etree.SubElement(conformant, f"{_S}Description", {"lang": "EN"}).text = (
+    etree.SubElement(
+        conformant, f"{_S}Description", {"lang": "EN"}
+    ).text = (
         "The person's results held by the Norwegian register of education results, as a signed ELMO document."
     )
     etree.SubElement(evidence, f"{_S}IssuingDate").text = dt.date.today().isoformat()

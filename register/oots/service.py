@@ -160,20 +160,22 @@ def _serve(
         )
         return _preview_required(conn, request, preview.location(base), person_id, settings, caller, details)
     token = token_of_location(request.preview_location, base)
-    preview = preview_by_token(conn, token, for_update=True) if token else None
-    if preview is None or preview.person_id != person_id or preview.evidence_type != evidence_type.key:
+    held = preview_by_token(conn, token, for_update=True) if token else None
+    if held is None or held.person_id != person_id or held.evidence_type != evidence_type.key:
         # The same words for a location never issued and one issued for someone else or something else.
         raise EdmError(
             EdmErrorCode.INVALID_REQUEST,
             "oots.unknown_preview",
             "the PreviewLocation does not belong to a preview of this person and evidence type",
         )
-    details["preview_state"] = preview.state
-    if preview.state == "pending":
-        return _preview_required(conn, request, preview.location(base), person_id, settings, caller, details)
-    if preview.state == "expired":
-        raise EdmError(EdmErrorCode.TIMEOUT, "oots.preview_expired", "the preview expired before it was approved")
-    if preview.state == "refused":
+    details["preview_state"] = held.state
+    if held.state == "pending":
+        return _preview_required(conn, request, held.location(base), person_id, settings, caller, details)
+    if held.state == "expired":
+        raise EdmError(
+            EdmErrorCode.TIMEOUT, "oots.preview_expired", "the preview expired before it was approved"
+        )
+    if held.state == "refused":
         raise EdmError(
             EdmErrorCode.NOT_FOUND, "oots.preview_refused", "the person refused to share this evidence"
         )

@@ -69,8 +69,8 @@ class _CatalogResolver(etree.Resolver):
         super().__init__()
         self._mapping = mapping
 
-    def resolve(self, system_url: str, public_id: str, context: Any) -> Any:
-        local = self._mapping.get(system_url)
+    def resolve(self, system_url: str | None, public_id: str | None, context: Any) -> Any:
+        local = self._mapping.get(system_url or "")
         return self.resolve_filename(str(local), context) if local is not None else None
 
 
@@ -147,7 +147,9 @@ def compile_schematron(schema: etree._Element) -> str:
     s = f"{{{SCH_NS}}}"
     for unsupported in ("include", "phase", "extends"):
         if schema.find(f".//{s}{unsupported}") is not None:
-            raise ValueError(f"sch:{unsupported} is not supported here; compile this schema to XSLT elsewhere")
+            raise ValueError(
+                f"sch:{unsupported} is not supported here; compile this schema to XSLT elsewhere"
+            )
     nsmap = {"xsl": XSL_NS, "svrl": SVRL_NS}
     for ns in schema.iter(f"{s}ns"):
         nsmap[ns.get("prefix", "")] = ns.get("uri", "")
@@ -165,7 +167,9 @@ def compile_schematron(schema: etree._Element) -> str:
                 sheet, f"{x}template", match=rule.get("context", ""), mode=mode, priority=str(1000 - order)
             )
             for let in rule.findall(f"{s}let"):
-                etree.SubElement(template, f"{x}variable", name=let.get("name", ""), select=let.get("value", ""))
+                etree.SubElement(
+                    template, f"{x}variable", name=let.get("name", ""), select=let.get("value", "")
+                )
             for check in rule:
                 if check.tag not in (f"{s}assert", f"{s}report"):
                     continue
@@ -180,7 +184,9 @@ def compile_schematron(schema: etree._Element) -> str:
                 etree.SubElement(
                     etree.SubElement(found, f"{x}attribute", name="location"), f"{x}value-of", select="path()"
                 )
-                etree.SubElement(found, f"{{{SVRL_NS}}}text").text = " ".join("".join(check.itertext()).split())
+                etree.SubElement(found, f"{{{SVRL_NS}}}text").text = " ".join(
+                    "".join(check.itertext()).split()
+                )
             etree.SubElement(template, f"{x}apply-templates", select="@*|node()", mode=mode)
         walk = etree.SubElement(sheet, f"{x}template", match="@*|node()", mode=mode, priority="-10")
         etree.SubElement(walk, f"{x}apply-templates", select="@*|node()", mode=mode)
