@@ -113,7 +113,9 @@ def _preview_page(
     details: dict[str, Any] = {"preview": str(preview.id), "state": preview.state}
     if preview.state == "pending":
         try:
-            evidence = build_evidence(conn, preview.person_id, evidence_type, settings)
+            evidence = build_evidence(
+                conn, preview.person_id, evidence_type, settings, national_id=preview.national_id
+            )
         except NotFound:
             evidence = None
         if evidence is not None:

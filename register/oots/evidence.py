@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from register.errors import InvalidInput
 from register.exports.elmo import export_person_elmo, sign_elmo
 from register.keyfiles import write_new_key
+from register.namespaces import ELMO_NS
 from register.oots.catalogue import EvidenceType
 from register.oots.request import secure_parser
 from register.settings import Settings
@@ -37,14 +38,29 @@ class Evidence:
 
 
 def build_evidence(
-    conn: Connection, person_id: uuid.UUID, evidence_type: EvidenceType, settings: Settings
+    conn: Connection,
+    person_id: uuid.UUID,
+    evidence_type: EvidenceType,
+    settings: Settings,
+    *,
+    national_id: bool,
 ) -> Evidence:
-    """The signed ELMO; NotFound (``elmo.nothing_to_export``) when the person has no such results."""
+    """The signed ELMO; NotFound (``elmo.nothing_to_export``) when the person has no such results.
+
+    ``national_id``: whether the learner's Norwegian national id stays in the document. Only when the
+    request named the person by it (an eIDAS identifier carrying it): a requester that found the
+    person by names and birth date learns no identifier it did not have.
+    """
     export = export_person_elmo(
         conn, person_id, sectors=[s.value for s in evidence_type.sectors], passed_only=True
     )
     key, cert = signing_material(settings)
     root = etree.fromstring(export.document, secure_parser())
+    if not national_id:
+        for identifier in root.iterfind(
+            f"{{{ELMO_NS}}}learner/{{{ELMO_NS}}}identifier[@type='nationalIdentifier']"
+        ):
+            identifier.getparent().remove(identifier)  # type: ignore[union-attr]
     signed = sign_elmo(root, key, cert)
     return Evidence(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"), export.achievement_ids)
 

@@ -37,6 +37,11 @@ class Preview:
     expires_at: dt.datetime
     decided_at: dt.datetime | None
 
+    @property
+    def national_id(self) -> bool:
+        """Whether the request named the person by their national id (register.oots.evidence)."""
+        return bool(self.request.get("national_id"))
+
     def location(self, base: str) -> str:
         return f"{base}{PREVIEW_PATH}{self.token}"
 
@@ -53,6 +58,7 @@ def create_preview(
     *,
     person_id: uuid.UUID,
     evidence_type: str,
+    national_id: bool,
     lifetime: dt.timedelta,
 ) -> Preview:
     requester = request.requester
@@ -60,6 +66,7 @@ def create_preview(
         "requester": {"name": requester.name, "identifier": requester.identifier} if requester else None,
         "procedure": request.procedure,
         "requirements": list(request.requirements),
+        "national_id": national_id,
     }
     row = conn.execute(
         text(

@@ -22,7 +22,7 @@ from register.errors import NotFound
 from register.oots.catalogue import ELMO_FORMAT, EvidenceType, evidence_type_by_classification, last_segment
 from register.oots.codes import SPEC_V2, EdmError, EdmErrorCode, LevelOfAssurance
 from register.oots.evidence import build_evidence
-from register.oots.matching import Match, match_person
+from register.oots.matching import Match, MatchOutcome, match_person
 from register.oots.previews import create_preview, preview_by_token, token_of_location
 from register.oots.request import EvidenceRequest, read_request, request_id_of
 from register.oots.response import Answer, Envelope, error_answer, evidence_answer
@@ -80,7 +80,7 @@ def answer(conn: Connection, data: bytes, settings: Settings, caller: Caller) ->
         details["match"] = match.outcome.value
         if match.person_id is None:
             raise EdmError(EdmErrorCode.NOT_FOUND, "oots.person_not_found", _NOT_FOUND)
-        return _serve(conn, request, evidence_type, match.person_id, settings, caller, details)
+        return _serve(conn, request, evidence_type, match, settings, caller, details)
     except EdmError as error:
         person_id = match.person_id if match is not None else None
         return _refuse(conn, envelope, error, settings, caller, details=details, person_id=person_id)
@@ -140,15 +140,19 @@ def _serve(
     conn: Connection,
     request: EvidenceRequest,
     evidence_type: EvidenceType,
-    person_id: uuid.UUID,
+    match: Match,
     settings: Settings,
     caller: Caller,
     details: dict[str, Any],
 ) -> Outcome:
     base = settings.oots_preview_base
+    person_id = match.person_id
+    assert person_id is not None
+    national_id = match.outcome is MatchOutcome.BY_IDENTIFIER
     if request.preview_location is None:
         try:
-            build_evidence(conn, person_id, evidence_type, settings)  # only what exists is previewed
+            # Only what exists is previewed.
+            build_evidence(conn, person_id, evidence_type, settings, national_id=national_id)
         except NotFound:
             raise EdmError(EdmErrorCode.NOT_FOUND, "oots.no_evidence", _NO_EVIDENCE) from None
         preview = create_preview(
@@ -156,6 +160,7 @@ def _serve(
             request,
             person_id=person_id,
             evidence_type=evidence_type.key,
+            national_id=national_id,
             lifetime=dt.timedelta(seconds=settings.oots_preview_seconds),
         )
         return _preview_required(conn, request, preview.location(base), person_id, settings, caller, details)
@@ -180,7 +185,7 @@ def _serve(
             EdmErrorCode.NOT_FOUND, "oots.preview_refused", "the person refused to share this evidence"
         )
     try:
-        evidence = build_evidence(conn, person_id, evidence_type, settings)
+        evidence = build_evidence(conn, person_id, evidence_type, settings, national_id=held.national_id)
     except NotFound:
         raise EdmError(EdmErrorCode.NOT_FOUND, "oots.no_evidence", _NO_EVIDENCE) from None
     result = evidence_answer(request, evidence_type, evidence.document, settings)

@@ -15,7 +15,10 @@ MESSAGES = FORMATS_DIR / "oots" / "messages"
 TDD = MESSAGES / "edm-1.0-tdd-2022q4" / "secondary-education"
 FR = MESSAGES / "edm-2.0-oots-france"
 # The 2022-Q4 asserts whose text says "MAY be present": they fire when an optional slot is absent.
-INFORMATIONAL = {"R-EDM-REQ-S008", "The rim:Slot name=\"AuthorizedRepresentative\" MAY be present in the Query."}
+INFORMATIONAL = {
+    "R-EDM-REQ-S008",
+    'The rim:Slot name="AuthorizedRepresentative" MAY be present in the Query.',
+}
 
 
 @pytest.mark.parametrize(
