@@ -99,7 +99,7 @@ def error_answer(
         _value(exception, "PreviewLocation", "rim:StringValueType", preview_location)
         if not envelope.v2:
             description = _slot(exception, "PreviewDescription", "rim:InternationalStringValueType")
-            texts = etree.SubElement(description, f"{_R}Value")
+            texts = etree.SubElement(description[0], f"{_R}Value")
             for lang, words in (
                 ("en", "Log in with ID-porten, look at the evidence and approve or refuse sending it."),
                 ("nb", "Logg inn med ID-porten, se dokumentasjonen og godkjenn eller avslå at den sendes."),
