@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from register.namespaces import ELMO_NS
 from register.sectors import Sector
 
 ELMO_FORMAT = "application/xml"
-ELMO_CONFORMS_TO = "https://github.com/emrex-eu/elmo-schemas/tree/v1"
+ELMO_CONFORMS_TO = ELMO_NS  # the ELMO schemas, by the address that names their namespace
 
 
 @dataclass(frozen=True, slots=True)
