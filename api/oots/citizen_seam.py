@@ -15,13 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
 import uuid
-from pathlib import Path
 
 from fastapi import Request
 
+from register.keyfiles import ensure_secret
 from register.settings import Settings
 
 COOKIE = "kr_oots_dev_citizen"
@@ -63,14 +62,4 @@ def _sign(settings: Settings, payload: str) -> str:
 
 
 def _key(settings: Settings) -> bytes:
-    path: Path = settings.data_dir / "oots" / "dev-citizen-session.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two workers starting at once agree on one key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(os.urandom(32))
-    return path.read_bytes()
+    return ensure_secret(settings.data_dir / "oots" / "dev-citizen-session.key")

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +26,7 @@ from api.oots.citizen_seam import COOKIE, CitizenLoginRequired, current_citizen_
 from api.oots.pages import TEMPLATES, TEXTS, evidence_lines, language
 from register.audit import record_read
 from register.errors import InvalidInput, NotFound
+from register.keyfiles import ensure_secret
 from register.oots.catalogue import evidence_type_by_key
 from register.oots.evidence import build_evidence
 from register.oots.previews import PREVIEW_PATH, Preview, decide, preview_by_token
@@ -167,20 +166,8 @@ def _csrf(settings: Settings, preview: Preview) -> str:
 
 
 def _form_key(settings: Settings) -> bytes:
-    """The key of the forms' CSRF tokens: made once under the data directory (mode 0600)."""
-    path = settings.data_dir / "oots" / "preview-forms.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        tmp.write_bytes(os.urandom(32))
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # atomic and exclusive: two workers starting at once agree on one key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_bytes()
+    """The key of the forms' CSRF tokens, made once under the data directory."""
+    return ensure_secret(settings.data_dir / "oots" / "preview-forms.key")
 
 
 # --- development login (TEMPORARY: replaced by api/citizen's session at merge) -----------------------
