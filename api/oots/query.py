@@ -43,6 +43,10 @@ async def query(
     engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
+    try:
+        settings.oots_preview_base  # noqa: B018  (production: refuse before any person is looked up)
+    except ValueError as exc:
+        raise ApiError(503, "oots.not_configured", str(exc)) from None
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in _ACCEPTED:
         raise ApiError(415, "oots.media_type", f"send the EDM QueryRequest as {EBRS}")

@@ -310,3 +310,22 @@ def test_an_oversized_request_is_refused_before_it_is_read(client: TestClient, c
         headers={"Authorization": f"Bearer {connector}", "content-type": EBRS},
     )
     assert response.status_code == 413 and response.json()["code"] == "oots.too_large"
+
+
+def test_production_without_a_preview_address_takes_no_request(
+    db: Engine, api_settings: Settings, token, orgs: dict[str, str]
+) -> None:
+    from fastapi.testclient import TestClient as Client
+
+    from api.app import create_app
+
+    production = api_settings.model_copy(update={"environment": "production", "oots_public_base_url": None})
+    with Client(create_app(production, engine=db), raise_server_exceptions=False) as client:
+        response = client.post(
+            "/oots/v2/query",
+            content=edm_request(),
+            headers={"Authorization": f"Bearer {token(orgs['portal'], OOTS)}", "content-type": EBRS},
+        )
+        assert response.status_code == 503 and response.json()["code"] == "oots.not_configured"
+        # Nor is the development login there to be used.
+        assert client.get("/oots/dev-login").status_code == 404
