@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, problem_responses
 from register.oots.response import Answer
 from register.oots.service import Caller, answer
 from register.scopes import Scope
@@ -35,7 +35,10 @@ _ACCEPTED = frozenset({EBRS, "application/xml", "text/xml"})
     "/v2/query",
     summary="Answer an OOTS EDM evidence request (connector of the AS4 access point)",
     response_class=Response,
-    responses={200: {"content": {EBRS: {}, "multipart/related": {}}}},
+    responses={
+        200: {"description": "the EDM QueryResponse", "content": {EBRS: {}, "multipart/related": {}}},
+        **problem_responses(401, 403, 413, 415, 422, 503),
+    },
 )
 async def query(
     request: Request,

@@ -36,6 +36,7 @@ DISTRIBUTED_OTHERWISE = {
     "person_identifier": "value",  # the way in: national id → person, one shard per look-up
     "import_batch_chunk": "batch_id",
     "import_rejection": "batch_id",
+    "oots_preview": "token",  # found by its PreviewLocation's token (register.oots.previews)
 }
 REFERENCE = {
     "organisation",
@@ -49,7 +50,7 @@ REFERENCE = {
 COORDINATOR = {"stats_cell", "stats_state", "audit_event", "alembic_version"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
-    "stats_pending", "audit_event", "person_history",
+    "stats_pending", "audit_event", "person_history", "oots_preview",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution
@@ -65,6 +66,8 @@ CITUS_CHANGES = {
     "pk_person_history": "(person_id, id)",
     "fk_person_identifier_person_id_person": "dropped (not co-located)",
     "pk_person_identifier": "(value, id)",
+    "pk_oots_preview": "(token, id)",
+    "fk_oots_preview_person_id_person": "dropped (not co-located)",
 }
 
 
