@@ -282,6 +282,8 @@ def test_hostile_xml_is_refused(
     reply = post_query(client, connector, body)
     assert reply.code == "EDM:ERR:0003"
     assert b"root:" not in reply.raw and b"lollol" not in reply.raw
+    report = validator().validate(reply.raw)  # even an answer to garbage is a valid EDM message
+    assert report.schema_valid, report.schema_errors
     with db.connect() as conn:
         outcome = conn.exec_driver_sql(
             "SELECT details->>'outcome' FROM audit_event WHERE action = 'oots.query' ORDER BY id DESC LIMIT 1"
