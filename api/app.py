@@ -22,6 +22,8 @@ from api.graphql import graphql_router
 from api.graphql.context import new_stats_results
 from api.limits import BodyLimitMiddleware, HeaderLimitMiddleware, QueryTextMiddleware
 from api.logs import RequestContextMiddleware, configure_api_logging, install_access_log_redaction
+from api.oots import preview as oots_preview
+from api.oots import query as oots_query
 from api.openapi import install_openapi
 from api.params import refuse_repeated
 from api.rest import achievements, admin, audit, batches, persons, stats
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     dashboard.install(app)  # /dashboard: the analysts' charts (docs/dashboard.md)
     install_openapi(app)  # /openapi.json: examples, error codes and scopes per operation (api/openapi)
     install_docs_pages(app, settings)  # /docs, /redoc, /graphiql
+    app.include_router(oots_query.router)  # /oots/v2/query: the OOTS connector (docs/oots.md)
+    app.include_router(oots_preview.router)  # /oots/preview/…: the citizen's preview
     return app
 
 

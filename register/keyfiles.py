@@ -41,3 +41,24 @@ def write_new_file(path: Path, content: bytes) -> bool:
     with os.fdopen(fd, "wb") as out:
         out.write(content)
     return True
+
+
+def ensure_secret(path: Path, size: int = 32) -> bytes:
+    """Random bytes kept in ``path`` (mode 0600), made on first use; the same bytes for every process.
+
+    Written to a private temporary file and linked into place: a link never replaces a file, so two
+    processes starting at once agree on the first one's bytes and neither reads a half-written file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(os.urandom(size))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()

@@ -10,6 +10,7 @@ class Scope(enum.StrEnum):
     READ = "kompetanse:read"
     STATS = "kompetanse:stats"
     ADMIN = "kompetanse:admin"
+    OOTS = "kompetanse:oots"
 
     @property
     def grants(self) -> str:
@@ -21,6 +22,7 @@ _GRANTS = {
     Scope.READ: "look-ups of a person",
     Scope.STATS: "aggregates",
     Scope.ADMIN: "organisations, audit",
+    Scope.OOTS: "the OOTS connector of the national access point: EDM evidence requests",
 }
 
 

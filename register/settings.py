@@ -113,6 +113,26 @@ class Settings(BaseSettings):
     # Share links: 6 months unless the citizen picks a shorter time; never more than a year.
     share_link_default_days: int = Field(default=183, ge=1, le=365)
     share_link_max_days: int = Field(default=365, ge=1, le=365)
+    # OOTS evidence provider (register.oots, docs/oots.md). The preview pages' public https base (the
+    # PreviewLocation of every request starts with it); unset: http://127.0.0.1:8000 in development.
+    oots_public_base_url: str | None = None
+    # How long a request waits for the person's preview: an evidence requester's session with the
+    # citizen lasts about as long, and a preview left open past it is refused as expired (EDM:ERR:0005).
+    oots_preview_seconds: int = Field(default=3600, ge=60)
+    # Real requests are 4-8 KiB; 1 MiB leaves room for long names and many requirements, and bounds
+    # what an unauthenticated-looking connector bug could make the parser hold.
+    oots_max_request_bytes: int = Field(default=1024**2, ge=16 * 1024)
+    # The least eIDAS level of assurance at which a person is looked up at all (the citizen pages ask
+    # ID-porten for substantial, so a weaker login abroad never finds more than one at home would).
+    oots_min_level_of_assurance: Literal["Substantial", "High"] = "Substantial"
+    # The evidence provider as the EDM names it (EAS 0192: a Norwegian organisasjonsnummer).
+    oots_provider_orgnr: str = "919477822"
+    oots_provider_name: str = "Kompetanseregisteret"
+    # The procedures (the request's Procedure code or English text) evidence is given for; empty: any
+    # (the Evidence Broker already ties the register's evidence types to the education procedures).
+    oots_procedures: list[str] = []
+    # A folder with an operator's EDM 2.0.1 artefacts (register.oots.validation): xsd/ and sch/.
+    oots_validation_dir: Path | None = None
 
     # HTTP
     log_level: str = "INFO"
@@ -135,6 +155,8 @@ class Settings(BaseSettings):
                 raise ValueError("REGISTER_ALLOW_SYNTHETIC_IDS cannot be on in production")
             if not self.jwks_files or not self.jwt_issuers:
                 raise ValueError("production needs REGISTER_JWT_ISSUERS and REGISTER_JWKS_FILES")
+            if self.oots_public_base_url and not self.oots_public_base_url.startswith("https://"):
+                raise ValueError("REGISTER_OOTS_PUBLIC_BASE_URL must be an https URL (EDM PreviewLocation)")
             if self.audit_checkpoint_dir and not self.audit_signing_key_path:
                 raise ValueError(
                     "REGISTER_AUDIT_CHECKPOINT_DIR needs REGISTER_AUDIT_SIGNING_KEY_PATH in production "
@@ -152,6 +174,15 @@ class Settings(BaseSettings):
                     "REGISTER_CITIZEN_TEST_IDP cannot be on in production (a development stand-in)"
                 )
         return self
+
+    @property
+    def oots_preview_base(self) -> str:
+        """Where the preview pages are reached from outside; in production only as configured."""
+        if self.oots_public_base_url:
+            return self.oots_public_base_url.rstrip("/")
+        if self.environment != "development":
+            raise ValueError("REGISTER_OOTS_PUBLIC_BASE_URL is not set (the preview pages' https address)")
+        return "http://127.0.0.1:8000"
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -100,6 +100,7 @@ def login_start(request: Request, conn: UnitOfWork) -> Response:
             "verifier": verifier,
             "issuer": issuer,
             "redirect_uri": redirect_uri,
+            "next": return_path(request.query_params.get("next")),
         },
     )
     response = RedirectResponse(url, status_code=303)
@@ -160,9 +161,23 @@ def login_callback(request: Request, conn: UnitOfWork) -> Response:
             request_id=getattr(request.state, "request_id", None),
             details={"acr": identity.acr, "amr": identity.amr},
         )
-    response = RedirectResponse("/me", status_code=303)
+    response = RedirectResponse(login.get("next") or "/me", status_code=303)
     set_session_cookie(request, response, new_token, max_age=settings.citizen_session_max_minutes * 60)
     return response
+
+
+#: where a login may send the browser back to: the register's own pages for the person (an OOTS
+#: preview starts its login with ``next``), never another site (an open redirect)
+RETURN_PREFIXES = ("/me", "/oots/preview/")
+
+
+def return_path(raw: str | None) -> str | None:
+    """``raw`` if it is one of the register's own person pages, as a path; else None (then ``/me``)."""
+    if not raw or not raw.startswith(RETURN_PREFIXES) or "//" in raw or "\\" in raw or len(raw) > 300:
+        return None
+    if any(ord(c) < 33 or ord(c) > 126 for c in raw):
+        return None
+    return raw
 
 
 @router.post("/me/logout")

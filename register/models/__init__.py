@@ -5,6 +5,7 @@ from register.models.audit import AuditEvent
 from register.models.base import Base
 from register.models.batch import ImportBatch, ImportBatchChunk, ImportRecord, ImportRejection
 from register.models.citizen import CitizenSession, ShareLink
+from register.models.oots import OotsPreview
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
 from register.models.person import Person, PersonHistory, PersonIdentifier
 from register.models.specification import LearningSpecification
@@ -23,6 +24,7 @@ __all__ = [
     "ImportRecord",
     "ImportRejection",
     "LearningSpecification",
+    "OotsPreview",
     "Organisation",
     "OrganisationCode",
     "Person",

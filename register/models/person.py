@@ -18,7 +18,12 @@ class Person(Base):
     """A learner. Keyed by an internal UUID; the national id is an identifier row, never a key."""
 
     __tablename__ = "person"
-    __table_args__ = (CheckConstraint(f"gender IN {tuple(GENDERS)!r}", name="gender"),)
+    # The gender check; and OOTS finds a person without an identifier by names and birth date
+    # (register.oots.matching), by this index.
+    __table_args__ = (
+        CheckConstraint(f"gender IN {tuple(GENDERS)!r}", name="gender"),
+        Index(None, "birth_date"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     given_name: Mapped[str | None] = mapped_column(Text)

@@ -25,7 +25,8 @@ AUDIENCE = "https://kompetanseregisteret.no"
 KID = "test-key-1"
 
 READ, WRITE, STATS, ADMIN = "kompetanse:read", "kompetanse:write", "kompetanse:stats", "kompetanse:admin"
-ALL_SCOPES = (READ, WRITE, STATS, ADMIN)
+OOTS = "kompetanse:oots"
+ALL_SCOPES = (READ, WRITE, STATS, ADMIN, OOTS)
 
 Token = Callable[..., str]
 

@@ -37,6 +37,7 @@ DISTRIBUTED_OTHERWISE = {
     "import_batch_chunk": "batch_id",
     "import_rejection": "batch_id",
     "import_record": "batch_id",
+    "oots_preview": "token",  # found by its PreviewLocation's token (register.oots.previews)
 }
 REFERENCE = {
     "organisation",
@@ -56,7 +57,7 @@ COORDINATOR |= {"citizen_session", "share_link"}
 PERSON_SCOPED = {
     "person_identifier", "achievement", "achievement_version", "achievement_attachment", "stats_person_cell",
     "stats_pending", "audit_event", "person_history", "wallet_offer", "wallet_access_token", "wallet_credential",
-    "citizen_session", "share_link",
+    "citizen_session", "share_link", "oots_preview",
 }  # fmt: skip
 
 #: keys and foreign keys of tables distributed by person that must gain person_id at distribution
@@ -72,6 +73,8 @@ CITUS_CHANGES = {
     "pk_person_history": "(person_id, id)",
     "fk_person_identifier_person_id_person": "dropped (not co-located)",
     "pk_person_identifier": "(value, id)",
+    "pk_oots_preview": "(token, id)",
+    "fk_oots_preview_person_id_person": "dropped (not co-located)",
 }
 
 

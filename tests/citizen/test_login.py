@@ -152,3 +152,19 @@ def test_production_app_has_no_test_idp(db: Engine, api_settings: Settings) -> N
         assert client.get("/test-idp/.well-known/openid-configuration").status_code == 404
         start = client.get("/me/login/start", follow_redirects=False)
         assert start.status_code == 400 and "citizen.login_not_configured" in start.text
+
+
+def test_a_login_returns_only_to_the_registers_own_person_pages() -> None:
+    from api.citizen.login import return_path
+
+    assert return_path("/oots/preview/abc_DEF-123") == "/oots/preview/abc_DEF-123"
+    assert return_path("/me/share") == "/me/share"
+    for elsewhere in (
+        "https://evil.example/",
+        "//evil.example/me",
+        "/oots/v2/query",
+        "/me\\@evil",
+        "/me/\n",
+        None,
+    ):
+        assert return_path(elsewhere) is None, elsewhere

@@ -1,0 +1,1 @@
+"""OOTS: the connector's interface (``query``) and the citizen's preview pages (``preview``)."""
