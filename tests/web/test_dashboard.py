@@ -134,13 +134,22 @@ def test_the_dashboard_draws_the_apis_figures_with_suppressed_cells_marked(
     assert bars.count() == len(on_1_6) > 0
     assert page.locator("#table-grade-no-1-6").count() == 1
 
-    # A download is the API's own answer.
-    href = page.locator("#panel-sector .downloads a[data-format=json]").get_attribute("href")
-    assert href is not None
-    downloaded = page.request.get(live_server.url(href))
-    assert downloaded.status == 200
-    assert "attachment" in downloaded.headers["content-disposition"]
-    assert json.loads(downloaded.body()) == _api(page, live_server, "group_by=year,sector", analyst)
+    # A download is the API's own answer, in every output (JSON, JSON-stat, CSV nb and en).
+    for output in ("json", "json-stat", "csv-nb", "csv-en"):
+        href = page.locator(f"#panel-sector .downloads a[data-format={output}]").get_attribute("href")
+        assert href is not None
+        downloaded = page.request.get(live_server.url(href))
+        assert downloaded.status == 200, output
+        assert "attachment" in downloaded.headers["content-disposition"]
+        from_api = page.request.get(
+            live_server.url(f"{STATS_URL}?group_by=year,sector&format={output}"),
+            headers={"Authorization": f"Bearer {analyst}"},
+        )
+        assert from_api.status == 200, output
+        if output.startswith("csv"):
+            assert downloaded.body() == from_api.body(), output
+        else:
+            assert json.loads(downloaded.body()) == json.loads(from_api.body()), output
     assert errors == []  # no CSP violation, no failed resource
 
 
