@@ -3,6 +3,8 @@ real messages under tests/fixtures/formats/oots/ show them whole)."""
 
 from __future__ import annotations
 
+from register.namespaces import ELMO_NS
+
 QUERY_REQUEST = """<?xml version="1.0" encoding="UTF-8"?>
 <query:QueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:4.0"
     xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:4.0" xmlns:sdg="http://data.europa.eu/p4s"
@@ -34,7 +36,7 @@ PREVIEW_REQUIRED = """<?xml version='1.0' encoding='UTF-8'?>
 </query:QueryResponse>
 """
 
-EVIDENCE_RESPONSE = """--oots-evidence
+EVIDENCE_RESPONSE = f"""--oots-evidence
 Content-Type: application/x-ebrs+xml
 Content-ID: <response>
 
@@ -45,6 +47,6 @@ Content-ID: <response>
 Content-Type: application/xml
 Content-ID: <evidence-1@kompetanseregisteret.no>
 
-<elmo xmlns="https://github.com/emrex-eu/elmo-schemas/tree/v1">… signed …</elmo>
+<elmo xmlns="{ELMO_NS}">… signed …</elmo>
 --oots-evidence--
 """
