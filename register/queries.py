@@ -4,6 +4,10 @@ Each function is a fixed number of indexed queries regardless of how much it ret
 person and their achievements come in one statement joined to their specification and awarding
 organisation (``_READ``, the one read model of a person) and are nested in memory by ``part_of_id``.
 REST's look-up encodes its rows, GraphQL builds on ``person_view`` and the ELMO export on ``person_rows``.
+
+A little over 500 lines on purpose: the person's read model (with the student's ``Selection``) and the
+batch reads (reports, rejections, per-record outcomes) share the row types and the statement helpers;
+the batch reads are the part to move to a module of their own when either grows again.
 """
 
 from __future__ import annotations

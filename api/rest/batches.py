@@ -7,6 +7,10 @@ the client waits and answered with its report (201); a large one is stored, answ
 
 The uploading organisation is always the token's organisation; whether it may deliver for the
 awarding organisation of each record is the ingest's check (a record it may not deliver is rejected).
+
+A little over 500 lines on purpose: the upload (body or form, dry run, 201/202) and the batch's reads
+(poll, list, rejections, per-record outcomes) are one resource with one visibility rule (your own
+batches; another's is a 404), kept in one router so that rule is written once.
 """
 
 from __future__ import annotations
