@@ -41,6 +41,9 @@ _INSIDE = re.compile(rb'["\\]')
 # A bare scalar (number, true, false, null — or garbage the parser will name) runs to the next delimiter.
 _SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
 _SPACE = frozenset(b" \t\r\n")
+# A run of blanks between values is stepped over in one match: a file of gigabytes of spaces costs one
+# regular-expression pass, not a Python step per byte.
+_BLANKS = re.compile(rb"[ \t\r\n]+")
 _OPEN = {ord("]"): ord("["), ord("}"): ord("{")}
 _KIND: dict[int, Kind] = {ord("{"): "object", ord("["): "array", ord('"'): "string"}
 
@@ -210,7 +213,9 @@ class _Scanner:
         """Outside any value: blanks, the outer array's brackets and commas; start the next value."""
         byte = chunk[pos]
         if byte in _SPACE:
-            return pos + 1
+            blanks = _BLANKS.match(chunk, pos)
+            assert blanks is not None
+            return blanks.end()
         at = offset + pos
         state = self.state
         if state in (_START, _TOP):

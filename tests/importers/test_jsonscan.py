@@ -112,3 +112,9 @@ def test_the_total_size_is_bounded_before_the_whole_file_is_read() -> None:
     with pytest.raises(ScanError) as caught:
         scan(b"[" + b"1," * CHUNK + b"1]", rules)
     assert caught.value.code == "t.too_large"
+
+
+def test_blanks_between_values_across_the_read_boundary() -> None:
+    # a run of blanks is stepped over in one match; it may end in the next read chunk
+    data = b"[" + b" \n" * CHUNK + b'{"a": 1},' + b"\t" * (CHUNK - 3) + b"2 ]"
+    assert scan(data) == [{"a": 1}, 2]
