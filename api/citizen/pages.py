@@ -17,7 +17,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.citizen.texts import TEXTS, text_for
-from api.citizen.web import csrf_ok, csrf_refused, error_page, language, logged_in, render, settings_of
+from api.citizen.web import (
+    error_page,
+    language,
+    logged_in,
+    posted_form,
+    render,
+    settings_of,
+)
 from api.deps import UnitOfWork
 from register import audit, sharing
 from register.errors import RegisterError
@@ -122,12 +129,10 @@ def my_views(request: Request, conn: UnitOfWork) -> Response:
 
 @router.post("/me/elmo")
 async def my_elmo(request: Request, conn: UnitOfWork) -> Response:
-    form = await request.form()
-    session = logged_in(request, conn)
-    if isinstance(session, Response):
-        return session
-    if not csrf_ok(session, form.get("csrf")):
-        return csrf_refused(request)
+    posted = await posted_form(request, conn)
+    if isinstance(posted, Response):
+        return posted
+    session, _ = posted
     if session.person_id is None:
         return error_page(request, 404, "elmo.nothing_to_export", text_for("nothing_held", language(request)))
     from register.exports import person_elmo
@@ -199,12 +204,10 @@ def my_share_links(request: Request, conn: UnitOfWork) -> Response:
 
 @router.post("/me/share")
 async def create_share_link(request: Request, conn: UnitOfWork) -> Response:
-    form = await request.form()
-    session = logged_in(request, conn)
-    if isinstance(session, Response):
-        return session
-    if not csrf_ok(session, form.get("csrf")):
-        return csrf_refused(request)
+    posted = await posted_form(request, conn)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
     if session.person_id is None:
         return RedirectResponse("/me", status_code=303)
     settings = settings_of(request)
@@ -226,12 +229,10 @@ async def create_share_link(request: Request, conn: UnitOfWork) -> Response:
 
 @router.post("/me/share/{link_id}/revoke")
 async def revoke_share_link(link_id: uuid.UUID, request: Request, conn: UnitOfWork) -> Response:
-    form = await request.form()
-    session = logged_in(request, conn)
-    if isinstance(session, Response):
-        return session
-    if not csrf_ok(session, form.get("csrf")):
-        return csrf_refused(request)
+    posted = await posted_form(request, conn)
+    if isinstance(posted, Response):
+        return posted
+    session, _ = posted
     if session.person_id is None:
         return RedirectResponse("/me", status_code=303)
     try:

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from api.citizen.pages import WALLET_OFFER_PATH, page_helpers
-from api.citizen.web import csrf_ok, csrf_refused, error_page, logged_in, render, settings_of
+from api.citizen.web import error_page, posted_form, render, settings_of
 from api.deps import UnitOfWork
 from register.errors import RegisterError
 from register.queries import person_rows
@@ -39,12 +39,10 @@ def qr_svg(data: str) -> Markup:
 
 @router.post(WALLET_OFFER_PATH)
 async def offer_to_wallet(request: Request, conn: UnitOfWork) -> Response:
-    form = await request.form()
-    session = logged_in(request, conn)
-    if isinstance(session, Response):
-        return session
-    if not csrf_ok(session, form.get("csrf")):
-        return csrf_refused(request)
+    posted = await posted_form(request, conn)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
     if session.person_id is None:
         return RedirectResponse("/me", status_code=303)
     try:

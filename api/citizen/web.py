@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Connection
+from starlette.datastructures import FormData
 
 from api.citizen.texts import LANGUAGES, text_for
 from register import sessions
@@ -133,6 +134,18 @@ def logged_in(request: Request, conn: Connection) -> sessions.Session | Redirect
     if session is None or not session.logged_in:
         return RedirectResponse(LOGIN_PATH, status_code=303)
     return session
+
+
+async def posted_form(request: Request, conn: Connection) -> tuple[sessions.Session, FormData] | Response:
+    """A form posted by the logged-in person: (session, fields), or the answer to send instead — the
+    login redirect, or the refusal of a missing or wrong CSRF token. Every form of the pages starts so."""
+    form = await request.form()
+    session = logged_in(request, conn)
+    if isinstance(session, Response):
+        return session
+    if not csrf_ok(session, form.get("csrf")):
+        return csrf_refused(request)
+    return session, form
 
 
 def csrf_ok(session: sessions.Session, submitted: Any) -> bool:
