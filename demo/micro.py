@@ -258,21 +258,7 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
         return dt.datetime.combine(day, dt.time(12, 0), dt.UTC)
 
     elm = [
-        elm_credential(
-            credential_id=f"urn:credential:{_uuid(rng)}",
-            learner=learner,
-            issuer_orgnr=academy,
-            issuer_name="Kursakademiet AS",
-            title=course[0],
-            outcomes=course[1],
-            ects=course[2],
-            hours=course[3],
-            eqf=course[4],
-            iscedf=course[5],
-            assessment=course[6],
-            participation=course[7],
-            issued=issued(),
-        )
+        _academy_credential(_uuid(rng), learner, academy, course, issued())
         for learner, course in zip(learners[:4], COURSES, strict=True)
     ]
     badges = [
@@ -346,6 +332,28 @@ def demo_set(rng: random.Random, size: DemoSize = SHOWCASE) -> DemoSet:
     )
 
 
+def _academy_credential(
+    uuid: str, learner: SyntheticPerson, academy: str, course: tuple[Any, ...], issued: dt.datetime
+) -> dict[str, Any]:
+    """One of Kursakademiet's Europass credentials for a course of COURSES."""
+    title, outcomes, ects, hours, eqf, iscedf, assessment, participation = course
+    return elm_credential(
+        credential_id=f"urn:credential:{uuid}",
+        learner=learner,
+        issuer_orgnr=academy,
+        issuer_name="Kursakademiet AS",
+        title=title,
+        outcomes=outcomes,
+        ects=ects,
+        hours=hours,
+        eqf=eqf,
+        iscedf=iscedf,
+        assessment=assessment,
+        participation=participation,
+        issued=issued,
+    )
+
+
 def _yearly(rng: random.Random, academy: str, size: DemoSize) -> list[DemoDelivery]:
     """The analysts' years: the academy's Europass credentials from 2020, growing by a tenth a year.
 
@@ -361,20 +369,12 @@ def _yearly(rng: random.Random, academy: str, size: DemoSize) -> list[DemoDelive
             course = COURSES[n % len(COURSES)]
             day = dt.date(year, 1, 1) + dt.timedelta(days=rng.randint(0, 360))
             credentials.append(
-                elm_credential(
-                    credential_id=f"urn:credential:{_uuid(rng)}",
-                    learner=synthetic_person(rng, rng.randint(1960, 2000)),
-                    issuer_orgnr=academy,
-                    issuer_name="Kursakademiet AS",
-                    title=course[0],
-                    outcomes=course[1],
-                    ects=course[2],
-                    hours=course[3],
-                    eqf=course[4],
-                    iscedf=course[5],
-                    assessment=course[6],
-                    participation=course[7],
-                    issued=dt.datetime.combine(day, dt.time(12, 0), dt.UTC),
+                _academy_credential(
+                    _uuid(rng),
+                    synthetic_person(rng, rng.randint(1960, 2000)),
+                    academy,
+                    course,
+                    dt.datetime.combine(day, dt.time(12, 0), dt.UTC),
                 )
             )
         deliveries.append(
