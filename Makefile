@@ -23,6 +23,9 @@ install-test: $(VENV)/.installed-test
 
 ## make run: install, start the embedded PostgreSQL (unless REGISTER_DATABASE_URL is set), migrate,
 ## load the demo once, serve on http://$(HOST):$(PORT)
+# The audit trail's signed checkpoints (docs/audit.md) beside the data, so a development register shows
+# the whole promise; production names its own directory, outside the database's reach.
+run: export REGISTER_AUDIT_CHECKPOINT_DIR ?= $(or $(REGISTER_DATA_DIR),$(CURDIR)/.register)/audit-checkpoints
 run: install
 	$(BIN)/register db upgrade
 	$(BIN)/register demo
