@@ -119,6 +119,13 @@ class OverlongText:
 def find_overlong_text(record: Any) -> OverlongText | None:
     """The first text of a record longer than its field's limit (``TEXT_LIMITS``), or the whole record
     when its texts together pass ``MAX_RECORD_TEXT``; None when every text fits."""
+    # Nearly every record fits: a walk that only answers yes or no (no paths built, the fields of each
+    # record type listed once) decides that, and only a record that does not fit is walked again for
+    # the path. The full walk cost 60–120 µs a record (a third of the ingest's Python, measured with
+    # benchmarks.per_record); the quick one costs a fifth of that.
+    total = [0]
+    if not _too_long(record, DEFAULT_TEXT_LIMIT, total) and total[0] <= MAX_RECORD_TEXT:
+        return None
     total = [0]
     found = _overlong(record, "", DEFAULT_TEXT_LIMIT, total)
     if found is None and total[0] > MAX_RECORD_TEXT:
@@ -153,6 +160,43 @@ def _overlong(value: Any, path: str, limit: int, total: list[int]) -> OverlongTe
             if found:
                 return found
     return None
+
+
+#: per dataclass type, each field and its own limit (None: the enclosing value's); None for other types
+_FIELD_LIMITS: dict[type, tuple[tuple[str, int | None], ...] | None] = {}
+
+
+def _field_limits(cls: type) -> tuple[tuple[str, int | None], ...] | None:
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(
+        (f.name, TEXT_LIMITS.get(f.name, DEFAULT_TEXT_LIMIT if f.name in _CONTAINERS else None))
+        for f in dataclasses.fields(cls)
+    )
+
+
+def _too_long(value: Any, limit: int, total: list[int]) -> bool:
+    """Whether ``_overlong`` would find a text of ``value`` over its limit (the same walk, no paths)."""
+    if isinstance(value, str):
+        total[0] += len(value)
+        return len(value) > limit
+    cls = type(value)
+    try:
+        fields = _FIELD_LIMITS[cls]
+    except KeyError:
+        fields = _FIELD_LIMITS[cls] = _field_limits(cls)
+    if fields is not None:
+        for name, own in fields:
+            if _too_long(getattr(value, name), limit if own is None else own, total):
+                return True
+        return False
+    if isinstance(value, dict):
+        return any(_too_long(str(k), limit, total) or _too_long(v, limit, total) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        for v in value:
+            if _too_long(v, limit, total):
+                return True
+    return False
 
 
 # Fields that hold records, not text: what is inside them takes its own fields' limits.
