@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import operator
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -131,10 +132,12 @@ class AchievementRecord:
 
         An identical re-send has the same hash and changes nothing.
         """
-        return _hash(tuple(getattr(self, name) for name in _CONTENT_FIELDS))
+        return _hash(_content_fields(self))
 
 
 _CONTENT_FIELDS = tuple(f.name for f in dataclasses.fields(AchievementRecord) if f.name != "ref")
+#: the tuple of the content fields' values, made in C (a generator of getattr cost ~3 µs a record)
+_content_fields = operator.attrgetter(*_CONTENT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

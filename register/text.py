@@ -119,6 +119,12 @@ class OverlongText:
 def find_overlong_text(record: Any) -> OverlongText | None:
     """The first text of a record longer than its field's limit (``TEXT_LIMITS``), or the whole record
     when its texts together pass ``MAX_RECORD_TEXT``; None when every text fits."""
+    # Nearly every record fits: a walk that only answers yes or no (no paths built, the fields of each
+    # record type listed once) decides that, and only a record that does not fit is walked again for
+    # the path. The full walk cost 60–120 µs a record (a third of the ingest's Python, measured with
+    # benchmarks.per_record); the quick one costs a third of that.
+    if 0 <= _text_length(record, DEFAULT_TEXT_LIMIT) <= MAX_RECORD_TEXT:
+        return None
     total = [0]
     found = _overlong(record, "", DEFAULT_TEXT_LIMIT, total)
     if found is None and total[0] > MAX_RECORD_TEXT:
@@ -153,6 +159,66 @@ def _overlong(value: Any, path: str, limit: int, total: list[int]) -> OverlongTe
             if found:
                 return found
     return None
+
+
+#: per dataclass type, each field and its own limit (None: the enclosing value's); None for other types
+_FIELD_LIMITS: dict[type, tuple[tuple[str, int | None], ...] | None] = {}
+
+
+def _field_limits(cls: type) -> tuple[tuple[str, int | None], ...] | None:
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(
+        (f.name, TEXT_LIMITS.get(f.name, DEFAULT_TEXT_LIMIT if f.name in _CONTAINERS else None))
+        for f in dataclasses.fields(cls)
+    )
+
+
+_OVERLONG = -1
+
+
+def _text_length(value: Any, limit: int) -> int:
+    """The length of all text in ``value`` as ``_overlong`` counts it, or ``_OVERLONG`` where it would
+    find a text over its limit: the same walk without paths, leaves (None, plain str) tested inline."""
+    if isinstance(value, str):
+        return _OVERLONG if len(value) > limit else len(value)
+    cls = type(value)
+    try:
+        fields = _FIELD_LIMITS[cls]
+    except KeyError:
+        fields = _FIELD_LIMITS[cls] = _field_limits(cls)
+    total = 0
+    if fields is not None:
+        for name, own in fields:
+            inner = getattr(value, name)
+            if inner is None:
+                continue
+            here = limit if own is None else own
+            if type(inner) is str:  # most fields: no call
+                if len(inner) > here:
+                    return _OVERLONG
+                total += len(inner)
+                continue
+            n = _text_length(inner, here)
+            if n == _OVERLONG:
+                return _OVERLONG
+            total += n
+        return total
+    if isinstance(value, dict):
+        for k, v in value.items():
+            for inner in (str(k), v):
+                n = _text_length(inner, limit)
+                if n == _OVERLONG:
+                    return _OVERLONG
+                total += n
+        return total
+    if isinstance(value, list | tuple):
+        for v in value:
+            n = _text_length(v, limit)
+            if n == _OVERLONG:
+                return _OVERLONG
+            total += n
+    return total
 
 
 # Fields that hold records, not text: what is inside them takes its own fields' limits.

@@ -164,3 +164,52 @@ def test_the_limits_name_the_field_and_count_the_whole_record() -> None:
     for path, record in cases.items():
         found = find_overlong_text(record)
         assert found is not None and found.path == path, (path, found)
+
+
+def _slow_overlong(record: AchievementRecord) -> Any:
+    """The full walk alone, as find_overlong_text did it before its quick first pass."""
+    from register.text import OverlongText, _overlong
+
+    total = [0]
+    found = _overlong(record, "", DEFAULT_TEXT_LIMIT, total)
+    if found is None and total[0] > MAX_RECORD_TEXT:
+        return OverlongText("record", total[0], MAX_RECORD_TEXT)
+    return found
+
+
+def _near(limit: int) -> Any:
+    from hypothesis import strategies as st
+
+    return st.integers(0, 3).map(lambda k: "x" * (limit - 1 + k) if k else "")
+
+
+def test_the_quick_pass_decides_as_the_full_walk() -> None:
+    """Texts at, below and just over each limit, in every kind of field: the same answer and path."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        given_name=_near(TEXT_LIMITS["given_name"]),
+        value=_near(TEXT_LIMITS["value"]),
+        title=_near(TEXT_LIMITS["title"]),
+        outcomes=st.lists(_near(TEXT_LIMITS["learning_outcomes"]), max_size=30),
+        nkr=st.one_of(st.none(), _near(TEXT_LIMITS["nkr_level"])),
+        key=_near(DEFAULT_TEXT_LIMIT),
+        detail=_near(TEXT_LIMITS["details"]),
+        alternative=_near(TEXT_LIMITS["value"]),
+    )
+    def check(**texts: Any) -> None:
+        spec = SpecificationIn(
+            kind="course", title={"nb": texts["title"]}, nkr_level=texts["nkr"],  # type: ignore[arg-type]
+            learning_outcomes=tuple(texts["outcomes"]),
+            owner=OrgRef("fs", "1", (OrgRef("erasmus", texts["alternative"]),)),
+        )  # fmt: skip
+        record = _record(
+            person=PersonIn((IdentifierIn("nin", texts["value"]),), texts["given_name"]),
+            specification=spec,
+            details={"nested": [{texts["key"] or "k": texts["detail"]}]},
+        )
+        assert find_overlong_text(record) == _slow_overlong(record)
+
+    check()
