@@ -844,15 +844,16 @@ def run(config: BenchConfig) -> dict[str, Any]:
     return results
 
 
-#: birth years one big ELMO file's persons take at most (1 GB: ~1.3 M records, three years of ids)
+#: birth years between two memory files in one kept database: a 1 GB file (1.3 M records, a transcript
+#: of several per person) takes far fewer, at about 100 000 numbers a year (NinSequence)
 MEMORY_FILE_YEARS = 10
 
 
 def run_memory(config: BenchConfig, kept_url: str | None = None) -> dict[str, Any]:
     """Benchmark 4 alone: peak RSS of importing an ELMO file of ``BENCH_ELMO_BYTES``
     (``python -m benchmarks.run memory``) into a fresh register holding only the population's
-    organisations, or — with ``BENCH_DATABASE_URL`` — into a database a full run kept, the register
-    at scale, whose size is what the memory grew with (docs/performance.md). The kept database gets the
+    organisations, or — with ``BENCH_DATABASE_URL`` — into a database a full run kept: the register at
+    scale, whose size the memory once seemed to grow with (docs/performance.md). The kept database gets the
     file's persons for good: each run there takes persons born ten years before the previous one's."""
     config.work_dir.mkdir(parents=True, exist_ok=True)
     admin: str | None = None
