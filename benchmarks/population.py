@@ -566,11 +566,13 @@ class _FileSet:
         return sorted(self.done, key=lambda f: (order[f.kind], f.path.name))
 
 
-def write_elmo_of_size(population: Population, path: Path, target_bytes: int, *, first: int) -> int:
+def write_elmo_of_size(
+    population: Population, path: Path, target_bytes: int, *, first: int, first_year: int = 1949
+) -> int:
     """One university's ELMO batch file of at least ``target_bytes``, for fresh persons from ``first``.
 
-    The persons are new to the register (born in 1949 and earlier, the population from 1950), so
-    importing the file writes every record. The file is delivered by ``population.universities[0]``.
+    The persons are new to the register (born in ``first_year`` and earlier, the population from 1950),
+    so importing the file writes every record. The file is delivered by ``population.universities[0]``.
     Returns the number of records written.
     """
     nins = NinSequence()
@@ -578,8 +580,8 @@ def write_elmo_of_size(population: Population, path: Path, target_bytes: int, *,
     with path.open("w", encoding="utf-8") as out:
         out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<elmoBatch xmlns="{ELMO_NS}">\n')
         index = first
-        # Ids from birth year 1949 down: the population's own persons are born 1950–2007.
-        year = 1949
+        # Ids from birth year first_year down: the population's own persons are born 1950–2007.
+        year = first_year
         written = 0
         while written < target_bytes:
             rng = random.Random(population._person_seed(index))
@@ -587,6 +589,8 @@ def write_elmo_of_size(population: Population, path: Path, target_bytes: int, *,
                 nin = nins.take(year)
             except ValueError:
                 year -= 1
+                if year < 1900:  # the individual numbers 000–499 are those of 1900–1999
+                    raise ValueError("no synthetic national ids left before 1900") from None
                 continue
             person = SyntheticPerson(nin, rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES), 1980)
             transcript, n = population._transcript(rng, person, 0)
