@@ -334,6 +334,10 @@ class PrimaryRows(RowImporter):
             details={"vurderingstype": assessment.code},
         )
 
+    def document_of(self, row: Row, documents: DocumentMemory) -> tuple[str, tuple[Any, ...]] | None:
+        document = self._document(row, documents)
+        return None if document.type.trade else (document.dokument_id, document.fields)
+
     def _document(self, row: Row, documents: DocumentMemory) -> _Document:
         # A document's rows come together and repeat the same document columns: read them once.
         key = tuple(row.values.get(column) for column in _DOCUMENT_COLUMNS)
