@@ -240,7 +240,9 @@ def test_a_vocational_re_export_is_not_mapped(db: Engine, settings: Settings, ma
     create_organisation(db, orgnr=FAGSKOLE, name="Fagskolen", kind="fagskole")
 
     def send(content: bytes) -> BatchReport:
-        return run_import(db, io.BytesIO(content), sector="vocational", provider_orgnr=FAGSKOLE, settings=settings)
+        return run_import(
+            db, io.BytesIO(content), sector="vocational", provider_orgnr=FAGSKOLE, settings=settings
+        )
 
     first = send(VOCATIONAL)
     assert (first.accepted, len(mapped.take())) == (4, 3)
