@@ -78,9 +78,11 @@ class SpanStart:
 @dataclass(frozen=True, slots=True)
 class SpanEnd:
     """An importer's item: the raw record started by the last ``SpanStart`` ends; ``note`` is what the
-    importer needs to replay its effect when it is known next time."""
+    importer needs to replay its effect when it is known next time; ``keep`` False where the importer
+    cannot skip this record next time (it is then not remembered)."""
 
     note: str | None = None
+    keep: bool = True
 
 
 SpanItem = KnownSpan | SpanStart | SpanEnd
@@ -149,7 +151,7 @@ class Spans:
         self._open = None  # a warning is said again only if the record is parsed again
 
     def end(self, item: SpanEnd, seq: int) -> None:
-        if self._open is not None and seq >= self._open[1]:
+        if self._open is not None and item.keep and seq >= self._open[1]:
             self.rows.append((self._open[0], item.note, self._open[1], seq))
         self._open = None
 
