@@ -15,7 +15,6 @@ reference (``credential 7``; the claims of one ELM credential are named apart, a
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ def extract(
          context.max_xml_depth],
         sort_keys=True, default=str,
     ).encode()  # fmt: skip
-    digest = functools.partial(known_input.digest, importer.name, importer.mapping_version, policy)
+    digest = known_input.digester(importer.name, importer.mapping_version, policy)
     chunk: list[tuple[Piece, bytes | None]] = []
     size = 0
     for piece in pieces:

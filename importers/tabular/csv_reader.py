@@ -51,8 +51,8 @@ class _CsvLineFeed:
         return line
 
 
-#: the digest of a row's raw text (its second argument) read under a header (its first)
-RowDigest = Callable[[bytes, bytes], bytes]
+#: given the header's column names, the digest of a row's raw text read under them
+RowDigest = Callable[[bytes], Callable[[bytes], bytes]]
 
 
 def read_csv(
@@ -74,11 +74,11 @@ def read_csv(
     _check_header(names, columns)
     yield from _unknown_columns(names, columns)
     known = {c.name for c in columns}
-    header_context = "\x1f".join(names).encode()
+    digest = None if row_digest is None else row_digest("\x1f".join(names).encode())
     number = 0
     while True:
         feed.pending = 0
-        if row_digest is not None:
+        if digest is not None:
             feed.taken = []
         try:
             fields = next(reader)
@@ -107,11 +107,11 @@ def read_csv(
             continue
         pairs = zip(names, fields, strict=True)
         values = {name: value.strip() for name, value in pairs if name in known and value.strip()}
-        if row_digest is None or feed.taken is None:
+        if digest is None or feed.taken is None:
             yield Row(number, values)
             continue
         raw = "".join(feed.taken).encode()
-        yield Row(number, values, row_digest(header_context, raw), len(raw))
+        yield Row(number, values, digest(raw), len(raw))
 
 
 def _check_header(names: list[str], columns: Sequence[Column[Any]]) -> None:

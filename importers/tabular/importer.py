@@ -75,7 +75,7 @@ class RowImporter:
         documents = DocumentMemory()
         if self.kind == "csv" and context.known is not None:
             # Rows delivered before by this provider are not mapped again (importers.tabular.known_rows).
-            row_digest = functools.partial(known_input.digest, self.name, self.mapping_version)
+            row_digest = functools.partial(known_input.digester, self.name, self.mapping_version)
             rows = read_csv(source, columns, row_digest)
             yield from known_rows.extract(self, rows, documents, context.known)
             return

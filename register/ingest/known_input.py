@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +40,21 @@ CHUNK_RECORDS = 2_000
 CHUNK_BYTES = 4 * 1024 * 1024
 
 
-def digest(importer: str, mapping_version: int, context: bytes, raw: bytes) -> bytes:
-    """The digest of one raw record read under ``context`` by ``importer`` at ``mapping_version``
-    (each part length-prefixed, so no two different tuples give the same input)."""
-    h = hashlib.sha256()
-    for part in (importer.encode(), str(mapping_version).encode(), context, raw):
-        h.update(len(part).to_bytes(8, "big"))
-        h.update(part)
-    return h.digest()
+def digester(importer: str, mapping_version: int, context: bytes) -> Callable[[bytes], bytes]:
+    """The digest of a raw record read under ``context`` by ``importer`` at ``mapping_version``: the
+    three hashed once per file, each length-prefixed (no two different tuples give the same input),
+    and each record's bytes after them."""
+    prefix = hashlib.sha256()
+    for part in (importer.encode(), str(mapping_version).encode(), context):
+        prefix.update(len(part).to_bytes(8, "big"))
+        prefix.update(part)
+
+    def digest(raw: bytes) -> bytes:
+        h = prefix.copy()
+        h.update(raw)
+        return h.digest()
+
+    return digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,8 @@ class KnownInputs:
         if self._salt is None or not digests:
             return {}
         keys = {self.key(d): d for d in digests}
+        # The keys as one bytea cut in SQL: psycopg dumps a list of 2 000 bytes values element by
+        # element (a third of the lookup's time, measured on a re-send of 4 300 rows).
         rows = self.conn.execute(
             text(
                 """
@@ -122,12 +131,14 @@ class KnownInputs:
                 CROSS JOIN LATERAL unnest(k.achievement_ids, k.content_hashes) WITH ORDINALITY u(id, hash, n)
                 LEFT JOIN achievement a ON a.id = u.id AND a.content_hash = u.hash
                                        AND a.awarding_org_id = ANY(:entitled)
-                WHERE k.provider_id = :provider AND k.digest = ANY(:keys)
+                WHERE k.provider_id = :provider
+                  AND k.digest = ANY(ARRAY(SELECT substring(:keys FROM i * 32 + 1 FOR 32)
+                                           FROM generate_series(0, length(:keys) / 32 - 1) i))
                 GROUP BY k.digest, k.note
                 HAVING bool_and(a.id IS NOT NULL)
                 """
             ),
-            {"provider": self.provider_id, "keys": list(keys), "entitled": self._entitled},
+            {"provider": self.provider_id, "keys": b"".join(keys), "entitled": self._entitled},
         )
         return {
             keys[bytes(key)]: Known(note, tuple(zip(source_keys, ids, strict=True)))
@@ -176,20 +187,24 @@ class Spans:
         with their achievements' ids and content hashes; after ``write``, in the batch's transaction."""
         if not self._created:
             return
+        # Each span's items found by one probe of import_record's primary key (LATERAL, on purpose: as a
+        # join on a range the planner scanned the batch's records once per span — 2.1 s of a 4.6 s
+        # first import of 4 500 rows; 0.0x s so).
+        conn.execute(text("ANALYZE stage_span"))
         conn.execute(
             text(
                 """
                 INSERT INTO known_input (provider_id, digest, note, achievement_ids, content_hashes)
-                SELECT DISTINCT ON (digest) :provider, digest, note, ids, hashes FROM (
-                    SELECT sp.digest, sp.note, sp.first_seq, array_agg(r.achievement_id ORDER BY r.seq) AS ids,
+                SELECT DISTINCT ON (sp.digest) :provider, sp.digest, sp.note, r.ids, r.hashes
+                FROM stage_span sp
+                CROSS JOIN LATERAL (
+                    SELECT count(*) AS n, array_agg(r.achievement_id ORDER BY r.seq) AS ids,
                            array_agg(a.content_hash ORDER BY r.seq) AS hashes
-                    FROM stage_span sp
-                    JOIN import_record r ON r.batch_id = :batch AND r.seq BETWEEN sp.first_seq AND sp.last_seq
-                    JOIN achievement a ON a.id = r.achievement_id
-                    GROUP BY sp.digest, sp.note, sp.first_seq, sp.last_seq
-                    HAVING count(*) = sp.last_seq - sp.first_seq + 1
-                ) accepted
-                ORDER BY digest, first_seq
+                    FROM import_record r JOIN achievement a ON a.id = r.achievement_id
+                    WHERE r.batch_id = :batch AND r.seq BETWEEN sp.first_seq AND sp.last_seq
+                ) r
+                WHERE r.n = sp.last_seq - sp.first_seq + 1
+                ORDER BY sp.digest, sp.first_seq
                 ON CONFLICT (provider_id, digest) DO UPDATE
                 SET note = excluded.note, achievement_ids = excluded.achievement_ids,
                     content_hashes = excluded.content_hashes
