@@ -251,3 +251,18 @@ def test_a_vocational_re_export_is_not_mapped(db: Engine, settings: Settings, ma
     resend = send(VOCATIONAL + b"\n")
     assert (counts(resend), mapped.take()) == (("completed", 0, 0, 0, 4, 0), [])
     assert all(isinstance(r[3], uuid.UUID) for r in records_of(db, resend))
+
+
+def test_a_quoted_line_break_keeps_the_whole_row_one_raw_record(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    def file(name: str) -> bytes:
+        row = f'{PUPIL};{SCHOOL};vitnemal;VM-1;2025-06-20;2024-2025;NOR1211;"{name}";standpunkt;4'
+        return rows(row)
+
+    deliver(db, settings, COUNTY, file("Norsk\n;hovedmål"))
+    deliver(db, settings, COUNTY, file("Norsk\n;hovedmål") + b"\n")
+    assert mapped.take() == ["row 1"]  # the second time known, though the row spans two lines
+    # only the row's second line differs: the digest covers it, so the row is read and changed
+    changed = deliver(db, settings, COUNTY, file("Norsk\n;sidemål"))
+    assert (mapped.take(), changed.changed) == (["row 1"], 1)
