@@ -13,11 +13,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
+from register.ingest.known_input import KnownInputs, SpanItem
 from register.records import AchievementRecord, BatchFacts, BatchWarning, RecordError
 from register.sectors import Sector
 from register.settings import Settings
 
-Item = AchievementRecord | RecordError | BatchWarning
+#: an importer that cuts its file into raw records may also yield ``SpanItem``s: a raw record known
+#: from an earlier delivery, or the bounds of one it parsed (register.ingest.known_input)
+Item = AchievementRecord | RecordError | BatchWarning | SpanItem
 
 HEAD_BYTES = 64 * 1024
 
@@ -43,6 +46,9 @@ class ImportContext:
     #: the settings of this import: the one way an importer gets its options (never the environment,
     #: never a second parameter beside them); the limits every importer shares are named below
     settings: Settings = field(default_factory=Settings)
+    #: the provider's raw records delivered before, where the import offers them (not in tests that
+    #: call ``extract`` alone): an importer that can cut its raw records may skip the known ones
+    known: KnownInputs | None = None
 
     @property
     def max_bytes(self) -> int:

@@ -47,6 +47,7 @@ from intake.registry import choose, parse_sector
 from intake.report import BatchReport, Duplicate
 from register import stats
 from register.ingest import ingest
+from register.ingest.known_input import KnownInputs
 from register.locks import LockKey
 from register.records import RecordError
 from register.sectors import Sector
@@ -262,6 +263,8 @@ def ingest_delivery(
     spool.seek(0)
     importer = choose(context.sector, head, context.filename, context.content_type)
     report.format = importer.name
+    # Raw records this provider delivered before are not parsed again (register.ingest.known_input).
+    context.known = KnownInputs(conn, provider_id)
     result = ingest(
         conn,
         batch_id=batch_id,
@@ -272,6 +275,7 @@ def ingest_delivery(
         on_record=on_record,
         on_progress=on_progress,
         field_names=importer.field_names,
+        known=context.known,
     )
     report.accepted, report.unchanged, report.rejected = result.accepted, result.unchanged, result.rejected
     report.new, report.changed = result.new, result.changed

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item, UnusableInput
+from importers.micro import known_pieces
 from importers.micro.common import types_of
 from importers.micro.council import ELEMENTS_BY_KEY, CredentialFacts, Outcome, missing_elements
 from importers.micro.elm import is_elm, read_elm
@@ -35,6 +36,7 @@ from importers.micro.proofs import (
     read_vc_jwt,
 )
 from register.grading import AchievementKind, GradeScheme, SpecificationKind
+from register.ingest.known_input import KnownSpan
 from register.records import (
     AchievementRecord,
     BatchWarning,
@@ -97,6 +99,9 @@ class MicroCredentialImporter:
     """Reads ELM v3 and Open Badges 3.0 credentials for the micro sector (see the module docstring)."""
 
     name: ClassVar[str] = "micro-credential"
+    #: raised whenever what a credential makes changes: the credentials remembered from earlier
+    #: deliveries (register.ingest.known_input) are then read again
+    mapping_version: ClassVar[int] = 1
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.MICRO})
     # The learner of a credential is its subject (or the envelope's learner, named in the same way).
     field_names: ClassVar[Mapping[str, str]] = MappingProxyType(
@@ -138,18 +143,26 @@ class MicroCredentialImporter:
         config = self.config or MicroConfig.from_settings(context.settings)
         context.facts.format = self.name
         counts: dict[str, int] = {}
+        pieces = split_documents(
+            source,
+            max_total_bytes=context.max_bytes,
+            max_item_bytes=config.max_credential_bytes,
+            max_depth=context.max_xml_depth,
+        )
+        if context.known is not None:
+            # Credentials delivered before by this provider are not read again (importers.micro.known_pieces).
+            items = known_pieces.extract(self, pieces, context, config, context.known)
+        else:
+            items = (item for piece in pieces for item in self._read_piece(piece, context, config))
         try:
-            for piece in split_documents(
-                source,
-                max_total_bytes=context.max_bytes,
-                max_item_bytes=config.max_credential_bytes,
-                max_depth=context.max_xml_depth,
-            ):
-                for item in self._read_piece(piece, context, config):
-                    if isinstance(item, AchievementRecord):
-                        fmt = str((item.details or {}).get("format", "?"))
+            for item in items:
+                if isinstance(item, AchievementRecord):
+                    fmt = str((item.details or {}).get("format", "?"))
+                    counts[fmt] = counts.get(fmt, 0) + 1
+                elif isinstance(item, KnownSpan):
+                    for fmt in known_pieces.formats_of(item):
                         counts[fmt] = counts.get(fmt, 0) + 1
-                    yield item
+                yield item
         except StreamError as exc:
             raise UnusableInput(exc.code, exc.message) from None
         context.facts.details["credentials_by_format"] = counts

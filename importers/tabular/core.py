@@ -76,6 +76,10 @@ class Row:
 
     number: int
     values: dict[str, str]
+    #: the digest of the row's raw text with its header (register.ingest.known_input), where the
+    #: reader was asked for it, and the raw text's length: a row delivered before is not mapped again
+    digest: bytes | None = None
+    size: int = 0
 
     @property
     def ref(self) -> str:

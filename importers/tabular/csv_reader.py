@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from importers.base import UnusableInput
@@ -32,6 +32,7 @@ class _CsvLineFeed:
     def __init__(self, lines: Lines) -> None:
         self.lines = lines
         self.pending = 0
+        self.taken: list[str] | None = None  # the record's lines, where its digest is wanted
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -39,6 +40,8 @@ class _CsvLineFeed:
     def __next__(self) -> str:
         line = next(self.lines)
         self.pending += len(line)
+        if self.taken is not None:
+            self.taken.append(line)
         if self.pending > MAX_RECORD_BYTES:
             raise UnusableInput(
                 "csv.record_too_large",
@@ -48,8 +51,16 @@ class _CsvLineFeed:
         return line
 
 
-def read_csv(source: BinaryIO, columns: Sequence[Column[Any]]) -> Iterator[TableItem]:
-    """Stream the rows of a ``;``-separated UTF-8 CSV file with a header."""
+#: given the header's column names, the digest of a row's raw text read under them
+RowDigest = Callable[[bytes], Callable[[bytes], bytes]]
+
+
+def read_csv(
+    source: BinaryIO, columns: Sequence[Column[Any]], row_digest: RowDigest | None = None
+) -> Iterator[TableItem]:
+    """Stream the rows of a ``;``-separated UTF-8 CSV file with a header; each row with the digest of
+    its raw text (its lines as delivered) under the header's column names where ``row_digest`` is
+    given: what a row makes is a function of those (the separator and quoting are fixed)."""
     lines = Lines(source)
     feed = _CsvLineFeed(lines)
     reader = csv.reader(feed, delimiter=SEPARATOR, quotechar='"', doublequote=True, strict=True)
@@ -63,9 +74,12 @@ def read_csv(source: BinaryIO, columns: Sequence[Column[Any]]) -> Iterator[Table
     _check_header(names, columns)
     yield from _unknown_columns(names, columns)
     known = {c.name for c in columns}
+    digest = None if row_digest is None else row_digest("\x1f".join(names).encode())
     number = 0
     while True:
         feed.pending = 0
+        if digest is not None:
+            feed.taken = []
         try:
             fields = next(reader)
         except StopIteration:
@@ -92,7 +106,12 @@ def read_csv(source: BinaryIO, columns: Sequence[Column[Any]]) -> Iterator[Table
             )
             continue
         pairs = zip(names, fields, strict=True)
-        yield Row(number, {name: value.strip() for name, value in pairs if name in known and value.strip()})
+        values = {name: value.strip() for name, value in pairs if name in known and value.strip()}
+        if digest is None or feed.taken is None:
+            yield Row(number, values)
+            continue
+        raw = "".join(feed.taken).encode()
+        yield Row(number, values, digest(raw), len(raw))
 
 
 def _check_header(names: list[str], columns: Sequence[Column[Any]]) -> None:

@@ -61,6 +61,9 @@ class DocumentMemory:
         #: the last document read from its columns, with those raw values: a document's rows come
         #: together and repeat them, so an importer reads and validates them once per document
         self.last_read: tuple[tuple[str | None, ...], Any] | None = None
+        #: what the last ``check`` found ("new" or "seen"), reset by the reader before each row: a row
+        #: known from an earlier delivery replays it instead of being mapped (importers.tabular.known_rows)
+        self.last_check: str | None = None
 
     def check(self, key: str, fields: tuple[tuple[str, str | None], ...]) -> tuple[bool, str | None]:
         """(is_new, first column that disagrees with the earlier rows or None)."""
@@ -69,7 +72,9 @@ class DocumentMemory:
             if len(self.seen) >= self.limit:
                 del self.seen[next(iter(self.seen))]
             self.seen[key] = fields
+            self.last_check = "new"
             return True, None
+        self.last_check = "seen"
         for (column, before), (_, now) in zip(earlier, fields, strict=True):
             if before != now:
                 return False, column

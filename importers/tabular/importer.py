@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item
+from importers.tabular import known_rows
 from importers.tabular.core import (
     BLANK,
     Column,
@@ -19,8 +21,10 @@ from importers.tabular.core import (
     sniff_kind,
     text_column,
 )
+from importers.tabular.csv_reader import read_csv
 from importers.tabular.fields import DocumentMemory
 from importers.tabular.json_reader import read_table
+from register.ingest import known_input
 from register.records import AchievementRecord, RecordError
 from register.sectors import Sector
 
@@ -44,6 +48,9 @@ class RowImporter:
     markers: ClassVar[frozenset[str]]
     #: record path → the column that fills it (from the columns' ``fills``): the ingest names it
     field_names: ClassVar[Mapping[str, str]] = {}
+    #: raised whenever what a row makes changes (its mapping, or a code list it reads): the rows
+    #: remembered from earlier deliveries (register.ingest.known_input) are then mapped again
+    mapping_version: ClassVar[int] = 1
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -63,21 +70,35 @@ class RowImporter:
 
     def extract(self, source: BinaryIO, context: ImportContext) -> Iterator[Item]:
         context.facts.format = self.name
-        refused = [(name, code, reason) for name, (code, reason) in self.refused.items()]
         columns = (*self.columns, *(text_column(name) for name in self.refused))
         # Per file, never on the importer: one instance serves concurrent imports.
         documents = DocumentMemory()
+        if self.kind == "csv" and context.known is not None:
+            # Rows delivered before by this provider are not mapped again (importers.tabular.known_rows).
+            row_digest = functools.partial(known_input.digester, self.name, self.mapping_version)
+            rows = read_csv(source, columns, row_digest)
+            yield from known_rows.extract(self, rows, documents, context.known)
+            return
         for item in read_table(source, self.kind, columns):
-            if not isinstance(item, Row):
+            if isinstance(item, Row):
+                yield from self.row_items(item, documents)
+            else:
                 yield item
-                continue
-            try:
-                for name, code, reason in refused:
-                    if item.get(name) is not None:
-                        raise RowRejected(code, reason, name)
-                yield from self.records(item, documents)
-            except RowRejected as exc:
-                yield RecordError(record=item.ref, code=exc.code, message=exc.message, path=exc.column)
+
+    def row_items(self, row: Row, documents: DocumentMemory) -> Iterator[Item]:
+        """The records one row makes, or its rejection."""
+        try:
+            for name, (code, reason) in self.refused.items():
+                if row.get(name) is not None:
+                    raise RowRejected(code, reason, name)
+            yield from self.records(row, documents)
+        except RowRejected as exc:
+            yield RecordError(record=row.ref, code=exc.code, message=exc.message, path=exc.column)
+
+    def document_of(self, row: Row, documents: DocumentMemory) -> tuple[str, tuple[Any, ...]] | None:
+        """The document key and fields a row of this format checks in ``documents`` (None where the row
+        names no document): how a row known from an earlier delivery replays its effect on the file."""
+        return None
 
     def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
         """The records one row makes (a result, and its document the first time the file names it).

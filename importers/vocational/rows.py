@@ -8,6 +8,7 @@ education is at NKR level 5.1 or 5.2. Documented field by field in docs/formats/
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
@@ -192,14 +193,8 @@ class VocationalRows(RowImporter):
         vitnemal_id = VITNEMAL_ID.get(row)
         if vitnemal_id is not None:
             issued = VITNEMAL_DATO.need(row, " with a vitnemal_id")
-            fields = (
-                (FODSELSNUMMER.name, nin),
-                (FAGSKOLE_ORGNR.name, orgnr),
-                (UTDANNING_KODE.name, utdanning_kode),
-                (UTDANNING_NAVN.name, utdanning_navn),
-                (NKR_NIVA.name, nkr),
-                (UTDANNING_FAGSKOLEPOENG.name, None if programme_credits is None else str(programme_credits)),
-                (VITNEMAL_DATO.name, issued.isoformat()),
+            fields = _vitnemal_fields(
+                nin, orgnr, utdanning_kode, utdanning_navn, nkr, programme_credits, issued
             )
             is_new, conflict = documents.check(vitnemal_id, fields)
             if conflict is not None:
@@ -283,6 +278,32 @@ class VocationalRows(RowImporter):
             withdrawal_reason=reason,
             details={"utdanning_kode": utdanning_kode},
         )
+
+    def document_of(self, row: Row, documents: DocumentMemory) -> tuple[str, tuple[Any, ...]] | None:
+        vitnemal_id = VITNEMAL_ID.get(row)
+        if vitnemal_id is None:
+            return None
+        fields = _vitnemal_fields(
+            FODSELSNUMMER.need(row), FAGSKOLE_ORGNR.need(row), UTDANNING_KODE.need(row),
+            UTDANNING_NAVN.need(row), NKR_NIVA.need(row), UTDANNING_FAGSKOLEPOENG.get(row),
+            VITNEMAL_DATO.need(row),
+        )  # fmt: skip
+        return vitnemal_id, fields
+
+
+def _vitnemal_fields(
+    nin: str, orgnr: str, code: str, name: str, nkr: str, programme_credits: Decimal | None, issued: dt.date
+) -> tuple[tuple[str, str | None], ...]:
+    """What every row of one vitnemål must say alike (``DocumentMemory``)."""
+    return (
+        (FODSELSNUMMER.name, nin),
+        (FAGSKOLE_ORGNR.name, orgnr),
+        (UTDANNING_KODE.name, code),
+        (UTDANNING_NAVN.name, name),
+        (NKR_NIVA.name, nkr),
+        (UTDANNING_FAGSKOLEPOENG.name, None if programme_credits is None else str(programme_credits)),
+        (VITNEMAL_DATO.name, issued.isoformat()),
+    )
 
 
 class VocationalCsvImporter(VocationalRows):

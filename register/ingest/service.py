@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from register import stats
 from register.ingest.checks import OrganisationIndex, PersonMemo, RecordRejected, stage_record
+from register.ingest.known_input import KnownInputs, KnownSpan, SpanEnd, SpanItem, Spans, SpanStart
 from register.ingest.result import MAX_REF, WARNING_LIMIT, IngestResult, Rejections
 from register.ingest.staging import Staged, copy_chunk, create_staging_tables
 from register.ingest.write import write
@@ -24,12 +25,13 @@ def ingest(
     *,
     batch_id: uuid.UUID,
     provider_id: int,
-    items: Iterable[AchievementRecord | RecordError | BatchWarning],
+    items: Iterable[AchievementRecord | RecordError | BatchWarning | SpanItem],
     allow_synthetic_ids: bool,
     chunk_rows: int = 10_000,
     on_record: Callable[[], None] | None = None,
     field_names: Mapping[str, str] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    known: KnownInputs | None = None,
 ) -> IngestResult:
     """Validate and write one batch of records in the caller's transaction.
 
@@ -39,17 +41,25 @@ def ingest(
     reported with reference, path, code and message, in the order of the delivery, their paths named
     as the delivery names them where the importer says how (``field_names``); the rest are written.
     ``on_progress`` is told the number of items (records and rejections) read so far after each chunk.
+    ``known`` is the importer's ``ImportContext.known``: raw records delivered before by this provider
+    (``register.ingest.known_input``), bound here to the organisations and remembered after the write.
     """
     result = IngestResult()
     cur: Cursor[Any] = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     rejections = Rejections(cur, batch_id, result, field_names)
     orgs = OrganisationIndex.load(conn, provider_id)
+    if known is not None:
+        known.bind(orgs.by_code, orgs.may_deliver_for)
+    spans = Spans(known)
 
     create_staging_tables(conn)
 
     seen_specs: set[str] = set()
     persons = PersonMemo(allow_synthetic_ids)
     pending: list[tuple[int, AchievementRecord]] = []
+    # Known raw records' items (register.ingest.known_input): counted unchanged, as the content hash
+    # would have counted them, without being read (seq, ref, source key, achievement id).
+    known_unchanged: list[tuple[int, str, str, uuid.UUID]] = []
 
     def flush() -> None:
         hashed: list[tuple[int, AchievementRecord, str]] = []
@@ -75,7 +85,8 @@ def ingest(
         keyed = [(orgs.resolve(record.awarding_org), record.source_key) for _, record, _ in hashed]
         stored = _stored_hashes(conn, [(org, key) for org, key in keyed if org in orgs.may_deliver_for])
         staged: list[Staged] = []
-        unchanged: list[tuple[int, str, str, uuid.UUID]] = []
+        unchanged = known_unchanged.copy()
+        known_unchanged.clear()
         for (seq, record, content_hash), key in zip(hashed, keyed, strict=True):
             found = stored.get(key)
             if found is not None and found[0] == content_hash:
@@ -86,6 +97,7 @@ def ingest(
             except RecordRejected as rejected:
                 rejections.add(RecordError(record.ref, rejected.code, rejected.message, rejected.path), seq)
         copy_chunk(cur, staged, unchanged)
+        spans.copy(conn, cur)
         rejections.flush()
         pending.clear()
 
@@ -93,7 +105,18 @@ def ingest(
     # staged record's ``seq`` and the rejection's: reports come out in the delivery's order.
     seq = 0
     for item in items:
-        if isinstance(item, BatchWarning):
+        if isinstance(item, KnownSpan):
+            for source_key, achievement_id in item.known.items:
+                seq += 1
+                known_unchanged.append((seq, clean_text(item.ref), source_key, achievement_id))
+                if on_record is not None:
+                    on_record()
+        elif isinstance(item, SpanStart):
+            spans.start(item, seq)
+        elif isinstance(item, SpanEnd):
+            spans.end(item, seq)
+        elif isinstance(item, BatchWarning):
+            spans.warning()
             result.warning_count += 1
             if len(result.warnings) < WARNING_LIMIT:
                 result.warnings.append(_clean_warning(item))
@@ -105,15 +128,16 @@ def ingest(
             pending.append((seq, item))
             if on_record is not None:
                 on_record()
-            if len(pending) >= chunk_rows:
-                flush()
-                if on_progress is not None:
-                    on_progress(seq)
+        if len(pending) + len(known_unchanged) >= chunk_rows:
+            flush()
+            if on_progress is not None:
+                on_progress(seq)
     flush()
 
     written = write(
         conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections, entitled=orgs.may_deliver_for
     )
+    spans.remember(conn, batch_id, provider_id)
     rejections.finish()
     result.accepted, result.new, result.changed = written.written, written.new, written.changed
     result.unchanged = written.total - written.written

@@ -3,7 +3,7 @@
 from register.models.achievement import Achievement, AchievementAttachment, AchievementVersion
 from register.models.audit import AuditEvent
 from register.models.base import Base
-from register.models.batch import ImportBatch, ImportBatchChunk, ImportRecord, ImportRejection
+from register.models.batch import ImportBatch, ImportBatchChunk, ImportRecord, ImportRejection, KnownInput
 from register.models.citizen import CitizenSession, ShareLink
 from register.models.oots import OotsPreview
 from register.models.organisation import Organisation, OrganisationCode, organisation_delivery
@@ -23,6 +23,7 @@ __all__ = [
     "ImportBatchChunk",
     "ImportRecord",
     "ImportRejection",
+    "KnownInput",
     "LearningSpecification",
     "OotsPreview",
     "Organisation",

@@ -14,9 +14,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from register.models.base import Base, timestamp_now, uuid_pk
@@ -115,3 +116,24 @@ class ImportRecord(Base):
     # No foreign key: written in bulk with the batch, and an achievement is never deleted.
     achievement_id: Mapped[uuid.UUID] = mapped_column()
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+class KnownInput(Base):
+    """A raw record a provider delivered before (``register.ingest.known_input``): the digest of its
+    bytes (with the importer, its mapping version and the context it is read under) and what it made,
+    kept only when every item it made was accepted. A re-send of the same bytes is counted unchanged
+    without being parsed again, as long as those achievements still carry these content hashes."""
+
+    __tablename__ = "known_input"
+
+    # A provider's digests are its own: the same bytes from another provider are parsed (entitlement).
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)  # sha256, 32 bytes
+    #: what the importer needs to replay the record's effect on the rest of the file (a row naming
+    #: its vitnemål first or again), or None
+    note: Mapped[str | None] = mapped_column(Text)
+    # No foreign key, as import_record: written in bulk, and the lookup checks each id and hash.
+    achievement_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    content_hashes: Mapped[list[str]] = mapped_column(ARRAY(String(64)))

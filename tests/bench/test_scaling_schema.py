@@ -38,6 +38,7 @@ DISTRIBUTED_OTHERWISE = {
     "import_rejection": "batch_id",
     "import_record": "batch_id",
     "oots_preview": "token",  # found by its PreviewLocation's token (register.oots.previews)
+    "known_input": "provider_id",  # a provider's raw records delivered before (register.ingest.known_input)
 }
 REFERENCE = {
     "organisation",

@@ -1,0 +1,268 @@
+"""A re-export of CSV rows: known rows are counted unchanged without being mapped, and say exactly what a
+full read says (register.ingest.known_input, importers.tabular.known_rows)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from importers.primary.rows import PrimaryRows
+from importers.tabular import DocumentMemory, Row
+from importers.vocational.rows import VocationalRows
+from intake.batches import BatchReport, run_import
+from register.records import AchievementRecord
+from register.settings import Settings
+from tests.factories import create_organisation, new_nin
+from tests.importers.primary.test_primary_import import COUNTY, PUPIL, SCHOOL, deliver, rows, subject
+
+OTHER_PUPIL = new_nin(2026)  # synthetic (month + 80)
+
+
+class Mapped:
+    """How many rows the importers mapped: the real mapping, counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.rows: list[str] = []
+        for cls in (PrimaryRows, VocationalRows):
+            original = cls.records
+
+            def counted(
+                importer: Any, row: Row, documents: DocumentMemory, original: Any = original
+            ) -> Iterator[AchievementRecord]:
+                self.rows.append(row.ref)
+                return original(importer, row, documents)  # type: ignore[no-any-return]
+
+            monkeypatch.setattr(cls, "records", counted)
+
+    def take(self) -> list[str]:
+        taken, self.rows = self.rows, []
+        return taken
+
+
+@pytest.fixture
+def mapped(monkeypatch: pytest.MonkeyPatch) -> Mapped:
+    return Mapped(monkeypatch)
+
+
+@pytest.fixture
+def orgs(db: Engine) -> None:
+    create_organisation(db, orgnr=SCHOOL, name="Eksempel videregående skole", kind="school")
+    create_organisation(db, orgnr=COUNTY, name="Eksempel fylkeskommune", kind="county", delivers_for=[SCHOOL])
+
+
+def records_of(engine: Engine, report: BatchReport) -> list[tuple[Any, ...]]:
+    """GET /v1/batches/{id}/records as stored: seq, ref, source key, achievement id, outcome."""
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT seq, ref, source_key, achievement_id, outcome FROM import_record"
+                    " WHERE batch_id = :b ORDER BY seq"
+                ),
+                {"b": report.batch_id},
+            )
+        ]
+
+
+def counts(report: BatchReport) -> tuple[Any, ...]:
+    return (report.status, report.accepted, report.new, report.changed, report.unchanged, report.rejected)
+
+
+def forget(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM known_input"))
+
+
+FILE = rows(
+    subject("4"),
+    subject("3", fagkode="MAT1019"),
+    subject("5", doc="VM-2", pupil=OTHER_PUPIL),
+    subject("2", doc="VM-2", fagkode="MAT1019", pupil=OTHER_PUPIL),
+)
+
+
+def test_a_re_export_is_not_mapped_and_reports_as_a_full_read(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    first = deliver(db, settings, COUNTY, FILE)
+    assert counts(first) == ("completed", 6, 6, 0, 0, 0)
+    assert mapped.take() == ["row 1", "row 2", "row 3", "row 4"]
+
+    resend = deliver(db, settings, COUNTY, FILE + b"\n")  # a trailing line: other bytes, same rows
+    assert mapped.take() == []  # nothing mapped
+    assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
+
+    forget(db)  # the same re-export read in full, as before known input
+    full = deliver(db, settings, COUNTY, FILE + b"\n\n")
+    assert len(mapped.take()) == 4
+    assert counts(full) == counts(resend)
+    assert records_of(db, full) == records_of(db, resend)
+    assert [r[:3] for r in records_of(db, resend)] == [
+        (1, "row 1", "primary/VM-1"),
+        (2, "row 1", "primary/VM-1/NOR1211/standpunkt"),
+        (3, "row 2", "primary/VM-1/MAT1019/standpunkt"),
+        (4, "row 3", "primary/VM-2"),
+        (5, "row 3", "primary/VM-2/NOR1211/standpunkt"),
+        (6, "row 4", "primary/VM-2/MAT1019/standpunkt"),
+    ]
+
+
+def test_a_correction_by_another_batch_makes_the_old_bytes_a_change(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    corrected = deliver(db, settings, COUNTY, rows(subject("6", fagkode="MAT1019")))
+    assert (corrected.changed, corrected.unchanged) == (1, 1)  # and its vitnemål
+    mapped.take()
+
+    again = deliver(db, settings, COUNTY, FILE + b"\n")
+    # row 2's achievement no longer carries the hash its bytes made: read again, and a change back
+    assert mapped.take() == ["row 2"]
+    assert counts(again) == ("completed", 1, 0, 1, 5, 0)
+    with db.connect() as conn:
+        grade = conn.execute(
+            text("SELECT grade_value FROM achievement WHERE source_key = 'primary/VM-1/MAT1019/standpunkt'")
+        ).scalar_one()
+    assert grade == "3"
+
+
+def test_a_row_with_a_rejection_is_read_again_and_rejected_again(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    content = rows(subject("4"), subject("9", fagkode="MAT1019"), subject("5", fagkode="ENG1007"))
+    first = deliver(db, settings, COUNTY, content)
+    assert (first.accepted, first.rejected) == (3, 1)
+    mapped.take()
+
+    again = deliver(db, settings, COUNTY, content + b"\n")
+    assert mapped.take() == ["row 2"]
+    assert counts(again) == ("completed", 0, 0, 0, 3, 1)
+    [error] = again.errors
+    assert (error.record, error.code) == ("row 2", "grade.invalid")
+
+
+def test_another_providers_identical_bytes_are_read(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    mapped.take()
+    by_school = deliver(db, settings, SCHOOL, FILE + b"\n")  # the school may deliver for itself
+    assert len(mapped.take()) == 4
+    assert counts(by_school) == ("completed", 0, 0, 0, 6, 0)
+
+
+def test_a_provider_no_longer_entitled_is_refused_not_skipped(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM organisation_delivery"))
+    mapped.take()
+    again = deliver(db, settings, COUNTY, FILE + b"\n")
+    assert len(mapped.take()) == 4
+    assert again.rejected == 6
+    assert {e.code for e in again.errors} == {"organisation.not_authorised"}
+
+
+def test_rows_in_another_order_replay_their_document_or_are_read(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    mapped.take()
+    # VM-1's rows swapped: the row that made the vitnemål's record now comes second, so neither row
+    # can be replayed as remembered; VM-2's rows are as before.
+    swapped = rows(
+        subject("3", fagkode="MAT1019"),
+        subject("4"),
+        subject("5", doc="VM-2", pupil=OTHER_PUPIL),
+        subject("2", doc="VM-2", fagkode="MAT1019", pupil=OTHER_PUPIL),
+    )
+    again = deliver(db, settings, COUNTY, swapped)
+    assert mapped.take() == ["row 1", "row 2"]
+    forget(db)
+    full = deliver(db, settings, COUNTY, swapped + b"\n")
+    assert counts(again) == counts(full) == ("completed", 0, 0, 0, 6, 0)
+    assert records_of(db, again) == records_of(db, full)
+
+
+def test_a_row_repeated_in_the_file_is_a_duplicate_as_in_a_full_read(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    repeated = FILE + (subject("4") + "\n").encode()
+    again = deliver(db, settings, COUNTY, repeated)
+    forget(db)
+    full = deliver(db, settings, COUNTY, repeated + b"\n")
+    assert counts(again) == counts(full)
+    assert [(e.record, e.code) for e in again.errors] == [(e.record, e.code) for e in full.errors]
+    assert {e.code for e in again.errors} == {"source_key.duplicate"}
+
+
+def test_a_dry_run_remembers_nothing(db: Engine, settings: Settings, orgs: None, mapped: Mapped) -> None:
+    from intake.dry_run import dry_run
+
+    dry_run(db, io.BytesIO(FILE), sector="primary", provider_orgnr=COUNTY, settings=settings)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM known_input")).scalar_one() == 0
+
+
+def test_a_new_school_code_makes_every_row_unknown_once(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    create_organisation(db, name="Ny skole", kind="school")
+    mapped.take()
+    again = deliver(db, settings, COUNTY, FILE + b"\n")
+    assert len(mapped.take()) == 4  # organisations are resolved by their codes: read again
+    assert counts(again)[4] == 6
+    deliver(db, settings, COUNTY, FILE + b"\n\n")
+    assert mapped.take() == []
+
+
+FAGSKOLE = "965897976"
+VOCATIONAL = (
+    "fodselsnummer;fagskole_orgnr;utdanning_kode;utdanning_navn;nkr_niva;utdanning_fagskolepoeng;emnekode;"
+    "emnenavn;fagskolepoeng;karakter;fullfort_dato;semester;vitnemal_id;vitnemal_dato\n"
+    + "".join(
+        f"{PUPIL};{FAGSKOLE};ELKRAFT;Elkraft;5.1;120;EL-{n};Emne {n};10;B;2023-12-15;2023H;VM-1;2025-06-16\n"
+        for n in range(3)
+    )
+).encode()
+
+
+def test_a_vocational_re_export_is_not_mapped(db: Engine, settings: Settings, mapped: Mapped) -> None:
+    create_organisation(db, orgnr=FAGSKOLE, name="Fagskolen", kind="fagskole")
+
+    def send(content: bytes) -> BatchReport:
+        return run_import(
+            db, io.BytesIO(content), sector="vocational", provider_orgnr=FAGSKOLE, settings=settings
+        )
+
+    first = send(VOCATIONAL)
+    assert (first.accepted, len(mapped.take())) == (4, 3)
+    again = send(VOCATIONAL.replace(b"\n", b"\r\n"))  # other line ends: other bytes, read again
+    assert (again.unchanged, len(mapped.take())) == (4, 3)
+    resend = send(VOCATIONAL + b"\n")
+    assert (counts(resend), mapped.take()) == (("completed", 0, 0, 0, 4, 0), [])
+    assert all(isinstance(r[3], uuid.UUID) for r in records_of(db, resend))
+
+
+def test_a_quoted_line_break_keeps_the_whole_row_one_raw_record(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    def file(name: str) -> bytes:
+        row = f'{PUPIL};{SCHOOL};vitnemal;VM-1;2025-06-20;2024-2025;NOR1211;"{name}";standpunkt;4'
+        return rows(row)
+
+    deliver(db, settings, COUNTY, file("Norsk\n;hovedmål"))
+    deliver(db, settings, COUNTY, file("Norsk\n;hovedmål") + b"\n")
+    assert mapped.take() == ["row 1"]  # the second time known, though the row spans two lines
+    # only the row's second line differs: the digest covers it, so the row is read and changed
+    changed = deliver(db, settings, COUNTY, file("Norsk\n;sidemål"))
+    assert (mapped.take(), changed.changed) == (["row 1"], 1)
