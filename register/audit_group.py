@@ -1,0 +1,128 @@
+"""Group commit of audit rows: the look-ups waiting at one moment share one transaction and one WAL flush.
+
+Every look-up gives out person data only after its audit row is durable. Written one transaction per
+look-up (``audit.record_event(commit=True)``), 32 concurrent look-ups were 32 commits, each waiting for
+its own WAL flush, and look-ups of the same chain waited for each other's flush under the chain's lock
+(at 1 M persons the database's sessions waited on ``LWLock/WALWrite`` 2.0 and ``Lock/advisory`` 0.3 of
+the time on average, docs/performance.md). ``AuditGroupWriter`` — one per process and event loop —
+appends the rows of every look-up waiting when the previous group's commit returns, in one transaction:
+the locks of the group's chains in chain order (so groups of several processes never deadlock), the
+appends in arrival order (each chain's rows in the order their look-ups asked), the commit — one round
+trip (a pipeline) and one flush — and then wakes them all.
+
+The guarantee is the same as one transaction per look-up: ``append`` returns only after the commit of
+its row has returned (with ``synchronous_commit`` on for the connection, ``configure_durable``), and
+raises ``AuditNotWritten`` — for every look-up of the group — when the commit did not happen or its
+outcome is unknown; the caller then gives out nothing. Rows are the same as ``record_event`` writes
+(same statements, hashes chained in SQL under the lock), so ``register audit verify`` and the signed
+checkpoints see no difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+
+from register.async_db import AsyncPool
+from register.audit import APPEND, LOCK
+from register.locks import LockKey
+
+#: Rows per transaction at most: at 32 concurrent look-ups a group is ~2–16 rows; the bound keeps a
+#: burst of thousands from holding every chain's lock for one long transaction.
+MAX_GROUP_ROWS = 256
+#: A group that meets a deadlock (another transaction took two chain locks in the other order, e.g. a
+#: GraphQL query about two persons) was rolled back whole and is written again.
+DEADLOCK_ATTEMPTS = 3
+
+
+class AuditNotWritten(Exception):
+    """The audit rows of a group were not committed (or it is unknown whether they were): the data
+    they stand for must not be given out. ``unavailable``: the database could not be reached."""
+
+    def __init__(self, unavailable: bool) -> None:
+        super().__init__("the audit rows could not be written")
+        self.unavailable = unavailable
+
+
+async def configure_durable(conn: AsyncConnection) -> None:
+    """Audit rows are never committed with ``synchronous_commit`` off or local, whatever the server's or
+    the role's default: a row lost in a crash after its data was given out is a read nobody can see."""
+    cursor = await conn.execute("SHOW synchronous_commit")
+    row = await cursor.fetchone()
+    if row is None or row[0] in ("off", "local"):
+        await conn.execute("SET synchronous_commit = on")
+
+
+class AuditGroupWriter:
+    def __init__(self, pool: AsyncPool, *, max_rows: int = MAX_GROUP_ROWS) -> None:
+        self._pool = pool
+        self._max_rows = max_rows
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def append(self, values: dict[str, Any]) -> int:
+        """Append one event (``audit.event_values``) and return its id once its commit has returned."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((values, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_groups())
+        # shield: a request cancelled while it waits (its client went away) leaves the group intact.
+        return await asyncio.shield(done)
+
+    async def _write_groups(self) -> None:
+        # No waiting for company: a group is whatever arrived while the previous one was committing,
+        # so a look-up alone is written at once and under load groups grow with the flush time.
+        while self._waiting:
+            group, self._waiting = self._waiting[: self._max_rows], self._waiting[self._max_rows :]
+            try:
+                ids = await self._write(group)
+            except Exception as exc:
+                unavailable = isinstance(exc, psycopg.OperationalError)
+                for _, done in group:
+                    if not done.done():
+                        failure = AuditNotWritten(unavailable)
+                        failure.__cause__ = exc
+                        done.set_exception(failure)
+            else:
+                for (_, done), new_id in zip(group, ids, strict=True):
+                    if not done.done():
+                        done.set_result(new_id)
+
+    async def _write(self, group: list[tuple[dict[str, Any], asyncio.Future[int]]]) -> list[int]:
+        rows = [values for values, _ in group]
+        locks = [{"k": LockKey.AUDIT_CHAIN, "chain": c} for c in sorted({v["chain"] for v in rows})]
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                async with self._pool.connection() as conn:
+                    return await _append_and_commit(conn, locks, rows)
+            except psycopg.errors.DeadlockDetected:
+                if attempt == DEADLOCK_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+
+async def _append_and_commit(
+    conn: AsyncConnection, locks: list[dict[str, Any]], rows: list[dict[str, Any]]
+) -> list[int]:
+    # One pipeline, one Sync: the statements between two Syncs are one implicit transaction, which the
+    # server commits at the Sync (and rolls back whole if any statement failed). So the locks, the
+    # appends and the commit are one round trip; an explicit BEGIN/COMMIT (``conn.transaction()``)
+    # would cost two more. The connection is in autocommit, so psycopg adds none of its own. The
+    # appends must stay statements of their own after the locks (see audit.record_event): each reads
+    # its chain's last hash when it starts, after the lock is granted and after the group's earlier
+    # rows of that chain.
+    async with conn.cursor() as locking, conn.cursor() as cursor:
+        async with conn.pipeline():
+            await locking.executemany(LOCK, locks)
+            await cursor.executemany(APPEND, rows, returning=True)
+        ids: list[int] = []
+        while True:
+            row = await cursor.fetchone()
+            assert row is not None  # RETURNING id of one row
+            ids.append(int(row[0]))
+            if not cursor.nextset():
+                break
+    return ids
