@@ -114,15 +114,16 @@ async def _append_and_commit(
     # appends must stay statements of their own after the locks (see audit.record_event): each reads
     # its chain's last hash when it starts, after the lock is granted and after the group's earlier
     # rows of that chain.
-    async with conn.cursor() as locking, conn.cursor() as cursor:
-        async with conn.pipeline():
-            await locking.executemany(LOCK, locks)
-            await cursor.executemany(APPEND, rows, returning=True)
-        ids: list[int] = []
-        while True:
-            row = await cursor.fetchone()
-            assert row is not None  # RETURNING id of one row
-            ids.append(int(row[0]))
-            if not cursor.nextset():
-                break
+    # One cursor per append: executemany(returning=True) would wait for the appends' results before the
+    # Sync goes out, a round trip more with the locks held.
+    cursors = [conn.cursor() for _ in rows]
+    async with conn.pipeline():
+        await conn.cursor().executemany(LOCK, locks)
+        for cursor, values in zip(cursors, rows, strict=True):
+            await cursor.execute(APPEND, values, prepare=True)
+    ids: list[int] = []
+    for cursor in cursors:
+        row = await cursor.fetchone()
+        assert row is not None  # RETURNING id of one row
+        ids.append(int(row[0]))
     return ids
