@@ -29,16 +29,16 @@ def _people(db: Engine, orgnr: str, n: int) -> list[tuple[str, uuid.UUID]]:
         for i in range(n):
             nin = new_nin()
             person = new_person(conn, nin, "Kari", f"Nordmann {i}")
-            add_achievement(
-                conn, person_id=person, batch_id=batch, provider_orgnr=orgnr, spec=Spec(f"C{i}")
-            )
+            add_achievement(conn, person_id=person, batch_id=batch, provider_orgnr=orgnr, spec=Spec(f"C{i}"))
             people.append((nin, person))
     return people
 
 
 async def _with_client(app: FastAPI, work: Any) -> Any:
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://register") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://register"
+        ) as http:
             return await work(http)
     finally:
         await app.state.loop_database.close()
