@@ -27,7 +27,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from register.async_db import AsyncPool
-from register.audit import APPEND, LOCK
+from register.audit import APPEND
 from register.locks import LockKey
 
 #: Rows per transaction at most: at 32 concurrent look-ups a group is ~2–16 rows; the bound keeps a
@@ -36,6 +36,12 @@ MAX_GROUP_ROWS = 256
 #: A group that meets a deadlock (another transaction took two chain locks in the other order, e.g. a
 #: GraphQL query about two persons) was rolled back whole and is written again.
 DEADLOCK_ATTEMPTS = 3
+
+
+#: The group's chain locks in one statement, in the order of the (sorted) array: unnest yields its
+#: elements in order and the aggregate takes each lock as its row comes. One statement, not one per
+#: chain: every statement of the pipeline is a turn of the event loop (see _append_and_commit).
+_LOCKS = "SELECT count(pg_advisory_xact_lock(%(k)s, c)) FROM unnest(%(chains)s::int[]) AS c"
 
 
 class AuditNotWritten(Exception):
@@ -93,7 +99,7 @@ class AuditGroupWriter:
 
     async def _write(self, group: list[tuple[dict[str, Any], asyncio.Future[int]]]) -> list[int]:
         rows = [values for values, _ in group]
-        locks = [{"k": LockKey.AUDIT_CHAIN, "chain": c} for c in sorted({v["chain"] for v in rows})]
+        locks = {"k": LockKey.AUDIT_CHAIN, "chains": sorted({v["chain"] for v in rows})}
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             try:
                 async with self._pool.connection() as conn:
@@ -105,7 +111,7 @@ class AuditGroupWriter:
 
 
 async def _append_and_commit(
-    conn: AsyncConnection, locks: list[dict[str, Any]], rows: list[dict[str, Any]]
+    conn: AsyncConnection, locks: dict[str, Any], rows: list[dict[str, Any]]
 ) -> list[int]:
     # One pipeline, one Sync: the statements between two Syncs are one implicit transaction, which the
     # server commits at the Sync (and rolls back whole if any statement failed). So the locks, the
@@ -118,7 +124,7 @@ async def _append_and_commit(
     # Sync goes out, a round trip more with the locks held.
     cursors = [conn.cursor() for _ in rows]
     async with conn.pipeline():
-        await conn.cursor().executemany(LOCK, locks)
+        await conn.cursor().execute(_LOCKS, locks, prepare=True)
         for cursor, values in zip(cursors, rows, strict=True):
             await cursor.execute(APPEND, values, prepare=True)
     ids: list[int] = []
