@@ -7,15 +7,15 @@ its own WAL flush, and look-ups of the same chain waited for each other's flush 
 the time on average, docs/performance.md). ``AuditGroupWriter`` — one per process and event loop —
 appends the rows of every look-up waiting when the previous group's commit returns, in one transaction:
 the locks of the group's chains in chain order (so groups of several processes never deadlock), the
-appends in arrival order (each chain's rows in the order their look-ups asked), the commit — one round
-trip (a pipeline) and one flush — and then wakes them all.
+appends (each chain's rows in the order their look-ups asked), the commit — one round trip (a
+pipeline) and one flush — and then wakes them all.
 
 The guarantee is the same as one transaction per look-up: ``append`` returns only after the commit of
 its row has returned (with ``synchronous_commit`` on for the connection, ``configure_durable``), and
 raises ``AuditNotWritten`` — for every look-up of the group — when the commit did not happen or its
 outcome is unknown; the caller then gives out nothing. Rows are the same as ``record_event`` writes
-(same statements, hashes chained in SQL under the lock), so ``register audit verify`` and the signed
-checkpoints see no difference.
+(same columns, hashes chained in SQL under the lock from the same canonical halves), so ``register
+audit verify`` and the signed checkpoints see no difference.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from register.async_db import AsyncPool
-from register.audit import APPEND
+from register.audit import GENESIS
 from register.locks import LockKey
 
 #: Rows per transaction at most: at 32 concurrent look-ups a group is ~2–16 rows; the bound keeps a
@@ -116,20 +116,54 @@ async def _append_and_commit(
     # One pipeline, one Sync: the statements between two Syncs are one implicit transaction, which the
     # server commits at the Sync (and rolls back whole if any statement failed). So the locks, the
     # appends and the commit are one round trip; an explicit BEGIN/COMMIT (``conn.transaction()``)
-    # would cost two more. The connection is in autocommit, so psycopg adds none of its own. The
-    # appends must stay statements of their own after the locks (see audit.record_event): each reads
-    # its chain's last hash when it starts, after the lock is granted and after the group's earlier
-    # rows of that chain.
-    # One cursor per append: executemany(returning=True) would wait for the appends' results before the
-    # Sync goes out, a round trip more with the locks held.
-    cursors = [conn.cursor() for _ in rows]
+    # would cost two more. The connection is in autocommit, so psycopg adds none of its own.
+    #
+    # Each statement of an asynchronous pipeline is a turn of the event loop, in which the other
+    # requests' work runs while the group holds its chains' locks: so as few statements as the chains
+    # allow. One statement appends a row to each chain of a "round" (a chain's first row of the group,
+    # then its second, …): each reads its chain's last hash when it starts — after the locks, and after
+    # the earlier rounds — as record_event's append does. Groups are a handful to a few dozen rows
+    # over 64 chains, so one or two rounds.
+    rounds: list[list[int]] = []  # indexes into rows, per round
+    seen: dict[int, int] = {}
+    for index, values in enumerate(rows):
+        position = seen[values["chain"]] = seen.get(values["chain"], -1) + 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(index)
+    cursors = [conn.cursor() for _ in rounds]
     async with conn.pipeline():
         await conn.cursor().execute(_LOCKS, locks, prepare=True)
-        for cursor, values in zip(cursors, rows, strict=True):
-            await cursor.execute(APPEND, values, prepare=True)
-    ids: list[int] = []
-    for cursor in cursors:
-        row = await cursor.fetchone()
-        assert row is not None  # RETURNING id of one row
-        ids.append(int(row[0]))
+        for cursor, members in zip(cursors, rounds, strict=True):
+            await cursor.execute(_APPEND_ROUND, _columns([rows[i] for i in members]), prepare=True)
+    ids = [0] * len(rows)
+    for cursor, members in zip(cursors, rounds, strict=True):
+        by_chain = {chain: new_id for new_id, chain in await cursor.fetchall()}
+        for i in members:
+            ids[i] = int(by_chain[rows[i]["chain"]])
     return ids
+
+
+_FIELDS = ("chain", "occurred_at", "request_id", "client_id", "organisation", "scope", "person_id",
+           "action", "details", "head", "tail")  # fmt: skip
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {name: [values[name] for values in rows] for name in _FIELDS} | {"genesis": GENESIS}
+
+
+#: audit.APPEND for several rows of different chains at once (the same columns, hash and previous hash).
+_APPEND_ROUND = """
+INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation, scope, person_id, action,
+                         details, prev_hash, hash)
+SELECT r.chain, r.occurred_at, r.request_id, r.client_id, r.organisation, r.scope, r.person_id, r.action,
+       CAST(r.details AS jsonb), prev.hash, encode(sha256(r.head || convert_to(prev.hash, 'UTF8') || r.tail), 'hex')
+FROM unnest(%(chain)s::int[], %(occurred_at)s::timestamptz[], %(request_id)s::text[], %(client_id)s::text[],
+            %(organisation)s::text[], %(scope)s::text[], %(person_id)s::uuid[], %(action)s::text[],
+            %(details)s::text[], %(head)s::bytea[], %(tail)s::bytea[])
+     AS r(chain, occurred_at, request_id, client_id, organisation, scope, person_id, action, details, head, tail)
+CROSS JOIN LATERAL (
+    SELECT coalesce((SELECT hash FROM audit_event WHERE chain = r.chain ORDER BY id DESC LIMIT 1),
+                    %(genesis)s) AS hash
+) AS prev
+RETURNING id, chain"""
