@@ -39,8 +39,7 @@ DEADLOCK_ATTEMPTS = 3
 
 
 #: The group's chain locks in one statement, in the order of the (sorted) array: unnest yields its
-#: elements in order and the aggregate takes each lock as its row comes. One statement, not one per
-#: chain: every statement of the pipeline is a turn of the event loop (see _append_and_commit).
+#: elements in order and the aggregate takes each lock as its row comes.
 _LOCKS = "SELECT count(pg_advisory_xact_lock(%(k)s, c)) FROM unnest(%(chains)s::int[]) AS c"
 
 
@@ -113,17 +112,18 @@ class AuditGroupWriter:
 async def _append_and_commit(
     conn: AsyncConnection, locks: dict[str, Any], rows: list[dict[str, Any]]
 ) -> list[int]:
-    # One pipeline, one Sync: the statements between two Syncs are one implicit transaction, which the
-    # server commits at the Sync (and rolls back whole if any statement failed). So the locks, the
-    # appends and the commit are one round trip; an explicit BEGIN/COMMIT (``conn.transaction()``)
-    # would cost two more. The connection is in autocommit, so psycopg adds none of its own.
+    # One message, one round trip: the statements of a simple query run one after the other in one
+    # implicit transaction, committed when the last is done (rolled back whole if one fails) — with no
+    # turn of the client in between, so the chains' locks are held for the server's work and the flush
+    # only. (A pipeline of bound statements, tried first, sends one statement per turn of the event loop,
+    # and under load the other requests' work ran in each turn while the group held its locks.) So the
+    # parameters are bound here, by psycopg's client-side quoting (``mogrify``); what they hold is the
+    # audit row itself, never a national id.
     #
-    # Each statement of an asynchronous pipeline is a turn of the event loop, in which the other
-    # requests' work runs while the group holds its chains' locks: so as few statements as the chains
-    # allow. One statement appends a row to each chain of a "round" (a chain's first row of the group,
-    # then its second, …): each reads its chain's last hash when it starts — after the locks, and after
-    # the earlier rounds — as record_event's append does. Groups are a handful to a few dozen rows
-    # over 64 chains, so one or two rounds.
+    # One statement appends a row to each chain of a "round" (a chain's first row of the group, then its
+    # second, …): each reads its chain's last hash when it starts — after the locks, and after the
+    # earlier rounds — as record_event's append does. Groups are a handful to a few dozen rows over 64
+    # chains, so one or two rounds.
     rounds: list[list[int]] = []  # indexes into rows, per round
     seen: dict[int, int] = {}
     for index, values in enumerate(rows):
@@ -131,16 +131,18 @@ async def _append_and_commit(
         if position == len(rounds):
             rounds.append([])
         rounds[position].append(index)
-    cursors = [conn.cursor() for _ in rounds]
-    async with conn.pipeline():
-        await conn.cursor().execute(_LOCKS, locks, prepare=True)
-        for cursor, members in zip(cursors, rounds, strict=True):
-            await cursor.execute(_APPEND_ROUND, _columns([rows[i] for i in members]), prepare=True)
     ids = [0] * len(rows)
-    for cursor, members in zip(cursors, rounds, strict=True):
-        by_chain = {chain: new_id for new_id, chain in await cursor.fetchall()}
-        for i in members:
-            ids[i] = int(by_chain[rows[i]["chain"]])
+    async with psycopg.AsyncClientCursor(conn) as cursor:
+        statements = [cursor.mogrify(_LOCKS, locks)]
+        statements += [
+            cursor.mogrify(_APPEND_ROUND, _columns([rows[i] for i in members])) for members in rounds
+        ]
+        await cursor.execute(";\n".join(statements))
+        for members in rounds:
+            cursor.nextset()
+            by_chain = {chain: new_id for new_id, chain in await cursor.fetchall()}
+            for i in members:
+                ids[i] = int(by_chain[rows[i]["chain"]])
     return ids
 
 
