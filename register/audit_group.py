@@ -7,8 +7,8 @@ its own WAL flush, and look-ups of the same chain waited for each other's flush 
 the time on average, docs/performance.md). ``AuditGroupWriter`` — one per process and event loop —
 appends the rows of every look-up waiting when the previous group's commit returns, in one transaction:
 the locks of the group's chains in chain order (so groups of several processes never deadlock), the
-appends (each chain's rows in the order their look-ups asked), the commit — one round trip (a
-pipeline) and one flush — and then wakes them all.
+appends (each chain's rows in the order their look-ups asked), the commit — one message, one round
+trip and one flush — and then wakes them all.
 
 The guarantee is the same as one transaction per look-up: ``append`` returns only after the commit of
 its row has returned (with ``synchronous_commit`` on for the connection, ``configure_durable``), and
