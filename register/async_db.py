@@ -90,8 +90,13 @@ class AsyncPool:
             if remaining <= 0:
                 raise PoolTimeout(f"no database connection came free within {self._timeout:g} s")
             async with self._freed:
+                # The predicate is checked under the condition's lock before waiting: a connection given
+                # back between the checks above and this wait is not missed.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), remaining)
+                    await asyncio.wait_for(self._freed.wait_for(self._available), remaining)
+
+    def _available(self) -> bool:
+        return bool(self._idle) or self._open < self._size or self._closed
 
     async def _put(self, conn: AsyncConnection) -> None:
         # A connection left in a transaction or broken is not given to the next request.
