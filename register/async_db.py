@@ -22,9 +22,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
+
+T = TypeVar("T")
 
 
 class PoolTimeout(psycopg.OperationalError):
@@ -60,6 +63,21 @@ class AsyncPool:
             yield conn
         finally:
             await self._put(conn)
+
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work`` on a pooled connection; once more on a new connection if the pooled one turns out
+        dead — a database restarted less than ``ping_after`` ago, so it was handed out unpinged (its
+        idle companions are dropped too: they died with it). ``work`` must be safe to run again after
+        a broken connection: a read, or a write whose answer waits for its commit."""
+        used: AsyncConnection | None = None
+        try:
+            async with self.connection() as used:
+                return await work(used)
+        except psycopg.OperationalError:
+            if used is None or not used.closed:
+                raise  # no connection to be had (PoolTimeout, the database down), or a live one failed
+        async with self.connection() as conn:
+            return await work(conn)
 
     async def _get(self) -> AsyncConnection:
         deadline = time.monotonic() + self._timeout
@@ -100,7 +118,12 @@ class AsyncPool:
 
     async def _put(self, conn: AsyncConnection) -> None:
         # A connection left in a transaction or broken is not given to the next request.
-        if self._closed or conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if conn.closed:
+            await self._discard(conn)
+            dead, self._idle = self._idle, []  # the others idle may have died with it (a restart)
+            for other, _ in dead:
+                await self._discard(other)
+        elif self._closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             await self._discard(conn)
         else:
             self._idle.append((conn, time.monotonic()))

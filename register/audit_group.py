@@ -101,8 +101,9 @@ class AuditGroupWriter:
         locks = {"k": LockKey.AUDIT_CHAIN, "chains": sorted({v["chain"] for v in rows})}
         for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
             try:
-                async with self._pool.connection() as conn:
-                    return await _append_and_commit(conn, locks, rows)
+                # Written again on a new connection if the pooled one was dead before it was used: the
+                # look-ups are still waiting for a commit, so none gives out data in between.
+                return await self._pool.run(lambda conn: _append_and_commit(conn, locks, rows))
             except psycopg.errors.DeadlockDetected:
                 if attempt == DEADLOCK_ATTEMPTS:
                     raise

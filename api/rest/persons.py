@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from psycopg import AsyncConnection
 from pydantic import ConfigDict, Field, model_validator
 
 from api.async_db import LoopDatabase
@@ -27,7 +28,7 @@ from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
 from register.persons import nin_key, person_id_by_nin, person_not_found
-from register.queries import Selection, nin_statement, person_rows_of
+from register.queries import PersonRows, Selection, nin_statement, person_rows_of
 from register.scopes import Scope
 from register.sectors import Sector
 
@@ -105,9 +106,12 @@ async def lookup(
     # outlived its person both come back as nothing. The connection goes back before the audit row is
     # written: the row is written by the group writer, on a connection of its own.
     statement, params = nin_statement(kind, value, body.selection())
-    async with database.pool.connection() as conn:
+
+    async def read(conn: AsyncConnection) -> PersonRows | None:
         cursor = await conn.execute(statement, params, prepare=True)
-        rows = person_rows_of(await cursor.fetchall())
+        return person_rows_of(await cursor.fetchall())
+
+    rows = await database.pool.run(read)
     filters = body.given()
     who = audit_identity(request, principal)
     if rows is None:

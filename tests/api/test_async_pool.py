@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 
 from register.async_db import AsyncPool, PoolTimeout
@@ -68,3 +69,29 @@ def test_a_broken_connection_is_not_given_out_again(database_url: str) -> None:
 
     gone, new = asyncio.run(go())
     assert gone != new
+
+
+def test_run_replaces_a_connection_that_died_while_idle(database_url: str) -> None:
+    """The database ended the idle sessions (a restart) within ``ping_after``, so the pool hands one out
+    unpinged: ``run`` does the work again on a new connection, and the other dead one is dropped too."""
+
+    async def pid_of(conn: psycopg.AsyncConnection) -> int:
+        row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def go() -> tuple[set[int], int, int]:
+        pool = AsyncPool(database_url, size=3, ping_after=3600)
+        try:
+            async with pool.connection() as one, pool.connection() as two:
+                before = {await pid_of(one), await pid_of(two)}
+            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as admin:
+                for pid in before:
+                    await admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            after = await pool.run(pid_of)
+            return before, after, await pool.run(pid_of)
+        finally:
+            await pool.close()
+
+    before, after, again = asyncio.run(go())
+    assert after not in before and again == after
