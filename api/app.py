@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from api import citizen, dashboard, health
+from api.async_db import LoopDatabase
 from api.auth import TokenVerifier
 from api.background import AuditCheckpointWriter, StatsRefresher
 from api.docs_ui import install_docs_pages
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.verifier = TokenVerifier.from_settings(settings)
+    # The JSON look-up's asynchronous pool and audit group writer, one per worker process.
+    app.state.loop_database = LoopDatabase(engine, pool_size=settings.lookup_pool_size)
     # Statistics answers change only when a refresh commits: REST keeps them encoded, GraphQL as results.
     app.state.stats_answers = VersionedCache[bytes](settings.stats_cache_bytes, len)
     app.state.stats_results = new_stats_results(settings)
@@ -113,3 +116,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Imports under way finish (their batch would otherwise wait for the next start's resume);
         # those still queued are left 'received', and the next start or a client's poll resumes them.
         executor.shutdown(wait=True, cancel_futures=True)
+        await app.state.loop_database.close()

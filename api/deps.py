@@ -19,12 +19,13 @@ from sqlalchemy import Connection, Engine
 from register.settings import Settings
 
 
-def engine_of(request: Request) -> Engine:
+# Async, though they do no I/O: FastAPI runs a plain function on the thread pool, a hop per request.
+async def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from importers.base import UnusableInput
+from register.audit_group import AuditNotWritten
 from register.errors import RegisterError
 from register.redaction import redact
 
@@ -230,6 +231,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)  # raised past SQLAlchemy (COPY on the raw connection)
     async def _driver(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
         return _unavailable(request, exc)
+
+    @app.exception_handler(AuditNotWritten)  # the JSON look-up's audit row: no data without it
+    async def _audit_not_written(request: Request, exc: AuditNotWritten) -> JSONResponse:
+        if exc.unavailable:
+            return _unavailable(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(ClientDisconnect)
     async def _disconnected(request: Request, exc: ClientDisconnect) -> JSONResponse:

@@ -84,6 +84,8 @@ class BenchConfig:
     warmup_seconds: float = 2.0
     concurrency: int = 32
     server_workers: int = 1
+    # The look-up measured again with these numbers of uvicorn workers (lookup_by_workers); empty: not.
+    lookup_workers: tuple[int, ...] = (2, 4)
     lookup_sample: int = 5000
     stats_idle_requests: int = 200
     load_generator: str = "auto"  # auto (wrk when on PATH), wrk, python
@@ -113,6 +115,11 @@ class BenchConfig:
             warmup_seconds=get("BENCH_WARMUP_SECONDS", float, default.warmup_seconds),
             concurrency=get("BENCH_CONCURRENCY", int, default.concurrency),
             server_workers=get("BENCH_SERVER_WORKERS", int, default.server_workers),
+            lookup_workers=get(
+                "BENCH_LOOKUP_WORKERS",
+                lambda raw: tuple(int(n) for n in raw.split(",") if n.strip() and n.strip() != "0"),
+                default.lookup_workers,
+            ),
             lookup_sample=get("BENCH_LOOKUP_SAMPLE", int, default.lookup_sample),
             stats_idle_requests=get("BENCH_STATS_IDLE_REQUESTS", int, default.stats_idle_requests),
             load_generator=get("BENCH_LOAD_GENERATOR", str, default.load_generator),
@@ -409,6 +416,25 @@ class Server:
         self.stop()
         raise RuntimeError("the benchmark server did not start within 60 s")
 
+    def cpu_seconds(self) -> float | None:
+        """User and system CPU seconds of the server and its worker processes so far (Linux /proc)."""
+        try:
+            tick = os.sysconf("SC_CLK_TCK")
+            total = 0
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                except OSError:
+                    continue  # a process that ended while we looked
+                # after the name: state, ppid, …; utime and stime are the 14th and 15th fields of the line
+                if int(entry.name) == self.process.pid or int(fields[1]) == self.process.pid:
+                    total += int(fields[11]) + int(fields[12])
+            return total / tick
+        except (OSError, ValueError):
+            return None
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -465,10 +491,12 @@ def benchmark_lookup(
         Request("POST", "/v1/persons/lookup", json.dumps({"nin": nin}).encode(), headers) for nin in nins
     ]
     constant = [Request("POST", f"/bench/constant/{size}", r.body, headers) for r in lookups]
+    cpu_before = server.cpu_seconds()
     ceiling = run_load(
         server.host, server.port, constant, connections=config.concurrency, seconds=config.load_seconds,
         warmup=config.warmup_seconds, generator=config.load_generator,
     )  # fmt: skip
+    ceiling_cpu = _cpu_ms_per_request(server.cpu_seconds() - cpu_before, ceiling.rps, config)
     log(f"ceiling: {ceiling.rps:.0f} req/s, p99 {ceiling.p99_ms:.1f} ms")
     # One connection first: the look-up's own latency, without queueing behind others.
     single = run_load(
@@ -476,11 +504,13 @@ def benchmark_lookup(
         warmup=min(1.0, config.warmup_seconds), generator=config.load_generator,
     )  # fmt: skip
     log(f"look-up, 1 connection: {single.rps:.0f} req/s, p50 {single.p50_ms:.1f} ms")
+    cpu_before = server.cpu_seconds()
     with WaitSampler(url) as waits:
         lookup = run_load(
             server.host, server.port, lookups, connections=config.concurrency, seconds=config.load_seconds,
             warmup=config.warmup_seconds, generator=config.load_generator,
         )  # fmt: skip
+    lookup_cpu = _cpu_ms_per_request(server.cpu_seconds() - cpu_before, lookup.rps, config)
     log(
         f"look-up: {lookup.rps:.0f} req/s, p99 {lookup.p99_ms:.1f} ms, errors {lookup.errors}; waits {waits.summary()}"
     )
@@ -491,8 +521,55 @@ def benchmark_lookup(
         "lookup": lookup.as_dict(),
         "lookup_one_connection": single.as_dict(),
         "ratio": round(lookup.rps / ceiling.rps, 4) if ceiling.rps else None,
+        # The server's own CPU (all its processes) per request: what the ratio would be if the server
+        # got the same share of the machine for both loads, which a shared machine does not promise.
+        "server_cpu_ms_per_request": {"ceiling": ceiling_cpu, "lookup": lookup_cpu},
+        "cpu_ratio": round(ceiling_cpu / lookup_cpu, 4) if ceiling_cpu and lookup_cpu else None,
         "database_waits": waits.summary(),
     }
+
+
+def _cpu_ms_per_request(cpu_seconds: float | None, rps: float, config: BenchConfig) -> float | None:
+    """CPU milliseconds per request over a load run, whose warm-up is taken to run at the same rate."""
+    requests = rps * (config.load_seconds + config.warmup_seconds)
+    return round(cpu_seconds * 1000 / requests, 3) if cpu_seconds is not None and requests else None
+
+
+def lookup_by_workers(
+    url: str,
+    settings_env: dict[str, str],
+    token: str,
+    nins: list[str],
+    config: BenchConfig,
+    measured: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """The look-up and its ceiling again with each of ``BENCH_LOOKUP_WORKERS`` uvicorn workers, each
+    count on a server of its own; ``measured`` is the run's own (``BENCH_SERVER_WORKERS``). How the
+    ratio scales with processes — on a machine whose cores PostgreSQL and the load generator share."""
+    figures = {str(config.server_workers): _worker_figures(measured)}
+    for workers in config.lookup_workers:
+        if str(workers) in figures:
+            continue
+        server = Server(url, settings_env, workers)
+        try:
+            log(f"look-up with {workers} workers")
+            figures[str(workers)] = _worker_figures(benchmark_lookup(server, token, nins, config, url))
+        finally:
+            server.stop()
+    return dict(sorted(figures.items(), key=lambda item: int(item[0])))
+
+
+def _worker_figures(measured: dict[str, Any]) -> dict[str, Any]:
+    lookup, ceiling = measured["lookup"], measured["ceiling"]
+    return {
+        "ratio": measured["ratio"],
+        "cpu_ratio": measured["cpu_ratio"],
+        "lookup_rps": lookup["rps"],
+        "ceiling_rps": ceiling["rps"],
+        "lookup_p50_ms": lookup["p50_ms"],
+        "lookup_p99_ms": lookup["p99_ms"],
+        "errors": lookup["errors"] + ceiling["errors"],
+    }  # fmt: skip
 
 
 class WaitSampler:
@@ -779,6 +856,8 @@ def run(config: BenchConfig) -> dict[str, Any]:
         stats_uncached = uncached_stats(engine)
         stats_memory = benchmark_stats_and_memory(server, token, population, config, url, settings_env)
         stats_memory["stats"]["uncached_compute"] = stats_uncached
+        server.stop()  # the cores to the servers of other worker counts
+        by_workers = lookup_by_workers(url, settings_env, token, nins, config, lookup)
     finally:
         if server is not None:
             server.stop()
@@ -807,6 +886,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
         "resend_speedup": min(speedups) if speedups else None,
         "lookup_ratio": lookup["ratio"],
         "lookup_p99_ms": lookup["lookup"]["p99_ms"],
+        "lookup_by_workers": by_workers,
         "stats_p99_ms": stats_memory["stats"]["during_import"]["p99_ms"],
         # Only a completed import's peak counts: a failed one may stop before its largest step.
         "import_peak_rss_mb": stats_memory["memory"]["peak_rss_mb"]
@@ -945,14 +1025,14 @@ def run_reads(config: BenchConfig, url: str) -> dict[str, Any]:
             text("SELECT orgnr FROM organisation WHERE kind = 'university' AND orgnr IS NOT NULL LIMIT 1")
         ).scalar_one()
     server = Server(url, settings_env, config.server_workers)
+    token = issue_dev_token(settings, scopes=["kompetanse:read", "kompetanse:stats"], orgnr=orgnr)
+    nins = sample_nins(engine, config.lookup_sample, config.seed)
     try:
-        token = issue_dev_token(settings, scopes=["kompetanse:read", "kompetanse:stats"], orgnr=orgnr)
-        lookup = benchmark_lookup(
-            server, token, sample_nins(engine, config.lookup_sample, config.seed), config, url
-        )
+        lookup = benchmark_lookup(server, token, nins, config, url)
         idle = sorted(_stats_latencies(server, token, until=None, count=config.stats_idle_requests))
     finally:
         server.stop()
+    by_workers = lookup_by_workers(url, settings_env, token, nins, config, lookup)
     on_demand = {}
     with engine.connect() as conn:
         for group in ("nus", "grade"):
@@ -972,6 +1052,7 @@ def run_reads(config: BenchConfig, url: str) -> dict[str, Any]:
         "achievements": int(achievements),
         "lookup_ratio": lookup["ratio"],
         "lookup_p99_ms": lookup["lookup"]["p99_ms"],
+        "lookup_by_workers": by_workers,
         "lookup": lookup,
         "stats": {"query": STATS_QUERY, "idle": _summary(idle), "uncached_compute": uncached},
         "stats_on_demand": on_demand,

@@ -113,6 +113,42 @@ def record_event(
     caller's turn for the GIL) later. For a caller with nothing left to do in the transaction (the
     look-up); on a connection from ``engine.connect()``, whose transaction the driver began.
     """
+    values = event_values(
+        action=action,
+        person_id=person_id,
+        client_id=client_id,
+        organisation=organisation,
+        scope=scope,
+        request_id=request_id,
+        details=details,
+    )
+    # One round trip under the lock: the lock and the append go out together in a pipeline. They must
+    # stay two statements: a statement sees the rows committed before it started, so the one that reads
+    # the chain's last hash has to start after the lock is granted, or it could miss the append of the
+    # writer it waited for.
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has one
+    with driver.pipeline(), driver.cursor() as cursor:
+        cursor.execute(LOCK, values)
+        cursor.execute(APPEND, values)
+        if commit:
+            driver.commit()  # queued behind the append: one sync for all three
+        new_id = cursor.fetchone()
+    assert new_id is not None
+    return int(new_id[0])
+
+
+def event_values(
+    *,
+    action: str,
+    person_id: uuid.UUID | None = None,
+    client_id: str | None = None,
+    organisation: str | None = None,
+    scope: str | None = None,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The parameters of ``LOCK`` and ``APPEND`` for one event (``record_event``, register.audit_group)."""
     chain = chain_of(person_id)
     content = {
         "chain": chain,
@@ -126,7 +162,7 @@ def record_event(
         "details": dict(details or {}),
     }
     head, tail = _canonical_parts(content)
-    values = {
+    return {
         **content,
         "details": json.dumps(content["details"]),
         "k": LockKey.AUDIT_CHAIN,
@@ -136,24 +172,10 @@ def record_event(
         "tail": ('"' + tail).encode(),
         "genesis": GENESIS,
     }
-    # One round trip under the lock: the lock and the append go out together in a pipeline. They must
-    # stay two statements: a statement sees the rows committed before it started, so the one that reads
-    # the chain's last hash has to start after the lock is granted, or it could miss the append of the
-    # writer it waited for.
-    driver = conn.connection.driver_connection
-    assert driver is not None  # a checked-out connection always has one
-    with driver.pipeline(), driver.cursor() as cursor:
-        cursor.execute(_LOCK, values)
-        cursor.execute(_APPEND, values)
-        if commit:
-            driver.commit()  # queued behind the append: one sync for all three
-        new_id = cursor.fetchone()
-    assert new_id is not None
-    return int(new_id[0])
 
 
-_LOCK = "SELECT pg_advisory_xact_lock(%(k)s, %(chain)s)"
-_APPEND = """
+LOCK = "SELECT pg_advisory_xact_lock(%(k)s, %(chain)s)"
+APPEND = """
 INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation, scope, person_id, action,
                          details, prev_hash, hash)
 SELECT %(chain)s, %(occurred_at)s, %(request_id)s, %(client_id)s, %(organisation)s, %(scope)s, %(person_id)s,

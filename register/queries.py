@@ -281,30 +281,22 @@ def person_rows(
     params = _selection_params(selection)
     statement = _read_statement(False, frozenset(params))
     params["person"] = person_id
-    return _person_rows(conn.exec_driver_sql(statement, params).all())
+    return person_rows_of(conn.exec_driver_sql(statement, params).all())
 
 
-def person_rows_by_nin(
-    conn: Connection, kind: str, value: str, selection: Selection = EVERYTHING
-) -> PersonRows | None:
-    """``person_rows`` for the holder of a national id, on the connection's own driver cursor.
-
-    The look-up's hot path: the identifier, the person and their achievements come back in one round
-    trip on the driver cursor (SQLAlchemy's result layer costs more than the rows do here). None if no
-    person holds ``(kind, value)`` (see ``register.persons.nin_key``).
-    """
+def nin_statement(kind: str, value: str, selection: Selection = EVERYTHING) -> tuple[str, dict[str, Any]]:
+    """The look-up's hot path: the statement (and its parameters) that finds the holder of a national id,
+    the person and their achievements in one round trip; ``person_rows_of`` makes its rows a
+    ``PersonRows``, None if no person holds ``(kind, value)`` (see ``register.persons.nin_key``). Run on
+    the driver's cursor (the look-up's asynchronous connection): SQLAlchemy's result layer costs more
+    than the rows do here."""
     params = _selection_params(selection)
     statement = _read_statement(True, frozenset(params))
     params.update(kind=kind, value=value)
-    driver = conn.connection.driver_connection
-    assert driver is not None  # a checked-out connection always has one
-    with driver.cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
-    return _person_rows(rows)
+    return statement, params
 
 
-def _person_rows(rows: Sequence[Sequence[Any]]) -> PersonRows | None:
+def person_rows_of(rows: Sequence[Sequence[Any]]) -> PersonRows | None:
     if not rows:
         return None
     first = rows[0]

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     # Connections each process keeps open: at least the API's 40 request threads, so that requests under
     # load never wait to open one (10 more are opened past it at peaks and closed again).
     db_pool_size: int = Field(default=40, ge=1)
+    # Asynchronous connections each process keeps for the JSON look-up (api/async_db.py): a look-up holds
+    # one for its one statement (~1 ms), the audit group writer one per group, so 32 concurrent look-ups
+    # kept 3–6 busy at once in the benchmark.
+    lookup_pool_size: int = Field(default=16, ge=2)
     # Unset: the nearest .register above the current folder, else the project's (register.datadir).
     data_dir: Path = Field(default_factory=datadir.default)
     # None means "decide from the database": on with the embedded development database, off otherwise.

@@ -1,8 +1,9 @@
 """Look-ups of one person (Vitnemålsportalen and other entitled services): JSON and ELMO.
 
 The national id comes in the body only. Authorisation is checked before the number is even parsed,
-so a caller without ``kompetanse:read`` learns nothing about whether a person exists. Every answer
-with person data writes its audit row in the same transaction as the read, before the response.
+so a caller without ``kompetanse:read`` learns nothing about whether a person exists. No answer leaves
+before its audit row is committed: the JSON look-up's row by the audit group writer (one commit for the
+look-ups waiting together, register/audit_group.py), the ELMO look-up's in the read's own transaction.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from psycopg import AsyncConnection
 from pydantic import ConfigDict, Field, model_validator
 
+from api.async_db import LoopDatabase
 from api.auth import Principal, require_scope
 from api.deps import EngineDep, SettingsDep
 from api.openapi import documented
@@ -25,7 +28,7 @@ from api.rest.schemas import NinBody, PersonOut, person_out_document
 from register import audit
 from register.errors import NotFound
 from register.persons import nin_key, person_id_by_nin, person_not_found
-from register.queries import Selection, person_rows_by_nin
+from register.queries import PersonRows, Selection, nin_statement, person_rows_of
 from register.scopes import Scope
 from register.sectors import Sector
 
@@ -90,48 +93,45 @@ class SelectionIn(NinBody):
     summary="A person and all their valid achievements, nested",
     **documented(request_example=ex.LOOKUP_IN, example=ex.PERSON, errors=_NIN_ERRORS),
 )
-def lookup(
+async def lookup(
     body: SelectionIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(Scope.READ))],
-    engine: EngineDep,
     settings: SettingsDep,
 ) -> Response:
     kind, value = nin_key(body.nin, allow_synthetic=settings.synthetic_ids_allowed)
-    # The deliberate exception to the unit of work (api/deps.py): engine.connect(), not begin(), as
-    # the statements go on the driver connection, which begins the transaction itself, and the audit
-    # row commits it — a 404's audit row too (a look-up that fails is rolled back on close).
-    with engine.connect() as conn:
-        # One statement finds the person and their achievements; a number no person holds and an
-        # identifier that outlived its person both come back as nothing.
-        rows = person_rows_by_nin(conn, kind, value, body.selection())
-        filters = body.given()
-        if rows is None:
-            # A 404 tells the caller the number is unknown: that answer is audited as much as a 200.
-            audit.record_not_found(
-                conn,
-                action="persons.lookup",
-                details={"endpoint": "POST /v1/persons/lookup", "filters": filters},
-                **audit_identity(request, principal),
-                commit=True,
-            )
-            raise person_not_found()
-        document = person_out_document(rows)
-        ids = _ids_depth_first(document["achievements"])
-        # Last in the transaction: the audit row takes its chain's lock, and the commit goes with it.
-        audit.record_read(
-            conn,
-            person_id=uuid.UUID(rows.id),
-            action="persons.lookup",
-            details={
-                "endpoint": "POST /v1/persons/lookup",
-                "count": len(ids),
-                "achievement_ids": ids,
-                "filters": filters,
-            },
-            **audit_identity(request, principal),
-            commit=True,
-        )
+    database: LoopDatabase = request.app.state.loop_database
+    # On the event loop, not the thread pool: one statement on an asynchronous connection (prepared on
+    # it once) finds the person and their achievements; a number no person holds and an identifier that
+    # outlived its person both come back as nothing. The connection goes back before the audit row is
+    # written: the row is written by the group writer, on a connection of its own.
+    statement, params = nin_statement(kind, value, body.selection())
+
+    async def read(conn: AsyncConnection) -> PersonRows | None:
+        cursor = await conn.execute(statement, params, prepare=True)
+        return person_rows_of(await cursor.fetchall())
+
+    rows = await database.pool.run(read)
+    filters = body.given()
+    who = audit_identity(request, principal)
+    if rows is None:
+        # A 404 tells the caller the number is unknown: that answer is audited as much as a 200.
+        probe = {"endpoint": "POST /v1/persons/lookup", "filters": filters, "outcome": audit.NOT_FOUND}
+        await database.audit.append(audit.event_values(action="persons.lookup", details=probe, **who))
+        raise person_not_found()
+    document = person_out_document(rows)
+    ids = _ids_depth_first(document["achievements"])
+    details: dict[str, Any] = {
+        "endpoint": "POST /v1/persons/lookup",
+        "count": len(ids),
+        "achievement_ids": ids,
+        "filters": filters,
+    }
+    # Returns once the row's commit has returned (group commit, register/audit_group.py); raises
+    # AuditNotWritten otherwise, and the answer is a 5xx without the data.
+    await database.audit.append(
+        audit.event_values(action="persons.lookup", person_id=uuid.UUID(rows.id), details=details, **who)
+    )
     # Returned as bytes, so FastAPI does not validate and encode the nested answer a second time.
     return Response(content=orjson.dumps(document), media_type="application/json")
 

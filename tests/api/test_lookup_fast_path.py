@@ -1,6 +1,6 @@
 """The look-up's fast path answers exactly what ``PersonOut`` would: same fields, values, types, nesting.
 
-``POST /v1/persons/lookup`` builds its JSON from one statement's rows (``person_rows_by_nin`` and
+``POST /v1/persons/lookup`` builds its JSON from one statement's rows (``nin_statement`` and
 ``person_out_document``) instead of views and pydantic models; these tests hold it to
 ``PersonOut.of(person_view(...)).model_dump(mode="json")`` for every person of the demo (all four sectors,
 every grade scale, nested vitnemål and degrees, non-ASCII titles, descriptions and learning outcomes)

@@ -44,6 +44,7 @@ def test_tiny_benchmark_run_produces_every_figure(
         # The asyncio generator: CI machines have no wrk, and this is the path that must not rot.
         "BENCH_LOAD_GENERATOR": "python",
         "BENCH_KEEP_DATABASE": "1",  # for the 'reads' run at the end
+        "BENCH_LOOKUP_WORKERS": "2",  # the look-up once more, on a server of two workers
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -79,6 +80,9 @@ def test_tiny_benchmark_run_produces_every_figure(
         assert figures["slowest_statements"][0]["seconds"] >= figures["slowest_statements"][-1]["seconds"]
     assert results["lookup"]["lookup"]["errors"] == 0
     assert results["lookup"]["ceiling"]["errors"] == 0
+    assert list(results["lookup_by_workers"]) == ["1", "2"]
+    for figures in results["lookup_by_workers"].values():
+        assert figures["errors"] == 0 and 0 < figures["ratio"] < 5 and figures["lookup_rps"] > 0
     assert results["load_generator"] == "python-asyncio"
     assert results["memory"]["import"]["status"] == "completed"
     assert results["memory"]["import"]["rejected"] == 0
@@ -98,6 +102,7 @@ def test_tiny_benchmark_run_produces_every_figure(
     # the population, and the persons of the memory benchmark's ELMO file imported after the counts
     assert reads["persons"] > results["persons"] and reads["achievements"] > results["achievements"]
     assert 0 < reads["lookup_ratio"] < 5 and reads["lookup"]["lookup"]["errors"] == 0
+    assert list(reads["lookup_by_workers"]) == ["1", "2"]
     assert reads["stats"]["idle"]["requests"] == 5
     assert {name: figures["cells"] > 0 for name, figures in reads["stats_on_demand"].items()} == {
         "nus": True,
