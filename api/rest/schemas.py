@@ -12,7 +12,14 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from register.history import AchievementHistory
-from register.queries import AchievementRow, AchievementView, PersonRows, PersonView, assessment_view
+from register.queries import (
+    AchievementRow,
+    AchievementView,
+    GradeView,
+    PersonRows,
+    PersonView,
+    assessment_view,
+)
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -49,6 +56,14 @@ class GradeOut(BaseModel):
     )
     as_delivered: str = Field(description="the grade exactly as the provider wrote it")
     passed: bool | None = Field(description="normalized: passed, not passed, or null where it does not apply")
+
+    @classmethod
+    def of(cls, grade: GradeView | None) -> GradeOut | None:
+        if grade is None:
+            return None
+        return cls(
+            scheme=grade.scheme, value=grade.value, as_delivered=grade.as_delivered, passed=grade.passed
+        )
 
 
 class AssessmentOut(BaseModel):
@@ -108,14 +123,7 @@ class AchievementOut(BaseModel):
             awarding_organisation=OrganisationRefOut(
                 orgnr=org.orgnr, name=org.name, name_en=org.name_en, kind=org.kind, country=org.country
             ),
-            grade=GradeOut(
-                scheme=view.grade.scheme,
-                value=view.grade.value,
-                as_delivered=view.grade.as_delivered,
-                passed=view.grade.passed,
-            )
-            if view.grade
-            else None,
+            grade=GradeOut.of(view.grade),
             credits=_num(view.credits),
             credit_scheme=view.credit_scheme,
             completed_on=view.completed_on,
@@ -393,14 +401,7 @@ class VersionsOut(BaseModel):
                     current=v.current,
                     status=v.status,
                     withdrawal_reason=v.withdrawal_reason,
-                    grade=GradeOut(
-                        scheme=v.grade.scheme,
-                        value=v.grade.value,
-                        as_delivered=v.grade.as_delivered,
-                        passed=v.grade.passed,
-                    )
-                    if v.grade
-                    else None,
+                    grade=GradeOut.of(v.grade),
                     credits=_num(v.credits),
                     credit_scheme=v.credit_scheme,
                     completed_on=v.completed_on,
