@@ -8,6 +8,8 @@ from types import MappingProxyType
 from typing import BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item, UnusableInput
+from importers.higher.elmo import known_documents
+from importers.higher.elmo.known_documents import Cut
 from importers.higher.elmo.mapping import (
     Learner,
     PendingRecord,
@@ -21,6 +23,9 @@ from importers.higher.elmo.mapping import (
 from importers.higher.elmo.reader import ELMO_NS, LEGACY_NS, NO_NS, is_bare_elmo, iter_events
 from importers.higher.elmo.signature import SignatureOutcome, verify_document
 from importers.higher.elmo.transport import decode_base64_head, decoded_chunks, sniff
+from register.ingest import known_input
+from register.ingest.known_input import Known, KnownInputs, KnownSpan, SpanEnd, SpanStart
+from register.records import AchievementRecord
 from register.sectors import Sector
 
 # Signatures cover the whole document (Reference URI=""), so verifying one needs the whole tree in
@@ -33,6 +38,8 @@ class ElmoImporter:
     """ELMO v1.0-v1.7 and v2.0, plain XML, base64 or gzip+base64; one or many learners per file."""
 
     name: ClassVar[str] = "elmo"
+    #: raised with every change to what a document makes (register.ingest.known_input)
+    mapping_version: ClassVar[int] = 1
     sectors: ClassVar[frozenset[Sector]] = frozenset({Sector.HIGHER, Sector.VOCATIONAL})
     # The learner is the one part of a record the ingest judges that ELMO names in one place; the rest
     # of a record's paths point into its learningOpportunitySpecification, which the ref already names.
@@ -75,6 +82,13 @@ class ElmoImporter:
                 break
         else:
             document = b"".join(buffered)
+            found = None if context.known is None else known_documents.cut(document, self._policy(context))
+            if found is not None and context.known is not None:
+                # no XML-DSig namespace in the file: verify_document says "absent" without parsing
+                yield from self._judge_signature(SignatureOutcome("absent"), context)
+                resend = _Resend(self, document, found, context.known)
+                yield from self._read(resend.pieces(), context, signature_checked=True, resend=resend)
+                return
             outcome = verify_document(document)
             yield from self._judge_signature(outcome, context)
             yield from self._read(iter([document]), context, signature_checked=True)
@@ -86,6 +100,15 @@ class ElmoImporter:
                 " verified in bounded memory; send transcripts one learner per document",
             )
         yield from self._read(_chain(buffered, chunks), context, signature_checked=False)
+
+    def _policy(self, context: ImportContext) -> list[object]:
+        """What else a document's reading depends on (``known_documents``): in every digest."""
+        return [
+            context.sector.value,
+            context.max_xml_depth,
+            context.require_valid_signature,
+            SIGNED_DOCUMENT_LIMIT,
+        ]
 
     def _judge_signature(self, outcome: SignatureOutcome, context: ImportContext) -> Iterator[Item]:
         context.facts.details["signature"] = outcome.as_details()
@@ -114,7 +137,12 @@ class ElmoImporter:
         yield _warning(f"elmo.signature_{outcome.status}", message)
 
     def _read(
-        self, chunks: Iterator[bytes], context: ImportContext, *, signature_checked: bool
+        self,
+        chunks: Iterator[bytes],
+        context: ImportContext,
+        *,
+        signature_checked: bool,
+        resend: _Resend | None = None,
     ) -> Iterator[Item]:
         warnings = Warnings()
         versions: dict[str, int] = {}
@@ -123,9 +151,29 @@ class ElmoImporter:
         pending: list[PendingRecord] = []
         global_attachments: dict = {}
         report_index = 0
-        for event in iter_events(chunks, max_depth=context.max_xml_depth):
+
+        def skipped(upto: int | None) -> Iterator[Item]:
+            """The known documents before ``upto``: their items unchanged, their details replayed."""
+            nonlocal learners, reports, records
+            assert resend is not None
+            for index, hit in resend.known_before(upto):
+                reports_of, version, refs = known_documents.replay(hit.note or "")
+                learners, reports, records = learners + 1, reports + reports_of, records + len(refs)
+                if version is not None:
+                    versions[version] = versions.get(version, 0) + 1
+                prefix = f"elmo[{index}]/"
+                yield KnownSpan(f"elmo[{index}]", hit, tuple(prefix + ref for ref in refs))
+
+        indexes = None if resend is None else resend.parsed
+        span_warnings = 0
+        span_refs: list[str] = []
+        for event in iter_events(chunks, max_depth=context.max_xml_depth, indexes=indexes):
             where = f"elmo[{event.elmo_index}]"
             if event.kind == "elmo_start":
+                if resend is not None:
+                    yield from skipped(event.elmo_index)
+                    yield SpanStart(resend.digests[event.elmo_index])
+                    span_warnings, span_refs = sum(warnings.counts.values()), []
                 learner, pending, global_attachments, report_index = None, [], {}, 0
                 learners += 1
                 if event.ns == LEGACY_NS:
@@ -158,6 +206,8 @@ class ElmoImporter:
                         pending.append(item)
                     else:
                         records += 1
+                        if isinstance(item, AchievementRecord):
+                            span_refs.append(item.ref)
                         yield item
                 yield from warnings.drain()
                 if learner is None and event.ns == LEGACY_NS:
@@ -197,18 +247,68 @@ class ElmoImporter:
                     )
                 for waiting in pending:
                     records += 1
-                    yield resolve_pending(waiting, global_attachments, warnings.add)
+                    resolved = resolve_pending(waiting, global_attachments, warnings.add)
+                    span_refs.append(resolved.ref)
+                    yield resolved
                 if learner is not None:
                     versions[learner.version] = versions.get(learner.version, 0) + 1
                 if report_index == 0:
                     warnings.add("elmo.no_report", "the elmo element has no report", where)
                 yield from warnings.drain()
+                if resend is not None:
+                    version = None if learner is None else learner.version
+                    note = known_documents.note(report_index, version, span_refs, where + "/")
+                    # a warning only counted (past Warnings.per_code) is not an item: checked here
+                    quiet = sum(warnings.counts.values()) == span_warnings
+                    yield SpanEnd(note, keep=quiet and note is not None)
+        if resend is not None:
+            yield from skipped(None)
         yield from warnings.drain()
         yield from warnings.summary()
         context.facts.details.update(
             {"elmo_versions": versions, "learners": learners, "reports": reports, "records": records}
         )
         context.facts.details.setdefault("signature", {"status": "absent"})
+
+
+class _Resend:
+    """A batch cut by ``known_documents``: which documents are known, and the rest to parse."""
+
+    def __init__(self, importer: ElmoImporter, data: bytes, found: Cut, known: KnownInputs) -> None:
+        self.data, self.documents = data, found.documents
+        digest = known_input.digester(importer.name, importer.mapping_version, found.context)
+        every = [digest(data[start:end]) for start, end in found.documents]
+        hits: dict[bytes, Known] = {}
+        first = size = 0
+        for n, (start, end) in enumerate(found.documents):
+            size += end - start
+            if n + 1 - first >= known_input.CHUNK_RECORDS or size >= known_input.CHUNK_BYTES:
+                hits.update(known.lookup(every[first : n + 1]))
+                first, size = n + 1, 0
+        hits.update(known.lookup(every[first:]))
+        # a known document without its note (never so) is parsed
+        self.known = {n + 1: hits[d] for n, d in enumerate(every) if d in hits and hits[d].note}
+        self.parsed = [n + 1 for n in range(len(every)) if n + 1 not in self.known]
+        self.digests = {n: every[n - 1] for n in self.parsed}
+        self._order = sorted(self.known)
+        self._next = 0
+
+    def pieces(self) -> Iterator[bytes]:
+        """The file with each known document blanked (``known_documents.blank``)."""
+        pos = 0
+        for n, (start, end) in enumerate(self.documents, start=1):
+            if n in self.known:
+                yield self.data[pos:start]
+                yield known_documents.blank(self.data[start:end])
+                pos = end
+        yield self.data[pos:]
+
+    def known_before(self, index: int | None) -> Iterator[tuple[int, Known]]:
+        """The known documents before the file's document ``index`` (None: all the rest), in order."""
+        while self._next < len(self._order) and (index is None or self._order[self._next] < index):
+            n = self._order[self._next]
+            self._next += 1
+            yield n, self.known[n]
 
 
 def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:

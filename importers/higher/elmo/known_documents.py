@@ -1,0 +1,199 @@
+"""ELMO documents delivered before: cut out of the file by a byte scan, and not parsed again.
+
+The protocol is ``register.ingest.known_input``'s; the raw record is one ``elmo`` element of a batch
+file. ``cut`` finds them by bytes, far faster than an XML parse, and only in the one shape it can be
+sure of — anything else returns None and the whole file is read as always:
+
+- the decoded file is at most ``SIGNED_DOCUMENT_LIMIT`` (it is in memory already) and holds no
+  XML-DSig namespace at all, so ``verify_document`` says "absent" without parsing, and no document's
+  outcome depends on a signature over the batch (a signature anywhere: the whole file is parsed);
+- UTF-8 (no UTF-16 mark, no other declared encoding), a prolog of whitespace, comments and PIs only (a
+  DOCTYPE: full parse, which refuses it), a root element that is not itself ``elmo``, whose children
+  are only ``elmo`` elements in the ELMO namespace (resolved from the root's declarations or the
+  element's own), with whitespace, comments and PIs between them and after the root;
+- an ``elmo`` element ends at the first ``</qname>`` after its start tag; that is sound because
+  ``<`` cannot occur in text or attribute values, and the scan refuses an element holding ``<!``
+  (comment, CDATA, DOCTYPE) or ``<?`` (a PI), or a start tag of the same name (nesting).
+
+Why a known document may be skipped (the soundness argument): what the importer makes of one
+``elmo`` element — its records, its warnings, its rejections, its share of the batch details
+(learners, reports, records, ELMO version) — is computed from that element's subtree alone (the
+reader resets learner, attachments and report count at each ``elmo`` start), read under the in-scope
+namespaces, ``xml:`` attributes and encoding (the root's start tag and the XML declaration, both in
+the digest), the sector, the depth limit and the signature settings (in the digest), and the
+element's position (``elmo[i]``, only in references: the note keeps the references without it and
+they are rebuilt). The signature outcome of the file is "absent" on both paths (no DSIG namespace in
+the bytes). Across documents the reader shares only the per-code warning counts: a document with any
+warning (listed or only counted) is not remembered, so a known one adds none. The whole file minus
+the known documents is still parsed — the prolog, the root, the bytes between documents and every
+unknown document — and each known document is replaced by whitespace keeping its line count and the
+length of its last line, so a syntax error elsewhere names the same line as a full read.
+
+Work and memory: each ``find`` starts where the last ended or inside one document, so the scan is
+linear in the file; it keeps only offsets (one pair per document), and the chunking of lookups is the
+known-input one (``CHUNK_RECORDS``, ``CHUNK_BYTES``) in ``importer.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from importers.higher.elmo.reader import DSIG_NS
+from register.namespaces import ELMO_NS
+
+_WHITESPACE = b" \t\r\n"
+_NAME = rb"[^\s/>!?<=\"']+"
+# A start tag; an attribute value may hold ">" but never "<" (XML 1.0, AttValue).
+_START = re.compile(rb"<(" + _NAME + rb")((?:\s+" + _NAME + rb"\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*)\s*(/?)>")
+_ATTR = re.compile(rb"(" + _NAME + rb")\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_ENCODING = re.compile(rb"\sencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The file's ``elmo`` elements as (start, end) offsets, and the context they are read under."""
+
+    documents: list[tuple[int, int]]
+    context: bytes
+
+
+def cut(data: bytes, policy: list[object]) -> Cut | None:
+    """The batch's documents, or None where the file is not of the one shape this scan is sure of."""
+    if DSIG_NS.encode() in data or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    declaration = b""
+    if data.startswith(b"<?xml", pos) and data[pos + 5 : pos + 6] in (b" ", b"\t", b"\r", b"\n"):
+        end = data.find(b"?>", pos)
+        if end < 0:
+            return None
+        declaration = data[pos : end + 2]
+        encoding = _ENCODING.search(declaration)
+        if encoding is not None and encoding[1].lower() not in (b"utf-8", b"utf8"):
+            return None
+        pos = end + 2
+    prolog_end = _misc(data, pos)
+    if prolog_end is None or data.startswith((b"<!", b"<?"), prolog_end):
+        return None  # a DOCTYPE, or no root
+    root = _START.match(data, prolog_end)
+    if root is None or root[3] or _local(root[1]) == b"elmo":
+        return None
+    scope = _namespaces(root[2], {})
+    if scope is None:
+        return None
+    root_end = re.compile(rb"</" + re.escape(root[1]) + rb"[ \t\r\n]*>")
+    documents: list[tuple[int, int]] = []
+    pos = root.end()
+    while True:
+        lt = data.find(b"<", pos)
+        if lt < 0 or data[pos:lt].translate(None, _WHITESPACE):
+            return None  # text in the batch, or no end
+        if data.startswith((b"<!--", b"<?"), lt):
+            skipped = _skip(data, lt)
+            if skipped is None:
+                return None
+            pos = skipped
+            continue
+        if data.startswith(b"</", lt):
+            end_tag = root_end.match(data, lt)
+            if end_tag is None or _misc(data, end_tag.end()) != len(data):
+                return None
+            break
+        document = _document(data, lt, scope)
+        if document is None:
+            return None
+        documents.append((lt, document))
+        pos = document
+    if not documents:
+        return None
+    context = json.dumps([declaration.hex(), root[0].hex(), policy], default=str).encode()
+    return Cut(documents, context)
+
+
+def _document(data: bytes, lt: int, scope: dict[bytes, bytes]) -> int | None:
+    """Where the ``elmo`` element starting at ``lt`` ends, or None where in doubt."""
+    start = _START.match(data, lt)
+    if start is None or _local(start[1]) != b"elmo":
+        return None
+    own = _namespaces(start[2], scope)
+    qname = start[1]
+    prefix = qname.rpartition(b":")[0] if b":" in qname else b""
+    if own is None or own.get(prefix) != ELMO_NS.encode():
+        return None
+    if start[3]:
+        return start.end()
+    body = start.end()
+    close = data.find(b"</" + qname, body)
+    if close < 0:
+        return None
+    # "<!" (comment, CDATA), "<?" (PI) or a nested start of the same name: the first "</qname" is
+    # then not certainly this element's end
+    for inside in (b"<!", b"<?", b"<" + qname):
+        if data.find(inside, body, close) >= 0:
+            return None
+    tail = close + 2 + len(qname)
+    while tail < len(data) and data[tail] in _WHITESPACE:
+        tail += 1
+    if not data.startswith(b">", tail):
+        return None
+    return tail + 1
+
+
+def _namespaces(attributes: bytes, scope: dict[bytes, bytes]) -> dict[bytes, bytes] | None:
+    """The in-scope namespace declarations (prefix → name, b"" the default) after a start tag's own."""
+    out = dict(scope)
+    for attr in _ATTR.finditer(attributes):
+        name, value = attr[1], attr[2] if attr[2] is not None else attr[3]
+        if name == b"xmlns" or name.startswith(b"xmlns:"):
+            if b"&" in value:  # a reference in a namespace name: not compared by bytes
+                return None
+            out[name[6:]] = value
+    return out
+
+
+def _local(qname: bytes) -> bytes:
+    return qname.rpartition(b":")[2]
+
+
+def _skip(data: bytes, lt: int) -> int | None:
+    """Past the comment or PI at ``lt``."""
+    close = b"-->" if data.startswith(b"<!--", lt) else b"?>"
+    end = data.find(close, lt + 2)
+    return None if end < 0 else end + len(close)
+
+
+def _misc(data: bytes, pos: int) -> int | None:
+    """Past whitespace, comments and PIs from ``pos``."""
+    while True:
+        while pos < len(data) and data[pos] in _WHITESPACE:
+            pos += 1
+        if data.startswith((b"<!--", b"<?"), pos):
+            skipped = _skip(data, pos)
+            if skipped is None:
+                return None
+            pos = skipped
+            continue
+        return pos
+
+
+def blank(document: bytes) -> bytes:
+    """Whitespace in place of a known document: the same lines, the last as long (in characters), so
+    the parser's positions after it are a full read's."""
+    lines = document.count(b"\n")
+    last = document[document.rfind(b"\n") + 1 :]
+    return b"\n" * lines + b" " * len(last.decode("utf-8", errors="replace"))
+
+
+def note(reports: int, version: str | None, refs: list[str], where: str) -> str | None:
+    """What a document adds to the batch details, and its records' references without ``elmo[i]``;
+    None where a reference does not start so (the document is then not remembered)."""
+    if not all(ref.startswith(where) for ref in refs):
+        return None
+    return json.dumps([reports, version, [ref[len(where) :] for ref in refs]])
+
+
+def replay(text: str) -> tuple[int, str | None, list[str]]:
+    reports, version, refs = json.loads(text)
+    return int(reports), version, list(refs)
