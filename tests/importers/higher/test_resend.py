@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from demo.higher import ELMO_NS, elmo_fragments, institutions, random_transcript
 from importers.higher.elmo import importer as elmo_importer
+from importers.higher.elmo import known_documents
 from intake.batches import BatchReport, run_import
 from register.settings import Settings
 from register.synthetic import synthetic_person
@@ -172,8 +173,12 @@ def test_a_document_with_a_rejection_is_parsed_again(
     db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped
 ) -> None:
     provider, documents = setup
-    # a course graded "Q" on the A-F scale: that record is rejected, the document's others imported
-    broken = [*documents[:3], regrade(documents[3], "Q", "Q"), *documents[4:]]
+    # a national id whose check digits fail: the ingest rejects the document's records
+    broken = [
+        *documents[:3],
+        re.sub(r"(nationalIdentifier\">)\d+", r"\g<1>12345678901", documents[3]),
+        *documents[4:],
+    ]
     first = deliver(db, settings, provider, batch(broken))
     assert first.rejected >= 1
     mapped.take()
@@ -225,8 +230,8 @@ def test_a_doctype_is_refused_on_a_re_send_too(
     )
     again = deliver(db, settings, provider, content)
     assert mapped.take() == []
-    assert again.status == "failed" or again.status == "refused", again.status
-    assert again.failure is not None and "DOCTYPE" in again.failure
+    assert again.status == "failed"
+    assert again.failure is not None and again.failure.code == "xml.doctype"
 
 
 def test_a_batch_with_a_signature_is_read_in_full(
@@ -254,3 +259,78 @@ def test_another_providers_identical_bytes_are_parsed(
     by_other = deliver(db, settings, other, batch(documents, between="\n"))
     assert mapped.take() == [1, 2, 3, 4, 5]
     assert by_other.status == "completed" and by_other.accepted == 0 and by_other.rejected == 0
+
+
+def test_a_syntax_error_after_known_documents_names_the_line_a_full_read_names(
+    db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped
+) -> None:
+    provider, documents = setup
+    deliver(db, settings, provider, batch(documents))
+    mapped.take()
+    broken = batch([*documents[:4], documents[4].replace("</learner>", "</learnr>", 1)], between="\n")
+    again = deliver(db, settings, provider, broken)
+    assert mapped.take() == []  # the four known ones skipped, the fifth fails before its report
+    full = deliver(db, settings, provider, broken + b"\n")  # the fifth is unknown either way
+    assert again.status == full.status == "failed"
+    assert again.failure is not None and full.failure is not None
+    assert again.failure.code == full.failure.code == "xml.syntax"
+    assert again.failure.message == full.failure.message  # the same line and column
+    forget(db)
+    assert deliver(db, settings, provider, broken + b"  ").failure == full.failure
+
+
+BATCH = f'<batch xmlns="{ELMO_NS}"><elmo><learner/></elmo></batch>'
+
+
+@pytest.mark.parametrize(
+    ("content", "documents"),
+    [
+        (BATCH, [(len(f'<batch xmlns="{ELMO_NS}">'), len(BATCH) - len("</batch>"))]),
+        (f'<b:x xmlns:b="urn:b" xmlns:e="{ELMO_NS}"><e:elmo a=">"/><!--x--><?p?> <e:elmo></e:elmo></b:x>', 2),
+        (f'<x xmlns:e="urn:other"><elmo xmlns="{ELMO_NS}"><e:elmo/></elmo></x>', 1),
+        ('<?xml version="1.0" encoding="ISO-8859-1"?>' + BATCH, None),  # another encoding
+        ("<!DOCTYPE batch>" + BATCH, None),
+        (BATCH.replace("<elmo>", "text<elmo>"), None),  # text in the batch
+        (BATCH.replace("<elmo>", "<other/><elmo>"), None),  # another element: it might hold one
+        (BATCH.replace("<learner/>", "<elmo/>"), None),  # nested
+        (BATCH.replace("<learner/>", "<learner><!--c--></learner>"), None),
+        (BATCH.replace("<learner/>", "<learner><![CDATA[x]]></learner>"), None),
+        (BATCH.replace("<learner/>", "<?pi?>"), None),
+        (BATCH.replace(ELMO_NS, "urn:other"), None),  # not ELMO's namespace
+        (BATCH.replace(ELMO_NS, ELMO_NS.replace("/", "&#47;")), None),  # a reference: not by bytes
+        (f'<elmo xmlns="{ELMO_NS}"><learner/></elmo>', None),  # one document: the root
+        (BATCH.replace("</batch>", "</batch>x"), None),
+        (BATCH.replace("</batch>", ""), None),
+        (BATCH.replace("</elmo>", "</elmo "), None),
+        (BATCH + '<!-- <Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/> -->', None),
+    ],
+)
+def test_the_scan_cuts_only_the_shape_it_is_sure_of(content: str, documents: Any) -> None:
+    found = known_documents.cut(content.encode(), [])
+    if documents is None:
+        assert found is None
+    elif isinstance(documents, int):
+        assert found is not None and len(found.documents) == documents
+    else:
+        assert found is not None and found.documents == documents
+
+
+def test_the_context_of_a_document_is_the_roots_start_tag_and_the_declaration() -> None:
+    one = known_documents.cut(BATCH.encode(), [])
+    other = known_documents.cut(BATCH.replace("<batch ", '<batch xml:lang="nb" ').encode(), [])
+    policy = known_documents.cut(BATCH.encode(), [True])
+    assert one is not None and other is not None and policy is not None
+    assert len({one.context, other.context, policy.context}) == 3
+
+
+def test_a_document_repeated_in_the_file_is_a_duplicate_as_in_a_full_read(
+    db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped
+) -> None:
+    provider, documents = setup
+    deliver(db, settings, provider, batch(documents))
+    repeated = batch([*documents, documents[1]], between="\n")
+    again = outcome(db, deliver(db, settings, provider, repeated))
+    assert {code for _, code in again[1]} == {"source_key.duplicate"}
+    full = full_read(db, settings, provider, repeated + b"\n")
+    assert full[:4] == again[:4]
+    assert [r[1:] for r in full[4]] == [r[1:] for r in again[4]]
