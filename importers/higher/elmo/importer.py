@@ -286,8 +286,13 @@ class _Resend:
                 hits.update(known.lookup(every[first : n + 1]))
                 first, size = n + 1, 0
         hits.update(known.lookup(every[first:]))
-        # a known document without its note (never so) is parsed
-        self.known = {n + 1: hits[d] for n, d in enumerate(every) if d in hits and hits[d].note}
+        # a known document whose note does not name each of its items (never so) is parsed
+        self.known = {
+            n + 1: hits[d]
+            for n, d in enumerate(every)
+            if d in hits
+            and len(known_documents.replay(hits[d].note or "[0, null, []]")[2]) == len(hits[d].items)
+        }
         self.parsed = [n + 1 for n in range(len(every)) if n + 1 not in self.known]
         self.digests = {n: every[n - 1] for n in self.parsed}
         self._order = sorted(self.known)

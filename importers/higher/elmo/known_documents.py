@@ -30,7 +30,7 @@ unknown document — and each known document is replaced by whitespace keeping i
 length of its last line, so a syntax error elsewhere names the same line as a full read.
 
 Work and memory: each ``find`` starts where the last ended or inside one document, so the scan is
-linear in the file; it keeps only offsets (one pair per document), and the chunking of lookups is the
+linear in the file; it keeps only offsets (one pair per document, at most ``MAX_DOCUMENTS``), and the chunking of lookups is the
 known-input one (``CHUNK_RECORDS``, ``CHUNK_BYTES``) in ``importer.py``.
 """
 
@@ -49,6 +49,11 @@ _NAME = rb"[^\s/>!?<=\"']+"
 _START = re.compile(rb"<(" + _NAME + rb")((?:\s+" + _NAME + rb"\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*)\s*(/?)>")
 _ATTR = re.compile(rb"(" + _NAME + rb")\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _ENCODING = re.compile(rb"\sencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+#: documents one file may be cut into: the offsets, digests and lookups are kept for all of them at
+#: once (about 200 bytes each); a learner with one report takes ~1 KB, so 16 MiB holds far fewer
+MAX_DOCUMENTS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,8 @@ def cut(data: bytes, policy: list[object]) -> Cut | None:
         if document is None:
             return None
         documents.append((lt, document))
+        if len(documents) > MAX_DOCUMENTS:
+            return None
         pos = document
     if not documents:
         return None
