@@ -57,6 +57,17 @@ MAX_DOCUMENTS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
+class Root:
+    """The batch's root element: where its content starts, its namespaces, and the context (the XML
+    declaration and the root's start tag) every document of the file is read under."""
+
+    end: int
+    scope: dict[bytes, bytes]
+    closing: re.Pattern[bytes]
+    context: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Cut:
     """The file's ``elmo`` elements as (start, end) offsets, and the context they are read under."""
 
@@ -64,65 +75,95 @@ class Cut:
     context: bytes
 
 
-def cut(data: bytes, policy: list[object]) -> Cut | None:
-    """The batch's documents, or None where the file is not of the one shape this scan is sure of."""
-    if DSIG_NS.encode() in data or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def open_root(head: bytes) -> Root | None:
+    """The root of a batch whose prolog and root start tag are in ``head``; None where in doubt."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
-    pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     declaration = b""
-    if data.startswith(b"<?xml", pos) and data[pos + 5 : pos + 6] in (b" ", b"\t", b"\r", b"\n"):
-        end = data.find(b"?>", pos)
+    if head.startswith(b"<?xml", pos) and head[pos + 5 : pos + 6] in (b" ", b"\t", b"\r", b"\n"):
+        end = head.find(b"?>", pos)
         if end < 0:
             return None
-        declaration = data[pos : end + 2]
+        declaration = head[pos : end + 2]
         encoding = _ENCODING.search(declaration)
         if encoding is not None and encoding[1].lower() not in (b"utf-8", b"utf8"):
             return None
         pos = end + 2
-    prolog_end = _misc(data, pos)
-    if prolog_end is None or data.startswith((b"<!", b"<?"), prolog_end):
+    prolog_end = _misc(head, pos)
+    if prolog_end is None or head.startswith((b"<!", b"<?"), prolog_end):
         return None  # a DOCTYPE, or no root
-    root = _START.match(data, prolog_end)
+    root = _START.match(head, prolog_end)
     if root is None or root[3] or _local(root[1]) == b"elmo":
         return None
     scope = _namespaces(root[2], {})
     if scope is None:
         return None
-    root_end = re.compile(rb"</" + re.escape(root[1]) + rb"[ \t\r\n]*>")
+    closing = re.compile(rb"</" + re.escape(root[1]) + rb"[ \t\r\n]*>")
+    context = json.dumps([declaration.hex(), root[0].hex()]).encode()
+    return Root(root.end(), scope, closing, context)
+
+
+def cut_content(data: bytes, pos: int, root: Root, final: bool) -> tuple[list[tuple[int, int]], int, str]:
+    """The whole documents in ``data`` from ``pos`` (a point between the root's children), where the
+    scan stopped (again such a point) and why: "end" (at the root's end tag), "more" (an item is not
+    complete in ``data``; call again with more from the point returned) or "doubt" (cut no further)."""
     documents: list[tuple[int, int]] = []
-    pos = root.end()
     while True:
         lt = data.find(b"<", pos)
-        if lt < 0 or data[pos:lt].translate(None, _WHITESPACE):
-            return None  # text in the batch, or no end
+        if data[pos : len(data) if lt < 0 else lt].translate(None, _WHITESPACE):
+            return documents, pos, "doubt"  # text in the batch
+        if lt < 0:
+            return documents, pos, "doubt" if final else "more"
         if data.startswith((b"<!--", b"<?"), lt):
             skipped = _skip(data, lt)
             if skipped is None:
-                return None
+                return documents, pos, "doubt" if final or data.startswith(b"<![", lt) else "more"
             pos = skipped
             continue
+        if data.startswith(b"<!", lt):
+            return documents, pos, "doubt"
         if data.startswith(b"</", lt):
-            end_tag = root_end.match(data, lt)
-            if end_tag is None or _misc(data, end_tag.end()) != len(data):
-                return None
-            break
-        document = _document(data, lt, scope)
+            if root.closing.match(data, lt) is not None:
+                return documents, lt, "end"
+            return documents, pos, "doubt" if final or data.find(b">", lt) >= 0 else "more"
+        document = _document(data, lt, root.scope)
         if document is None:
-            return None
+            return documents, pos, "doubt"
+        if document < 0:
+            return documents, pos, "doubt" if final else "more"
         documents.append((lt, document))
-        if len(documents) > MAX_DOCUMENTS:
-            return None
         pos = document
-    if not documents:
+
+
+def cut(data: bytes, policy: list[object]) -> Cut | None:
+    """The documents of a whole batch file in memory, or None where the file is not of the one shape
+    this scan is sure of (also: a signature anywhere, too many documents)."""
+    if DSIG_NS.encode() in data:
         return None
-    context = json.dumps([declaration.hex(), root[0].hex(), policy], default=str).encode()
-    return Cut(documents, context)
+    root = open_root(data)
+    if root is None:
+        return None
+    documents, pos, status = cut_content(data, root.end, root, True)
+    closing = root.closing.match(data, pos)
+    if status != "end" or closing is None or _misc(data, closing.end()) != len(data):
+        return None
+    if not documents or len(documents) > MAX_DOCUMENTS:
+        return None
+    return Cut(documents, context(root, policy))
+
+
+def context(root: Root, policy: list[object]) -> bytes:
+    return json.dumps([root.context.decode(), policy], default=str).encode()
 
 
 def _document(data: bytes, lt: int, scope: dict[bytes, bytes]) -> int | None:
-    """Where the ``elmo`` element starting at ``lt`` ends, or None where in doubt."""
+    """Where the ``elmo`` element starting at ``lt`` ends; -1 where it does not end in ``data``; None
+    where in doubt."""
     start = _START.match(data, lt)
-    if start is None or _local(start[1]) != b"elmo":
+    if start is None:
+        return -1 if data.find(b">", lt) < 0 else None
+    if _local(start[1]) != b"elmo":
         return None
     own = _namespaces(start[2], scope)
     qname = start[1]
@@ -133,16 +174,18 @@ def _document(data: bytes, lt: int, scope: dict[bytes, bytes]) -> int | None:
         return start.end()
     body = start.end()
     close = data.find(b"</" + qname, body)
-    if close < 0:
-        return None
     # "<!" (comment, CDATA), "<?" (PI) or a nested start of the same name: the first "</qname" is
     # then not certainly this element's end
     for inside in (b"<!", b"<?", b"<" + qname):
-        if data.find(inside, body, close) >= 0:
+        if data.find(inside, body, len(data) if close < 0 else close) >= 0:
             return None
+    if close < 0:
+        return -1
     tail = close + 2 + len(qname)
     while tail < len(data) and data[tail] in _WHITESPACE:
         tail += 1
+    if tail >= len(data):
+        return -1
     if not data.startswith(b">", tail):
         return None
     return tail + 1

@@ -10,7 +10,7 @@ transcript-of-records response that embeds one, or a batch file whose root wraps
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
@@ -128,12 +128,12 @@ def _slices(data: bytes) -> Iterator[bytes]:
 
 
 def iter_events(
-    chunks: Iterator[bytes], *, max_depth: int, indexes: Sequence[int] | None = None
+    chunks: Iterator[bytes], *, max_depth: int, index_of: Callable[[int], int] | None = None
 ) -> Iterator[Event]:
     """Stream the XML and yield each finished direct child of every ``elmo`` element.
 
-    ``indexes``: where the file's known documents were left out (``known_documents``), the file's
-    index of each ``elmo`` element fed, so events and messages name it as a full read does.
+    ``index_of``: where the file's known documents were left out (``known_documents``), the file's
+    index of the n-th ``elmo`` element fed, so events and messages name it as a full read does.
 
     After the consumer has handled an event the element is cleared and dropped, so the tree never
     holds more than the current report.
@@ -213,7 +213,7 @@ def iter_events(
                     if local_name(element) == "elmo" and namespace(element) in ELMO_NAMESPACES:
                         elmo_depth, elmo_ns = depth, namespace(element)
                         elmo_count += 1
-                        elmo_index = elmo_count if indexes is None else indexes[elmo_count - 1]
+                        elmo_index = elmo_count if index_of is None else index_of(elmo_count)
                         yield Event("elmo_start", element, elmo_ns, elmo_index)
                 elif depth == elmo_depth + 1:
                     report_elements = 0
@@ -244,7 +244,7 @@ def iter_events(
             elif elmo_depth is None:
                 drop(element)
             depth -= 1
-    if elmo_count == 0 and indexes is None:
+    if elmo_count == 0 and index_of is None:
         raise UnusableInput(
             "elmo.no_elmo",
             f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS},"

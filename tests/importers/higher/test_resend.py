@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +15,9 @@ from sqlalchemy import Engine, text
 
 from demo.higher import ELMO_NS, elmo_fragments, institutions, random_transcript
 from importers.higher.elmo import importer as elmo_importer
-from importers.higher.elmo import known_documents
+from importers.higher.elmo import known_documents, transport
 from intake.batches import BatchReport, run_import
+from register.ingest import known_input
 from register.settings import Settings
 from register.synthetic import synthetic_person
 from tests.factories import create_organisation
@@ -334,3 +336,87 @@ def test_a_document_repeated_in_the_file_is_a_duplicate_as_in_a_full_read(
     full = full_read(db, settings, provider, repeated + b"\n")
     assert full[:4] == again[:4]
     assert [r[1:] for r in full[4]] == [r[1:] for r in again[4]]
+
+
+@pytest.fixture
+def streamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files over the signed-document limit, read in small pieces, with a small buffer: the streaming
+    path of a large batch, at a test's size."""
+    monkeypatch.setattr(elmo_importer, "SIGNED_DOCUMENT_LIMIT", 2_000)
+    monkeypatch.setattr(transport, "READ_BYTES", 777)
+    monkeypatch.setattr(known_input, "CHUNK_BYTES", 12_000)
+
+
+def test_a_large_re_export_streams_and_says_what_a_full_read_says(
+    db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped, streamed: None
+) -> None:
+    provider, documents = setup
+    first = deliver(db, settings, provider, batch(documents))
+    assert first.status == "completed" and first.accepted > 0
+    assert mapped.take() == [1, 2, 3, 4, 5]
+    corrected = [*documents[:3], regrade(documents[3], "A", "B"), documents[4]]
+    re_export = batch(corrected, between="\n<!-- next -->\n", after="<!-- re-export -->\n")
+    again = outcome(db, deliver(db, settings, provider, re_export))
+    assert mapped.take() == [4]
+    assert again[0][:4] == ("completed", 1, 0, 1)
+    full = full_read(db, settings, provider, re_export + b"\n")
+    assert mapped.take() == [1, 2, 3, 4, 5]
+    assert full[2:4] == again[2:4]
+    assert [r[1:3] for r in full[4]] == [r[1:3] for r in again[4]]
+
+
+def test_a_document_over_the_buffer_stops_the_cutting_and_the_rest_is_read(
+    db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped, streamed: None
+) -> None:
+    provider, documents = setup
+    # the third learner's document made longer than the buffer (12 000 bytes) by blank lines
+    padded = [
+        *documents[:2],
+        documents[2].replace("<learner>", "\n" * 13_000 + "<learner>", 1),
+        *documents[3:],
+    ]
+    first = deliver(db, settings, provider, batch(padded))
+    assert first.status == "completed", first.failure
+    mapped.take()
+    again = outcome(db, deliver(db, settings, provider, batch(padded, after="<!-- again -->")))
+    assert again[0][0] == "completed", again
+    assert mapped.take() == [3, 4, 5]  # cut and known before it; read in full from it
+    full = full_read(db, settings, provider, batch(padded, after="<!-- full -->"))
+    assert full[:4] == again[:4]
+    assert [r[1:] for r in full[4]] == [r[1:] for r in again[4]]
+
+
+class Lookup:
+    """``KnownInputs.lookup`` of a provider who sent ``known`` before (each made one record)."""
+
+    def __init__(self, known: set[bytes]) -> None:
+        self.known, self.asked = known, 0
+
+    def lookup(self, digests: list[bytes]) -> dict[bytes, Any]:
+        self.asked += 1
+        note = '[1, "1.x", ["report[1]/x"]]'
+        return {d: known_input.Known(note, (("k", uuid.uuid4()),)) for d in digests if d in self.known}
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096])
+def test_the_streamed_cut_feeds_the_parser_the_file_with_known_documents_blanked(
+    setup: tuple[str, list[str]], size: int
+) -> None:
+    _, documents = setup
+    data = batch(documents, between="<!-- x -->\n<?pi y?>", after="<!-- z -->")
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    everything = elmo_importer._Resend(elmo_importer.ElmoImporter(), Lookup(set()), [])  # type: ignore[arg-type]
+    assert b"".join(everything.pieces(iter(chunks))) == data
+    assert sorted(everything.digests) == [1, 2, 3, 4, 5]
+
+    known = {everything.digests[2], everything.digests[4]}
+    resend = elmo_importer._Resend(elmo_importer.ElmoImporter(), Lookup(known), [])  # type: ignore[arg-type]
+    fed = b"".join(resend.pieces(iter(chunks)))
+    blanked = [
+        known_documents.blank(d.rstrip("\n").encode()).decode() + "\n" if n in (1, 3) else d
+        for n, d in enumerate(documents)
+    ]
+    assert fed == batch(blanked, between="<!-- x -->\n<?pi y?>", after="<!-- z -->")
+    assert sorted(resend.digests) == [1, 3, 5]
+    assert [resend.index_of(n) for n in (1, 2, 3)] == [1, 3, 5]
+    assert [n for n, _ in resend.known_before(None)] == [2, 4]
