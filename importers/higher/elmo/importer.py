@@ -28,6 +28,7 @@ from importers.higher.elmo.reader import (
     PROLOG_LIMIT,
     is_bare_elmo,
     iter_events,
+    no_elmo,
 )
 from importers.higher.elmo.signature import SignatureOutcome, verify_document
 from importers.higher.elmo.transport import decode_base64_head, decoded_chunks, sniff
@@ -284,6 +285,8 @@ class ElmoImporter:
                     yield SpanEnd(note, keep=quiet and note is not None)
         if resend is not None:
             yield from skipped(None)
+            if learners == 0:  # no elmo element parsed nor skipped: as iter_events says alone
+                raise no_elmo()
         yield from warnings.drain()
         yield from warnings.summary()
         context.facts.details.update(

@@ -1,37 +1,44 @@
 """ELMO documents delivered before: cut out of the file by a byte scan, and not parsed again.
 
 The protocol is ``register.ingest.known_input``'s; the raw record is one ``elmo`` element of a batch
-file. ``cut`` finds them by bytes, far faster than an XML parse, and only in the one shape it can be
-sure of — anything else returns None and the whole file is read as always:
+file. ``open_root`` and ``cut_content`` find them by bytes, far faster than an XML parse, as the file
+streams (``importer._Resend``), and only in the one shape they can be sure of:
 
-- the decoded file is at most ``SIGNED_DOCUMENT_LIMIT`` (it is in memory already) and holds no
-  XML-DSig namespace at all, so ``verify_document`` says "absent" without parsing, and no document's
-  outcome depends on a signature over the batch (a signature anywhere: the whole file is parsed);
 - UTF-8 (no UTF-16 mark, no other declared encoding), a prolog of whitespace, comments and PIs only (a
-  DOCTYPE: full parse, which refuses it), a root element that is not itself ``elmo``, whose children
-  are only ``elmo`` elements in the ELMO namespace (resolved from the root's declarations or the
-  element's own), with whitespace, comments and PIs between them and after the root;
+  DOCTYPE: nothing is cut, and the parser refuses it), a root element that is not itself ``elmo``,
+  whose children are ``elmo`` elements in the ELMO namespace (resolved from the root's declarations
+  or the element's own), with whitespace, comments and PIs between them;
 - an ``elmo`` element ends at the first ``</qname>`` after its start tag; that is sound because
   ``<`` cannot occur in text or attribute values, and the scan refuses an element holding ``<!``
-  (comment, CDATA, DOCTYPE) or ``<?`` (a PI), or a start tag of the same name (nesting).
+  (comment, CDATA) or ``<?`` (a PI), or a start tag of the same name (nesting);
+- a file the importer verifies whole (at most ``SIGNED_DOCUMENT_LIMIT``) is cut only where its bytes
+  hold no XML-DSig namespace at all: ``verify_document`` then says "absent" without parsing, and no
+  signature covers what lies between documents. A larger file's signature is never verified (the
+  reader reports a signed document as not verified, a warning): its documents are cut either way.
+
+Anything else — at the start: the file is read in full; later (text in the batch, another element, a
+nested ``elmo``, a document over ``CHUNK_BYTES``) — is a doubt, and the cutting stops there: the rest
+of the file is parsed as always. Documents already skipped stay sound: each was a whole ``elmo`` child
+of the root, and what follows cannot change what it makes.
 
 Why a known document may be skipped (the soundness argument): what the importer makes of one
 ``elmo`` element — its records, its warnings, its rejections, its share of the batch details
 (learners, reports, records, ELMO version) — is computed from that element's subtree alone (the
 reader resets learner, attachments and report count at each ``elmo`` start), read under the in-scope
-namespaces, ``xml:`` attributes and encoding (the root's start tag and the XML declaration, both in
-the digest), the sector, the depth limit and the signature settings (in the digest), and the
+namespaces, ``xml:`` attributes and encoding (the root's start tag and the XML declaration), the
+sector, the depth limit and the signature settings and mode (all in the digest's context), and the
 element's position (``elmo[i]``, only in references: the note keeps the references without it and
-they are rebuilt). The signature outcome of the file is "absent" on both paths (no DSIG namespace in
-the bytes). Across documents the reader shares only the per-code warning counts: a document with any
-warning (listed or only counted) is not remembered, so a known one adds none. The whole file minus
-the known documents is still parsed — the prolog, the root, the bytes between documents and every
-unknown document — and each known document is replaced by whitespace keeping its line count and the
-length of its last line, so a syntax error elsewhere names the same line as a full read.
+they are rebuilt). Across documents the reader shares only the per-code warning counts: a document
+with any warning (listed or only counted) is not remembered, so a known one adds none. The whole file
+minus the known documents is still parsed — the prolog, the root, the bytes between documents and
+every unknown document — and each known document is replaced by whitespace keeping its line count and
+the length of its last line, so a syntax error elsewhere names the line a full read names.
 
-Work and memory: each ``find`` starts where the last ended or inside one document, so the scan is
-linear in the file; it keeps only offsets (one pair per document, at most ``MAX_DOCUMENTS``), and the chunking of lookups is the
-known-input one (``CHUNK_RECORDS``, ``CHUNK_BYTES``) in ``importer.py``.
+Work and memory: every ``find`` runs over one document or the bytes between two, and an unfinished
+item is scanned again only once the buffer has doubled, so the work is linear in the file; the
+buffer holds at most ``CHUNK_BYTES`` of an unfinished item (more: a doubt), and the cut documents
+awaiting their lookup at most ``CHUNK_RECORDS`` and ``CHUNK_BYTES``. ``cut`` is the same scan over a
+whole file in memory (at most ``MAX_DOCUMENTS``), for tests and tools.
 """
 
 from __future__ import annotations

@@ -244,9 +244,13 @@ def iter_events(
             elif elmo_depth is None:
                 drop(element)
             depth -= 1
-    if elmo_count == 0 and index_of is None:
-        raise UnusableInput(
-            "elmo.no_elmo",
-            f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS},"
-            " nor in no namespace)",
-        )
+    if elmo_count == 0 and index_of is None:  # with index_of the caller knows what it left out
+        raise no_elmo()
+
+
+def no_elmo() -> UnusableInput:
+    return UnusableInput(
+        "elmo.no_elmo",
+        f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS},"
+        " nor in no namespace)",
+    )

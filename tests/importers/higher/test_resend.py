@@ -420,3 +420,12 @@ def test_the_streamed_cut_feeds_the_parser_the_file_with_known_documents_blanked
     assert sorted(resend.digests) == [1, 3, 5]
     assert [resend.index_of(n) for n in (1, 2, 3)] == [1, 3, 5]
     assert [n for n, _ in resend.known_before(None)] == [2, 4]
+
+
+def test_a_batch_without_documents_is_refused_as_in_a_full_read(
+    db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped
+) -> None:
+    provider, _ = setup
+    empty = deliver(db, settings, provider, batch([], between="\n", after="<!-- nothing -->"))
+    assert empty.status == "failed"
+    assert empty.failure is not None and empty.failure.code == "elmo.no_elmo"
