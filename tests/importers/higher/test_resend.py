@@ -429,3 +429,21 @@ def test_a_batch_without_documents_is_refused_as_in_a_full_read(
     empty = deliver(db, settings, provider, batch([], between="\n", after="<!-- nothing -->"))
     assert empty.status == "failed"
     assert empty.failure is not None and empty.failure.code == "elmo.no_elmo"
+
+
+def test_a_signed_document_in_a_large_batch_is_parsed_again(
+    db: Engine, settings: Settings, setup: tuple[str, list[str]], mapped: Mapped, streamed: None
+) -> None:
+    provider, documents = setup
+    # over the signed-document limit a signature is not verified: a warning, so never remembered
+    signed = sign(f'<?xml version="1.0" encoding="UTF-8"?>\n{documents[0]}'.encode(), signing_identity())
+    content = batch([signed.split(b"?>", 1)[1].decode().strip(), *documents[1:]], between="\n")
+    first = outcome(db, deliver(db, settings, provider, content))
+    assert first[3]["signature"]["status"] == "not_verified"
+    mapped.take()
+    again = outcome(db, deliver(db, settings, provider, content + b"<!-- again -->"))
+    assert mapped.take() == [1]
+    full = full_read(db, settings, provider, content + b"<!-- full -->")
+    assert mapped.take() == [1, 2, 3, 4, 5]
+    assert full[:4] == again[:4]
+    assert [r[1:] for r in full[4]] == [r[1:] for r in again[4]]
