@@ -69,10 +69,12 @@ class Known:
 @dataclass(frozen=True, slots=True)
 class KnownSpan:
     """An importer's item: a raw record known and not parsed; each of its items is counted unchanged
-    under ``ref`` (where the record is in this delivery)."""
+    under ``ref`` (where the record is in this delivery), or under ``refs``, one per item, where the
+    importer names each item of a raw record apart (an ELMO document's reports and courses)."""
 
     ref: str
     known: Known
+    refs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

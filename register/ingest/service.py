@@ -106,9 +106,10 @@ def ingest(
     seq = 0
     for item in items:
         if isinstance(item, KnownSpan):
-            for source_key, achievement_id in item.known.items:
+            for n, (source_key, achievement_id) in enumerate(item.known.items):
                 seq += 1
-                known_unchanged.append((seq, clean_text(item.ref), source_key, achievement_id))
+                ref = item.ref if item.refs is None else item.refs[n]
+                known_unchanged.append((seq, clean_text(ref), source_key, achievement_id))
                 if on_record is not None:
                     on_record()
         elif isinstance(item, SpanStart):

@@ -10,7 +10,7 @@ transcript-of-records response that embeds one, or a batch file whose root wraps
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
@@ -127,8 +127,13 @@ def _slices(data: bytes) -> Iterator[bytes]:
         yield data[start : start + FEED_BYTES]
 
 
-def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
+def iter_events(
+    chunks: Iterator[bytes], *, max_depth: int, index_of: Callable[[int], int] | None = None
+) -> Iterator[Event]:
     """Stream the XML and yield each finished direct child of every ``elmo`` element.
+
+    ``index_of``: where the file's known documents were left out (``known_documents``), the file's
+    index of the n-th ``elmo`` element fed, so events and messages name it as a full read does.
 
     After the consumer has handled an event the element is cleared and dropped, so the tree never
     holds more than the current report.
@@ -146,7 +151,7 @@ def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
     depth = 0
     elmo_depth: int | None = None
     elmo_ns = ""
-    elmo_count = 0
+    elmo_count = elmo_index = 0
     report_elements = 0
     started = False
 
@@ -208,7 +213,8 @@ def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
                     if local_name(element) == "elmo" and namespace(element) in ELMO_NAMESPACES:
                         elmo_depth, elmo_ns = depth, namespace(element)
                         elmo_count += 1
-                        yield Event("elmo_start", element, elmo_ns, elmo_count)
+                        elmo_index = elmo_count if index_of is None else index_of(elmo_count)
+                        yield Event("elmo_start", element, elmo_ns, elmo_index)
                 elif depth == elmo_depth + 1:
                     report_elements = 0
                 else:
@@ -216,7 +222,7 @@ def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
                     if report_elements > MAX_REPORT_ELEMENTS:
                         raise UnusableInput(
                             "elmo.report_too_large",
-                            f"one report of learner {elmo_count} has more than {MAX_REPORT_ELEMENTS}"
+                            f"one report of learner {elmo_index} has more than {MAX_REPORT_ELEMENTS}"
                             " elements",
                         )
                 continue
@@ -229,18 +235,22 @@ def iter_events(chunks: Iterator[bytes], *, max_depth: int) -> Iterator[Event]:
                     kind = "signature"
                 else:
                     kind = "other"
-                yield Event(kind, element, elmo_ns, elmo_count)
+                yield Event(kind, element, elmo_ns, elmo_index)
                 drop(element)
             elif elmo_depth is not None and depth == elmo_depth:
-                yield Event("elmo_end", element, elmo_ns, elmo_count)
+                yield Event("elmo_end", element, elmo_ns, elmo_index)
                 drop(element)
                 elmo_depth = None
             elif elmo_depth is None:
                 drop(element)
             depth -= 1
-    if elmo_count == 0:
-        raise UnusableInput(
-            "elmo.no_elmo",
-            f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS},"
-            " nor in no namespace)",
-        )
+    if elmo_count == 0 and index_of is None:  # with index_of the caller knows what it left out
+        raise no_elmo()
+
+
+def no_elmo() -> UnusableInput:
+    return UnusableInput(
+        "elmo.no_elmo",
+        f"the document has no elmo element in the namespace {ELMO_NS} (nor the legacy {LEGACY_NS},"
+        " nor in no namespace)",
+    )
