@@ -131,7 +131,7 @@ def read_csv(
                 " and its own quotes doubled)",
             )
             continue
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():  # every field blank (one join, not a strip per field)
             continue  # blank lines (often at the end of a spreadsheet export) are not rows
         number += 1
         if len(fields) != len(names):
