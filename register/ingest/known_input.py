@@ -129,7 +129,10 @@ class KnownInputs:
         # Only (digest, note, count) come back; the items of the known ones go to ``known_items``, for
         # ``Spans.fill_unchanged`` to count unchanged set-based. Fetching their source keys and ids as
         # arrays and building tuples of them was 0.34 s of a 0.71 s lookup over a re-send of 27 217
-        # rows (cProfile); joining known_input and achievement again for the fill, 0.35 s.
+        # rows (cProfile); joining known_input and achievement again for the fill, 0.35 s. Each item's
+        # achievement is a subquery by primary key, on purpose: as a join, right after an import (its
+        # statistics not yet gathered) the planner hashed the organisation's achievements once per
+        # credential — 0.52 s for 796 credentials, 0.01 s so.
         if not self._staged:
             self.conn.execute(
                 text(
@@ -142,17 +145,18 @@ class KnownInputs:
         cur.execute(
             """
             WITH item AS MATERIALIZED (
-                SELECT k.digest, k.note, u.n, a.source_key, a.id
+                SELECT k.digest, k.note, u.n, u.id,
+                       (SELECT a.source_key FROM achievement a
+                        WHERE a.id = u.id AND a.content_hash = u.hash
+                          AND a.awarding_org_id = ANY(%(entitled)s)) AS source_key
                 FROM known_input k
                 CROSS JOIN LATERAL unnest(k.achievement_ids, k.content_hashes) WITH ORDINALITY u(id, hash, n)
-                LEFT JOIN achievement a ON a.id = u.id AND a.content_hash = u.hash
-                                       AND a.awarding_org_id = ANY(%(entitled)s)
                 WHERE k.provider_id = %(provider)s
                   AND k.digest = ANY(ARRAY(SELECT substring(%(keys)s FROM i * 32 + 1 FOR 32)
                                            FROM generate_series(0, length(%(keys)s) / 32 - 1) i))
             ), found AS MATERIALIZED (
                 SELECT digest, note, count(*) AS items FROM item
-                GROUP BY digest, note HAVING bool_and(id IS NOT NULL)
+                GROUP BY digest, note HAVING bool_and(source_key IS NOT NULL)
             ), kept AS (
                 INSERT INTO known_items (digest, n, source_key, achievement_id)
                 SELECT i.digest, i.n, i.source_key, i.id FROM item i JOIN found f ON f.digest = i.digest
@@ -247,7 +251,8 @@ class Spans:
         if not self._created:
             return
         # A span of one item (a CSV row making one record, most of them) is joined to its import_record
-        # row and achievement by their primary keys; a longer one's items are found by one probe of
+        # row, and its achievement found by primary key (a subquery: as a join, on statistics not yet
+        # gathered, the planner may hash the achievements); a longer one's items are found by one probe of
         # import_record's primary key per span (LATERAL, on purpose: as a join on a range the planner
         # scanned the batch's records once per span — 2.1 s of a 4.6 s first import of 4 500 rows).
         # The LATERAL aggregate for every span was 0.48–0.70 s for 27 216 one-item spans.
@@ -259,11 +264,11 @@ class Spans:
                 SELECT DISTINCT ON (digest) :provider, digest, note, ids, hashes
                 FROM (
                     SELECT sp.digest, sp.first_seq, sp.note, ARRAY[r.achievement_id] AS ids,
-                           ARRAY[a.content_hash] AS hashes
+                           ARRAY[(SELECT a.content_hash FROM achievement a WHERE a.id = r.achievement_id)]
+                               AS hashes
                     FROM stage_span sp
                     JOIN import_record r ON r.batch_id = :batch AND r.seq = sp.first_seq
-                    JOIN achievement a ON a.id = r.achievement_id
-                    WHERE sp.last_seq = sp.first_seq
+                    WHERE sp.last_seq = sp.first_seq AND r.achievement_id IS NOT NULL
                     UNION ALL
                     SELECT sp.digest, sp.first_seq, sp.note, r.ids, r.hashes
                     FROM stage_span sp
