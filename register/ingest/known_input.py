@@ -293,3 +293,23 @@ class Spans:
             ),
             {"provider": provider_id, "batch": batch_id},
         )
+
+
+def sweep(conn: Connection) -> int:
+    """Forget the raw records no lookup can find again: one of whose achievements is gone or no longer
+    carries the stored content hash (corrected, withdrawn with another content, erased). Sound at any
+    time: such a row already counts as changed at every lookup, so deleting it costs only the skip if
+    the achievement should ever return to exactly that content (its bytes are then read and remembered
+    anew); an import under way counts its known records from what its lookups copied, not from here.
+    Returns the number of rows removed. One statement; run it where the register's upkeep runs."""
+    return conn.execute(
+        text(
+            """
+            DELETE FROM known_input k
+            WHERE EXISTS (
+                SELECT 1 FROM unnest(k.achievement_ids, k.content_hashes) u(id, hash)
+                WHERE NOT EXISTS (SELECT 1 FROM achievement a WHERE a.id = u.id AND a.content_hash = u.hash)
+            )
+            """
+        )
+    ).rowcount

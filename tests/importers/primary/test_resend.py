@@ -15,6 +15,7 @@ from importers.primary.rows import PrimaryRows
 from importers.tabular import DocumentMemory, Row
 from importers.vocational.rows import VocationalRows
 from intake.batches import BatchReport, run_import
+from register.ingest import known_input
 from register.records import AchievementRecord
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
@@ -317,3 +318,20 @@ def test_a_row_remembered_with_a_note_of_another_shape_is_read_and_remembered_an
     third = deliver(db, settings, COUNTY, FILE + b"\n\n")
     assert mapped.take() == []
     assert records_of(db, third) == records_of(db, again)
+
+
+def test_the_sweep_forgets_only_rows_no_lookup_can_find_again(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    deliver(db, settings, COUNTY, rows(subject("6", fagkode="MAT1019")))  # corrects row 2's grade
+    with db.begin() as conn:
+        before = conn.execute(text("SELECT count(*) FROM known_input")).scalar_one()
+        assert known_input.sweep(conn) == 1  # row 2 of the first file: its achievement changed
+        assert known_input.sweep(conn) == 0
+        after = conn.execute(text("SELECT count(*) FROM known_input")).scalar_one()
+    assert after == before - 1
+    mapped.take()
+    again = deliver(db, settings, COUNTY, FILE + b"\n")
+    assert mapped.take() == ["row 2"]  # as without the sweep: the others are still skipped
+    assert counts(again) == ("completed", 1, 0, 1, 5, 0)
