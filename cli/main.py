@@ -48,6 +48,7 @@ audit_app = typer.Typer(help="The audit trail of reads of person data.", no_args
 stats_app = typer.Typer(help="The analysts' summary tables.", no_args_is_help=True)
 person_app = typer.Typer(help="Persons: the operators' changes of identity.", no_args_is_help=True)
 wallet_app = typer.Typer(help="Wallet issuance (OpenID4VCI): credential offers.", no_args_is_help=True)
+known_app = typer.Typer(help="Raw records delivered before (re-sends skip them).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(export_app, name="export")
@@ -55,6 +56,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(stats_app, name="stats")
 app.add_typer(person_app, name="person")
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(known_app, name="known-input")
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -686,6 +688,21 @@ def stats_rebuild() -> None:
     with get_engine().begin() as conn:
         cells = stats.rebuild(conn)
     typer.echo(f"statistics rebuilt: {cells} cells")
+
+
+# --- known input ----------------------------------------------------------------------------------
+
+
+@known_app.command("sweep")
+@clear_errors
+def known_input_sweep() -> None:
+    """Forget the remembered raw records whose achievements changed since: no re-send can skip them."""
+    from register.database import get_engine
+    from register.ingest.known_input import sweep
+
+    with get_engine().begin() as conn:
+        removed = sweep(conn)
+    typer.echo(f"known input swept: {removed} rows removed")
 
 
 # --- token ----------------------------------------------------------------------------------------

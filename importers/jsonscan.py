@@ -37,6 +37,12 @@ Kind = Literal["object", "array", "string", "scalar"]
 # Inside a value only brackets and strings matter: a whole string (unrolled, so linear), a bracket, or
 # a lone quote whose string does not end in this chunk. Inside such a string, the quote and the escape.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.DOTALL)
+# The same inside one value, with whole strings and everything between brackets stepped over within
+# the match: the group is the next bracket, or a lone quote, or empty at the chunk's end. One Python
+# step per bracket, not per string — a credential's strings are most of its tokens (the scan was
+# 0.39 s of Python for 291 521 tokens of a 3 MB micro file, cProfile). Atomic and possessive, so a
+# failed alternative is never retried (linear).
+_NEXT_BRACKET = re.compile(rb'(?>"[^"\\]*(?:\\.[^"\\]*)*"|[^"\[\]{}]+)*+([\[\]{}"]|\Z)', re.DOTALL)
 _INSIDE = re.compile(rb'["\\]')
 # A bare scalar (number, true, false, null — or garbage the parser will name) runs to the next delimiter.
 _SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
@@ -313,11 +319,11 @@ class _Scanner:
             # One regex match per bracket or per whole string (strings are half the tokens of a
             # credential and may be long base64 images), until the value closes or a string runs past
             # the chunk's end (then the slow path above follows it).
-            for m in _TOKEN.finditer(chunk, pos):
+            for m in _NEXT_BRACKET.finditer(chunk, pos):
                 pos = m.end()
-                token = m.group()
-                if len(token) > 1:
-                    continue
+                token = m.group(1)
+                if not token:
+                    return False, n
                 byte = token[0]
                 if byte == ord('"'):
                     self.in_string = True

@@ -334,10 +334,6 @@ class PrimaryRows(RowImporter):
             details={"vurderingstype": assessment.code},
         )
 
-    def document_of(self, row: Row, documents: DocumentMemory) -> tuple[str, tuple[Any, ...]] | None:
-        document = self._document(row, documents)
-        return None if document.type.trade else (document.dokument_id, document.fields)
-
     def _document(self, row: Row, documents: DocumentMemory) -> _Document:
         # A document's rows come together and repeat the same document columns: read them once.
         key = tuple(map(row.values.get, _DOCUMENT_COLUMNS))  # a generator here was 17 % of a re-send

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import Any, BinaryIO, overload
 
 from importers.base import UnusableInput
 from importers.tabular.core import (
@@ -55,9 +56,44 @@ class _CsvLineFeed:
 RowDigest = Callable[[bytes], Callable[[bytes], bytes]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Header:
+    names: list[str]
+    known: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    """A row read with its digest and not yet made a ``Row``: a row known from an earlier delivery is
+    never mapped, so its values are not worth building (16 µs of a row's ~45 µs re-send, measured
+    with cProfile on a re-send of 27 217 rows)."""
+
+    number: int
+    fields: list[str]
+    digest: bytes
+    size: int
+    header: _Header
+
+    @property
+    def ref(self) -> str:
+        return f"row {self.number}"
+
+    def row(self) -> Row:
+        known = self.header.known
+        pairs = zip(self.header.names, self.fields, strict=True)
+        values = {name: value.strip() for name, value in pairs if name in known and value.strip()}
+        return Row(self.number, values, self.digest, self.size)
+
+
+@overload
+def read_csv(source: BinaryIO, columns: Sequence[Column[Any]]) -> Iterator[TableItem]: ...
+@overload
+def read_csv(
+    source: BinaryIO, columns: Sequence[Column[Any]], row_digest: RowDigest
+) -> Iterator[TableItem | PendingRow]: ...
 def read_csv(
     source: BinaryIO, columns: Sequence[Column[Any]], row_digest: RowDigest | None = None
-) -> Iterator[TableItem]:
+) -> Iterator[TableItem | PendingRow]:
     """Stream the rows of a ``;``-separated UTF-8 CSV file with a header; each row with the digest of
     its raw text (its lines as delivered) under the header's column names where ``row_digest`` is
     given: what a row makes is a function of those (the separator and quoting are fixed)."""
@@ -75,6 +111,7 @@ def read_csv(
     yield from _unknown_columns(names, columns)
     known = {c.name for c in columns}
     digest = None if row_digest is None else row_digest("\x1f".join(names).encode())
+    shape = _Header(names, frozenset(c.name for c in columns))
     number = 0
     while True:
         feed.pending = 0
@@ -94,7 +131,7 @@ def read_csv(
                 " and its own quotes doubled)",
             )
             continue
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():  # every field blank (one join, not a strip per field)
             continue  # blank lines (often at the end of a spreadsheet export) are not rows
         number += 1
         if len(fields) != len(names):
@@ -105,13 +142,14 @@ def read_csv(
                 f" (line {lines.number}; a {SEPARATOR!r} inside a value must be quoted)",
             )
             continue
-        pairs = zip(names, fields, strict=True)
-        values = {name: value.strip() for name, value in pairs if name in known and value.strip()}
         if digest is None or feed.taken is None:
-            yield Row(number, values)
+            pairs = zip(names, fields, strict=True)
+            yield Row(
+                number, {name: value.strip() for name, value in pairs if name in known and value.strip()}
+            )
             continue
         raw = "".join(feed.taken).encode()
-        yield Row(number, values, digest(raw), len(raw))
+        yield PendingRow(number, fields, digest(raw), len(raw), shape)
 
 
 def _check_header(names: list[str], columns: Sequence[Column[Any]]) -> None:

@@ -64,10 +64,13 @@ class DocumentMemory:
         #: what the last ``check`` found ("new" or "seen"), reset by the reader before each row: a row
         #: known from an earlier delivery replays it instead of being mapped (importers.tabular.known_rows)
         self.last_check: str | None = None
+        #: the document (key, fields) of the last ``check``: a known row's note keeps it
+        self.last_document: tuple[str, tuple[tuple[str, str | None], ...]] | None = None
 
     def check(self, key: str, fields: tuple[tuple[str, str | None], ...]) -> tuple[bool, str | None]:
         """(is_new, first column that disagrees with the earlier rows or None)."""
         earlier = self.seen.get(key)
+        self.last_document = (key, fields)
         if earlier is None:
             if len(self.seen) >= self.limit:
                 del self.seen[next(iter(self.seen))]

@@ -95,11 +95,6 @@ class RowImporter:
         except RowRejected as exc:
             yield RecordError(record=row.ref, code=exc.code, message=exc.message, path=exc.column)
 
-    def document_of(self, row: Row, documents: DocumentMemory) -> tuple[str, tuple[Any, ...]] | None:
-        """The document key and fields a row of this format checks in ``documents`` (None where the row
-        names no document): how a row known from an earlier delivery replays its effect on the file."""
-        return None
-
     def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
         """The records one row makes (a result, and its document the first time the file names it).
 

@@ -2,23 +2,28 @@
 
 The protocol is ``register.ingest.known_input``'s. Rows are buffered a chunk at a time (bounded in
 rows and in raw bytes), the chunk's digests are looked up in one statement, and then each row, in
-order, is either a ``KnownSpan`` (what it made last time, counted unchanged) or mapped as always
-between ``SpanStart`` and ``SpanEnd``.
+order, is either a ``KnownSpan`` (what it made last time, counted unchanged) or made a ``Row`` and
+mapped as always between ``SpanStart`` and ``SpanEnd``. A known row's values are never built.
 
 A row is not quite a function of its bytes: the first row naming a vitnemål makes the vitnemål's
 record too, and later rows must agree with it (``DocumentMemory``). So a row remembers what its
-``check`` found ("new" or "seen", the note) and a known row is skipped only where replaying that
-check here finds the same: a vitnemål not yet seen in this file for "new", seen with the same fields
-for "seen". Otherwise the row is mapped, and says what a full read would say. The replay puts the
-row's document into the memory as mapping it would have, so the rows after it read alike.
+``check`` found, in its note: "new" with the document's key and fields, or "seen" with the key and a
+digest of the fields. A known row is skipped only where replaying that check here finds the same: the
+vitnemål not yet seen in this file for "new", seen with the same fields for "seen". Otherwise the row
+is mapped, and says what a full read would say. The replay puts the document into the memory as
+mapping the row would have (from the note: the row is not read), so the rows after it read alike.
+A note in another shape (an older one) is not replayed: the row is mapped, and remembered anew.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from importers.tabular.core import Row, RowRejected, TableItem
+from importers.tabular.core import Row, TableItem
+from importers.tabular.csv_reader import PendingRow
 from importers.tabular.fields import DocumentMemory
 from register.ingest.known_input import CHUNK_BYTES, CHUNK_RECORDS, KnownInputs, KnownSpan, SpanEnd, SpanStart
 
@@ -26,56 +31,105 @@ if TYPE_CHECKING:
     from importers.base import Item
     from importers.tabular.importer import RowImporter
 
+Fields = tuple[tuple[str, str | None], ...]
+
 
 def extract(
-    importer: RowImporter, items: Iterator[TableItem], documents: DocumentMemory, known: KnownInputs
+    importer: RowImporter,
+    items: Iterator[TableItem | PendingRow],
+    documents: DocumentMemory,
+    known: KnownInputs,
 ) -> Iterator[Item]:
-    chunk: list[TableItem] = []
+    replay = _Replay(documents)
+    chunk: list[TableItem | PendingRow] = []
     size = 0
     for item in items:
         chunk.append(item)
-        size += item.size if isinstance(item, Row) else 0
+        size += item.size if isinstance(item, PendingRow) else 0
         if len(chunk) >= CHUNK_RECORDS or size >= CHUNK_BYTES:
-            yield from _chunk(importer, chunk, documents, known)
+            yield from _chunk(importer, chunk, documents, known, replay)
             chunk, size = [], 0
-    yield from _chunk(importer, chunk, documents, known)
+    yield from _chunk(importer, chunk, documents, known, replay)
 
 
 def _chunk(
-    importer: RowImporter, chunk: list[TableItem], documents: DocumentMemory, known: KnownInputs
+    importer: RowImporter,
+    chunk: list[TableItem | PendingRow],
+    documents: DocumentMemory,
+    known: KnownInputs,
+    replay: _Replay,
 ) -> Iterator[Item]:
-    found = known.lookup([item.digest for item in chunk if isinstance(item, Row) and item.digest is not None])
+    found = known.lookup([item.digest for item in chunk if isinstance(item, PendingRow)])
     for item in chunk:
-        if not isinstance(item, Row):
-            yield item
-            continue
-        if item.digest is None:  # not asked for by this reader
+        if isinstance(item, Row):  # not asked for by this reader
             yield from importer.row_items(item, documents)
             continue
+        if not isinstance(item, PendingRow):
+            yield item
+            continue
         hit = found.get(item.digest)
-        if hit is not None and _replay(importer, item, documents, hit.note):
+        if hit is not None and replay(hit.note):
             yield KnownSpan(item.ref, hit)
             continue
         yield SpanStart(item.digest)
         documents.last_check = None
-        yield from importer.row_items(item, documents)
-        yield SpanEnd(documents.last_check)
+        yield from importer.row_items(item.row(), documents)
+        yield _span_end(documents)
 
 
-def _replay(importer: RowImporter, row: Row, documents: DocumentMemory, note: str | None) -> bool:
-    """Whether the row's check of its document finds here what it found when it was remembered; if so
-    the check is made (the memory as mapping the row would leave it)."""
-    if note is None:
-        return True  # it names no document: whether a row does is a function of the row
-    try:
-        named = importer.document_of(row, documents)
-    except RowRejected:
+def _span_end(documents: DocumentMemory) -> SpanEnd:
+    """The note of a row just mapped: what its check of its document found, to replay."""
+    if documents.last_check is None or documents.last_document is None:
+        return SpanEnd(None)  # it names no document: whether a row does is a function of the row
+    key, fields = documents.last_document
+    if not all(type(column) is str and (value is None or type(value) is str) for column, value in fields):
+        return SpanEnd(None, keep=False)  # not kept as JSON text exactly: mapped every time
+    if documents.last_check == "new":
+        return SpanEnd(json.dumps(["new", key, fields]))
+    return SpanEnd(json.dumps(["seen", key, _digest(fields)]))
+
+
+def _digest(fields: Fields) -> str:
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+class _Replay:
+    """Whether a known row's check of its document finds here what it found when it was remembered;
+    if so the check is made (the memory as mapping the row would leave it)."""
+
+    def __init__(self, documents: DocumentMemory) -> None:
+        self.documents = documents
+        # the digest of each document's fields, with the fields it was made of: a vitnemål's dozen
+        # rows after the first compare against one digest
+        self.digests: dict[str, tuple[Fields, str]] = {}
+        self.last_note: str | None = None  # the last "seen" note replayed, and its (key, fields)
+        self.last_seen: tuple[str, Fields | None] = ("", None)
+
+    def __call__(self, note: str | None) -> bool:
+        if note is None:
+            return True
+        if note is self.last_note or note == self.last_note:
+            # the next row of the vitnemål just replayed "seen" (a dozen rows repeat one note): still
+            # seen with the same fields while the memory holds the same fields under its key
+            key, earlier = self.last_seen
+            if self.documents.seen.get(key) is earlier:
+                return True
+        try:
+            check, key, what = json.loads(note)
+        except (ValueError, TypeError):
+            return False
+        earlier = self.documents.seen.get(key)
+        if check == "new" and earlier is None and isinstance(what, list):
+            self.documents.check(key, tuple((column, value) for column, value in what))
+            return True
+        if check == "seen" and earlier is not None:
+            cached = self.digests.get(key)
+            if cached is None or cached[0] is not earlier:
+                if len(self.digests) >= self.documents.limit:
+                    self.digests.clear()  # bounded as the memory is
+                cached = (earlier, _digest(earlier))
+                self.digests[key] = cached
+            if cached[1] == what:  # checking again would find the same fields: nothing changes
+                self.last_note, self.last_seen = note, (key, earlier)
+                return True
         return False
-    if named is None:
-        return False
-    key, fields = named
-    earlier = documents.seen.get(key)
-    if (note == "new" and earlier is None) or (note == "seen" and earlier == fields):
-        documents.check(key, fields)
-        return True
-    return False

@@ -279,17 +279,6 @@ class VocationalRows(RowImporter):
             details={"utdanning_kode": utdanning_kode},
         )
 
-    def document_of(self, row: Row, documents: DocumentMemory) -> tuple[str, tuple[Any, ...]] | None:
-        vitnemal_id = VITNEMAL_ID.get(row)
-        if vitnemal_id is None:
-            return None
-        fields = _vitnemal_fields(
-            FODSELSNUMMER.need(row), FAGSKOLE_ORGNR.need(row), UTDANNING_KODE.need(row),
-            UTDANNING_NAVN.need(row), NKR_NIVA.need(row), UTDANNING_FAGSKOLEPOENG.get(row),
-            VITNEMAL_DATO.need(row),
-        )  # fmt: skip
-        return vitnemal_id, fields
-
 
 def _vitnemal_fields(
     nin: str, orgnr: str, code: str, name: str, nkr: str, programme_credits: Decimal | None, issued: dt.date

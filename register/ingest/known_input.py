@@ -59,11 +59,13 @@ def digester(importer: str, mapping_version: int, context: bytes) -> Callable[[b
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """What a known raw record made: its items' (source key, achievement id), in the delivery's order,
-    and the importer's note on its effect on the rest of the file."""
+    """A known raw record: its key in ``known_input``, the importer's note on its effect on the rest
+    of the file, and how many items it made. The items themselves (source keys, achievement ids) stay
+    in the database: ``Spans.fill_unchanged`` counts them unchanged set-based."""
 
+    key: bytes
     note: str | None
-    items: tuple[tuple[str, uuid.UUID], ...]
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ class KnownInputs:
         self.conn, self.provider_id = conn, provider_id
         self._salt: bytes | None = None
         self._entitled: list[int] = []
+        self._staged = False  # known_items created
 
     def bind(self, codes: Mapping[tuple[str, str], int], entitled: Iterable[int]) -> None:
         """The organisation codes the records are resolved by, and whom the provider delivers for."""
@@ -125,27 +128,46 @@ class KnownInputs:
         keys = {self.key(d): d for d in digests}
         # The keys as one bytea cut in SQL: psycopg dumps a list of 2 000 bytes values element by
         # element (a third of the lookup's time, measured on a re-send of 4 300 rows).
-        rows = self.conn.execute(
-            text(
-                """
-                SELECT k.digest, k.note, array_agg(a.source_key ORDER BY u.n), array_agg(a.id ORDER BY u.n)
+        # Only (digest, note, count) come back; the items of the known ones go to ``known_items``, for
+        # ``Spans.fill_unchanged`` to count unchanged set-based. Fetching their source keys and ids as
+        # arrays and building tuples of them was 0.34 s of a 0.71 s lookup over a re-send of 27 217
+        # rows (cProfile); joining known_input and achievement again for the fill, 0.35 s. Each item's
+        # achievement is a subquery by primary key, on purpose: as a join, right after an import (its
+        # statistics not yet gathered) the planner hashed the organisation's achievements once per
+        # credential — 0.52 s for 796 credentials, 0.01 s so.
+        if not self._staged:
+            self.conn.execute(
+                text(
+                    "CREATE TEMP TABLE known_items (digest bytea, n int, source_key text, achievement_id uuid)"
+                    " ON COMMIT DROP"
+                )
+            )
+            self._staged = True
+        cur = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cur.execute(
+            """
+            WITH item AS MATERIALIZED (
+                SELECT k.digest, k.note, u.n, u.id,
+                       (SELECT a.source_key FROM achievement a
+                        WHERE a.id = u.id AND a.content_hash = u.hash
+                          AND a.awarding_org_id = ANY(%(entitled)s)) AS source_key
                 FROM known_input k
                 CROSS JOIN LATERAL unnest(k.achievement_ids, k.content_hashes) WITH ORDINALITY u(id, hash, n)
-                LEFT JOIN achievement a ON a.id = u.id AND a.content_hash = u.hash
-                                       AND a.awarding_org_id = ANY(:entitled)
-                WHERE k.provider_id = :provider
-                  AND k.digest = ANY(ARRAY(SELECT substring(:keys FROM i * 32 + 1 FOR 32)
-                                           FROM generate_series(0, length(:keys) / 32 - 1) i))
-                GROUP BY k.digest, k.note
-                HAVING bool_and(a.id IS NOT NULL)
-                """
-            ),
+                WHERE k.provider_id = %(provider)s
+                  AND k.digest = ANY(ARRAY(SELECT substring(%(keys)s FROM i * 32 + 1 FOR 32)
+                                           FROM generate_series(0, length(%(keys)s) / 32 - 1) i))
+            ), found AS MATERIALIZED (
+                SELECT digest, note, count(*) AS items FROM item
+                GROUP BY digest, note HAVING bool_and(source_key IS NOT NULL)
+            ), kept AS (
+                INSERT INTO known_items (digest, n, source_key, achievement_id)
+                SELECT i.digest, i.n, i.source_key, i.id FROM item i JOIN found f ON f.digest = i.digest
+            )
+            SELECT digest, note, items FROM found
+            """,
             {"provider": self.provider_id, "keys": b"".join(keys), "entitled": self._entitled},
         )
-        return {
-            keys[bytes(key)]: Known(note, tuple(zip(source_keys, ids, strict=True)))
-            for key, note, source_keys, ids in rows
-        }
+        return {keys[key]: Known(key, note, count) for key, note, count in cur.fetchall()}
 
 
 class Spans:
@@ -156,6 +178,16 @@ class Spans:
         self.rows: list[tuple[bytes, str | None, int, int]] = []  # (key, note, first seq, last seq)
         self._open: tuple[bytes, int] | None = None
         self._created = False
+        #: the known raw records of this delivery: (key, first seq, ref, refs), and how many items they make
+        self.known_rows: list[tuple[bytes, int, str, list[str] | None]] = []
+        self.known_items = 0
+        self._known_created = False
+
+    def skip(self, span: KnownSpan, seq: int, ref: str, refs: Sequence[str] | None = None) -> None:
+        """A known raw record whose items take the positions after ``seq``: counted unchanged by
+        ``fill_unchanged``, each under ``ref`` or, where given, its own of ``refs``."""
+        self.known_rows.append((span.known.key, seq + 1, ref, None if refs is None else list(refs)))
+        self.known_items += span.known.count
 
     def start(self, item: SpanStart, seq: int) -> None:
         self._open = None if self.known is None else (self.known.key(item.digest), seq + 1)
@@ -169,6 +201,19 @@ class Spans:
         self._open = None
 
     def copy(self, conn: Connection, cur: Cursor[Any]) -> None:
+        if self.known_rows:
+            if not self._known_created:
+                conn.execute(
+                    text(
+                        "CREATE TEMP TABLE stage_known (digest bytea, first_seq int, ref text, refs text[])"
+                        " ON COMMIT DROP"
+                    )
+                )
+                self._known_created = True
+            with cur.copy("COPY stage_known (digest, first_seq, ref, refs) FROM STDIN") as copy:
+                for known_row in self.known_rows:
+                    copy.write_row(known_row)
+            self.known_rows.clear()
         if not self.rows:
             return
         if not self._created:
@@ -184,29 +229,66 @@ class Spans:
                 copy.write_row(row)
         self.rows.clear()
 
+    def fill_unchanged(self, conn: Connection) -> None:
+        """The known raw records' items into ``stage_unchanged`` (position, ref, source key, id), as the
+        content hash would have put them there: one statement for the batch, before ``write``."""
+        if not self._known_created:
+            return
+        filled = conn.execute(
+            text(
+                """
+                INSERT INTO stage_unchanged (seq, ref, source_key, achievement_id)
+                SELECT s.first_seq + i.n - 1, coalesce(s.refs[i.n], s.ref), i.source_key, i.achievement_id
+                FROM stage_known s
+                JOIN (SELECT DISTINCT digest, n, source_key, achievement_id FROM known_items) i
+                  ON i.digest = s.digest
+                """
+            )
+        ).rowcount
+        if filled != self.known_items:  # a digest looked up twice with other items: not expected
+            raise RuntimeError(f"known input: {filled} items found of {self.known_items} looked up")
+
     def remember(self, conn: Connection, batch_id: uuid.UUID, provider_id: int) -> None:
         """Keep the raw records whose every item was accepted (``import_record`` has each position),
         with their achievements' ids and content hashes; after ``write``, in the batch's transaction."""
         if not self._created:
             return
-        # Each span's items found by one probe of import_record's primary key (LATERAL, on purpose: as a
-        # join on a range the planner scanned the batch's records once per span — 2.1 s of a 4.6 s
-        # first import of 4 500 rows; 0.09–0.13 s so).
+        # A span of one item (a CSV row making one record, most of them) finds its import_record row
+        # and its achievement by one probe of each primary key (subqueries, on purpose: as joins, on
+        # statistics not yet gathered after the population's imports, the benchmark's plan took 6.8 s
+        # for 7 977 rows, against 0.2 s). A longer span's items are found by one probe of
+        # import_record's primary key per span (LATERAL, on purpose: as a join on a range the planner
+        # scanned the batch's records once per span — 2.1 s of a 4.6 s first import of 4 500 rows).
+        # The LATERAL aggregate for every span was 0.48–0.70 s for 27 216 one-item spans.
         conn.execute(text("ANALYZE stage_span"))
         conn.execute(
             text(
                 """
                 INSERT INTO known_input (provider_id, digest, note, achievement_ids, content_hashes)
-                SELECT DISTINCT ON (sp.digest) :provider, sp.digest, sp.note, r.ids, r.hashes
-                FROM stage_span sp
-                CROSS JOIN LATERAL (
-                    SELECT count(*) AS n, array_agg(r.achievement_id ORDER BY r.seq) AS ids,
-                           array_agg(a.content_hash ORDER BY r.seq) AS hashes
-                    FROM import_record r JOIN achievement a ON a.id = r.achievement_id
-                    WHERE r.batch_id = :batch AND r.seq BETWEEN sp.first_seq AND sp.last_seq
-                ) r
-                WHERE r.n = sp.last_seq - sp.first_seq + 1
-                ORDER BY sp.digest, sp.first_seq
+                SELECT DISTINCT ON (digest) :provider, digest, note, ids, hashes
+                FROM (
+                    SELECT one.digest, one.first_seq, one.note, ARRAY[one.id] AS ids,
+                           ARRAY[(SELECT a.content_hash FROM achievement a WHERE a.id = one.id)] AS hashes
+                    FROM (
+                        SELECT sp.digest, sp.first_seq, sp.note,
+                               (SELECT r.achievement_id FROM import_record r
+                                WHERE r.batch_id = :batch AND r.seq = sp.first_seq) AS id
+                        FROM stage_span sp
+                        WHERE sp.last_seq = sp.first_seq
+                    ) one
+                    WHERE one.id IS NOT NULL
+                    UNION ALL
+                    SELECT sp.digest, sp.first_seq, sp.note, r.ids, r.hashes
+                    FROM stage_span sp
+                    CROSS JOIN LATERAL (
+                        SELECT count(*) AS n, array_agg(r.achievement_id ORDER BY r.seq) AS ids,
+                               array_agg(a.content_hash ORDER BY r.seq) AS hashes
+                        FROM import_record r JOIN achievement a ON a.id = r.achievement_id
+                        WHERE r.batch_id = :batch AND r.seq BETWEEN sp.first_seq AND sp.last_seq
+                    ) r
+                    WHERE sp.last_seq > sp.first_seq AND r.n = sp.last_seq - sp.first_seq + 1
+                ) span
+                ORDER BY digest, first_seq
                 ON CONFLICT (provider_id, digest) DO UPDATE
                 SET note = excluded.note, achievement_ids = excluded.achievement_ids,
                     content_hashes = excluded.content_hashes
@@ -214,3 +296,23 @@ class Spans:
             ),
             {"provider": provider_id, "batch": batch_id},
         )
+
+
+def sweep(conn: Connection) -> int:
+    """Forget the raw records no lookup can find again: one of whose achievements is gone or no longer
+    carries the stored content hash (corrected, withdrawn with another content, erased). Sound at any
+    time: such a row already counts as changed at every lookup, so deleting it costs only the skip if
+    the achievement should ever return to exactly that content (its bytes are then read and remembered
+    anew); an import under way counts its known records from what its lookups copied, not from here.
+    Returns the number of rows removed. One statement; run it where the register's upkeep runs."""
+    return conn.execute(
+        text(
+            """
+            DELETE FROM known_input k
+            WHERE EXISTS (
+                SELECT 1 FROM unnest(k.achievement_ids, k.content_hashes) u(id, hash)
+                WHERE NOT EXISTS (SELECT 1 FROM achievement a WHERE a.id = u.id AND a.content_hash = u.hash)
+            )
+            """
+        )
+    ).rowcount

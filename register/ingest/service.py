@@ -57,11 +57,12 @@ def ingest(
     seen_specs: set[str] = set()
     persons = PersonMemo(allow_synthetic_ids)
     pending: list[tuple[int, AchievementRecord]] = []
-    # Known raw records' items (register.ingest.known_input): counted unchanged, as the content hash
-    # would have counted them, without being read (seq, ref, source key, achievement id).
-    known_unchanged: list[tuple[int, str, str, uuid.UUID]] = []
+    # Known raw records' items since the last flush (register.ingest.known_input): counted unchanged,
+    # as the content hash would have counted them, without being read (Spans.fill_unchanged).
+    known_count = 0
 
     def flush() -> None:
+        nonlocal known_count
         hashed: list[tuple[int, AchievementRecord, str]] = []
         for seq, record in pending:
             overlong = find_overlong_text(record)
@@ -85,8 +86,7 @@ def ingest(
         keyed = [(orgs.resolve(record.awarding_org), record.source_key) for _, record, _ in hashed]
         stored = _stored_hashes(conn, [(org, key) for org, key in keyed if org in orgs.may_deliver_for])
         staged: list[Staged] = []
-        unchanged = known_unchanged.copy()
-        known_unchanged.clear()
+        unchanged: list[tuple[int, str, str, uuid.UUID]] = []
         for (seq, record, content_hash), key in zip(hashed, keyed, strict=True):
             found = stored.get(key)
             if found is not None and found[0] == content_hash:
@@ -100,17 +100,18 @@ def ingest(
         spans.copy(conn, cur)
         rejections.flush()
         pending.clear()
+        known_count = 0
 
     # An item's position in the delivery (records and the importer's rejections counted alike) is the
     # staged record's ``seq`` and the rejection's: reports come out in the delivery's order.
     seq = 0
     for item in items:
         if isinstance(item, KnownSpan):
-            for n, (source_key, achievement_id) in enumerate(item.known.items):
-                seq += 1
-                ref = item.ref if item.refs is None else item.refs[n]
-                known_unchanged.append((seq, clean_text(ref), source_key, achievement_id))
-                if on_record is not None:
+            spans.skip(item, seq, clean_text(item.ref), item.refs and [clean_text(ref) for ref in item.refs])
+            seq += item.known.count
+            known_count += item.known.count
+            if on_record is not None:
+                for _ in range(item.known.count):
                     on_record()
         elif isinstance(item, SpanStart):
             spans.start(item, seq)
@@ -129,11 +130,12 @@ def ingest(
             pending.append((seq, item))
             if on_record is not None:
                 on_record()
-        if len(pending) + len(known_unchanged) >= chunk_rows:
+        if len(pending) + known_count >= chunk_rows:
             flush()
             if on_progress is not None:
                 on_progress(seq)
     flush()
+    spans.fill_unchanged(conn)
 
     written = write(
         conn, batch_id=batch_id, provider_id=provider_id, rejections=rejections, entitled=orgs.may_deliver_for

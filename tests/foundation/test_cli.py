@@ -157,6 +157,10 @@ def test_stats_refresh_and_rebuild(
     assert (code, out) == (0, "statistics rebuilt: 32 cells\n")
 
 
+def test_known_input_sweep(cli: CliRunner, db: Engine) -> None:
+    assert run(cli, "known-input", "sweep") == (0, "known input swept: 0 rows removed\n", "")
+
+
 def test_org_add_a_foreign_organisation_with_its_country_and_name_language(cli: CliRunner) -> None:
     code, out, err = run(cli, "org", "add", "--name", "Uniwersytet Warszawski", "--kind", "foreign",
                          "--country", "pl", "--name-lang", "pl", "--code", "erasmus=PL WARSZAW01")  # fmt: skip

@@ -67,6 +67,20 @@ def test_values_across_the_read_boundary_with_escapes_and_scalars() -> None:
     assert scan(json.dumps(elements).encode()) == elements
 
 
+@pytest.mark.parametrize("shift", range(0, 40, 3))
+def test_brackets_and_quotes_inside_strings_across_the_read_boundary(shift: int) -> None:
+    # A string full of brackets, escaped quotes and backslashes, cut by the read boundary at each
+    # place: stepped over inside one match, or followed byte by byte past the boundary.
+    tricky = '}]{["q}\\' + "x" * shift  # one escaped quote: brackets after it are still inside
+    elements: list[Any] = [
+        "x" * (CHUNK - 30 - shift),
+        {"s": tricky, "t": [tricky, {"u": tricky}]},
+        [[]],
+        tricky,
+    ]
+    assert scan(json.dumps(elements).encode()) == elements
+
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [

@@ -376,7 +376,7 @@ class _Resend:
             self._cut_count += 1
             hit = hits.get(key)
             # a known document whose note does not name each of its items (never so) is parsed
-            if hit is not None and hit.note and len(known_documents.replay(hit.note)[2]) == len(hit.items):
+            if hit is not None and hit.note and len(known_documents.replay(hit.note)[2]) == hit.count:
                 self.known[self._cut_count] = hit
                 self._order.append(self._cut_count)
                 yield known_documents.blank(document)

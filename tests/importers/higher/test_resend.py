@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -395,7 +394,7 @@ class Lookup:
     def lookup(self, digests: list[bytes]) -> dict[bytes, Any]:
         self.asked += 1
         note = '[1, "1.x", ["report[1]/x"]]'
-        return {d: known_input.Known(note, (("k", uuid.uuid4()),)) for d in digests if d in self.known}
+        return {d: known_input.Known(d, note, 1) for d in digests if d in self.known}
 
 
 @pytest.mark.parametrize("size", [1, 7, 64, 4096])

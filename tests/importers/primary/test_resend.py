@@ -15,6 +15,7 @@ from importers.primary.rows import PrimaryRows
 from importers.tabular import DocumentMemory, Row
 from importers.vocational.rows import VocationalRows
 from intake.batches import BatchReport, run_import
+from register.ingest import known_input
 from register.records import AchievementRecord
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
@@ -266,3 +267,71 @@ def test_a_quoted_line_break_keeps_the_whole_row_one_raw_record(
     # only the row's second line differs: the digest covers it, so the row is read and changed
     changed = deliver(db, settings, COUNTY, file("Norsk\n;sidemål"))
     assert (mapped.take(), changed.changed) == (["row 1"], 1)
+
+
+def test_a_known_row_after_its_vitnemal_changed_in_this_file_is_read(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    mapped.take()
+    # VM-1's first row now says another issue date; its second row's bytes are known, remembered as
+    # "seen with the fields the first row gave" — which are not the fields seen here: it is read.
+    changed = rows(
+        subject("4", issued="2025-06-21"),
+        subject("3", fagkode="MAT1019"),
+        subject("5", doc="VM-2", pupil=OTHER_PUPIL),
+        subject("2", doc="VM-2", fagkode="MAT1019", pupil=OTHER_PUPIL),
+    )
+    again = deliver(db, settings, COUNTY, changed)
+    assert mapped.take() == ["row 1", "row 2"]
+    # as a full read: the vitnemål and row 1's grade changed, row 2 refused for disagreeing with its
+    # vitnemål, VM-2's three records unchanged
+    assert counts(again) == ("completed", 2, 0, 2, 3, 1)
+    forget(db)
+    full = deliver(db, settings, COUNTY, changed + b"\n")
+    assert len(mapped.take()) == 4
+    assert [(e.record, e.code, e.message) for e in again.errors] == [
+        (e.record, e.code, e.message) for e in full.errors
+    ]
+    assert [(r[1], r[4]) for r in records_of(db, again)] == [
+        ("row 1", "changed"),
+        ("row 1", "changed"),
+        ("row 3", "unchanged"),
+        ("row 3", "unchanged"),
+        ("row 4", "unchanged"),
+    ]  # fmt: skip (row 2 is among the rejections)
+    assert [r[1:3] for r in records_of(db, again)] == [r[1:3] for r in records_of(db, full)]
+
+
+def test_a_row_remembered_with_a_note_of_another_shape_is_read_and_remembered_anew(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    with db.begin() as conn:  # the notes of an earlier version: the check's outcome alone
+        conn.execute(
+            text("UPDATE known_input SET note = CASE WHEN note LIKE '[\"new\"%' THEN 'new' ELSE 'seen' END")
+        )
+    mapped.take()
+    again = deliver(db, settings, COUNTY, FILE + b"\n")
+    assert mapped.take() == ["row 1", "row 2", "row 3", "row 4"]
+    assert counts(again) == ("completed", 0, 0, 0, 6, 0)
+    third = deliver(db, settings, COUNTY, FILE + b"\n\n")
+    assert mapped.take() == []
+    assert records_of(db, third) == records_of(db, again)
+
+
+def test_the_sweep_forgets_only_rows_no_lookup_can_find_again(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    deliver(db, settings, COUNTY, rows(subject("6", fagkode="MAT1019")))  # corrects row 2's grade
+    with db.begin() as conn:
+        before = conn.execute(text("SELECT count(*) FROM known_input")).scalar_one()
+        assert known_input.sweep(conn) == 1  # row 2 of the first file: its achievement changed
+        assert known_input.sweep(conn) == 0
+        after = conn.execute(text("SELECT count(*) FROM known_input")).scalar_one()
+    assert after == before - 1
+    mapped.take()
+    again = deliver(db, settings, COUNTY, FILE + b"\n")
+    assert mapped.take() == ["row 2"]  # as without the sweep: the others are still skipped
+    assert counts(again) == ("completed", 1, 0, 1, 5, 0)
