@@ -201,33 +201,11 @@ class Spans:
         self._open = None
 
     def copy(self, conn: Connection, cur: Cursor[Any]) -> None:
+        """The chunk's known and parsed raw records into their temporary tables (made on first need)."""
         if self.known_rows:
-            if not self._known_created:
-                conn.execute(
-                    text(
-                        "CREATE TEMP TABLE stage_known (digest bytea, first_seq int, ref text, refs text[])"
-                        " ON COMMIT DROP"
-                    )
-                )
-                self._known_created = True
-            with cur.copy("COPY stage_known (digest, first_seq, ref, refs) FROM STDIN") as copy:
-                for known_row in self.known_rows:
-                    copy.write_row(known_row)
-            self.known_rows.clear()
-        if not self.rows:
-            return
-        if not self._created:
-            conn.execute(
-                text(
-                    "CREATE TEMP TABLE stage_span (digest bytea, note text, first_seq int, last_seq int)"
-                    " ON COMMIT DROP"
-                )
-            )
-            self._created = True
-        with cur.copy("COPY stage_span (digest, note, first_seq, last_seq) FROM STDIN") as copy:
-            for row in self.rows:
-                copy.write_row(row)
-        self.rows.clear()
+            self._known_created = _copy_rows(conn, cur, _STAGE_KNOWN, self.known_rows, self._known_created)
+        if self.rows:
+            self._created = _copy_rows(conn, cur, _STAGE_SPAN, self.rows, self._created)
 
     def fill_unchanged(self, conn: Connection) -> None:
         """The known raw records' items into ``stage_unchanged`` (position, ref, source key, id), as the
@@ -316,3 +294,34 @@ def sweep(conn: Connection) -> int:
             """
         )
     ).rowcount
+
+
+#: the temporary tables of a delivery's raw records, each with its columns and their types in COPY order
+_STAGE_KNOWN = (
+    "stage_known",
+    (("digest", "bytea"), ("first_seq", "int"), ("ref", "text"), ("refs", "text[]")),
+)
+_STAGE_SPAN = (
+    "stage_span",
+    (("digest", "bytea"), ("note", "text"), ("first_seq", "int"), ("last_seq", "int")),
+)
+
+
+def _copy_rows(
+    conn: Connection,
+    cur: Cursor[Any],
+    table: tuple[str, tuple[tuple[str, str], ...]],
+    rows: list[Any],
+    created: bool,
+) -> bool:
+    """COPY ``rows`` into the temporary table (created first unless ``created``) and empty ``rows``."""
+    name, columns = table
+    if not created:
+        conn.execute(
+            text(f"CREATE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)}) ON COMMIT DROP")
+        )
+    with cur.copy(f"COPY {name} ({', '.join(c for c, _ in columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    rows.clear()
+    return True
