@@ -81,6 +81,12 @@ def provider_id_for(conn: Connection, orgnr: str) -> int:
     return int(found)
 
 
+def delivery_label(value: str | None) -> str | None:
+    """A delivery's file name or content type as stored: a label, never a path or a header — one line
+    of storable text, at most 255 characters."""
+    return None if value is None else clean_text(value, single_line=True)[:255]
+
+
 def receive(
     engine: Engine,
     source: BinaryIO,
@@ -102,9 +108,7 @@ def receive(
     """
     settings = settings or get_settings()
     sector_ = parse_sector(sector)
-    # A name is a label, never a path or a header: one line of storable text.
-    filename = None if filename is None else clean_text(filename, single_line=True)[:255]
-    content_type = None if content_type is None else clean_text(content_type, single_line=True)[:255]
+    filename, content_type = delivery_label(filename), delivery_label(content_type)
     # Returned to the caller, who closes it: the importer reads the delivery from here, not from the database.
     spool = (
         None if hand_over else cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES))  # noqa: SIM115

@@ -33,6 +33,7 @@ from importers.base import UnusableInput
 from intake.batches import (
     ATTEMPTS,
     CHUNK_BYTES,
+    delivery_label,
     import_context,
     ingest_delivery,
     provider_id_for,
@@ -61,8 +62,7 @@ def dry_run(
     or provider, over the size limit); a file no importer reads is a report with status ``failed``."""
     settings = settings or get_settings()
     sector_ = parse_sector(sector)
-    filename = None if filename is None else clean_text(filename, single_line=True)[:255]
-    content_type = None if content_type is None else clean_text(content_type, single_line=True)[:255]
+    filename, content_type = delivery_label(filename), delivery_label(content_type)
     with cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=16 * CHUNK_BYTES)) as spool:
         sha256 = _spool(source, spool, settings.max_upload_bytes)
         for attempt in range(1, ATTEMPTS + 1):
