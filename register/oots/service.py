@@ -41,6 +41,19 @@ class Caller:
     scope: str | None
     request_id: str | None
 
+    def audit(self, conn: Connection, person_id: uuid.UUID | None, details: dict[str, Any]) -> None:
+        """The audit row of one answer to this caller (every answer has one, evidence or refusal)."""
+        record_event(
+            conn,
+            action=ACTION,
+            person_id=person_id,
+            client_id=self.client_id,
+            organisation=self.organisation,
+            scope=self.scope,
+            request_id=self.request_id,
+            details=details,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -189,15 +202,8 @@ def _serve(
     except NotFound:
         raise EdmError(EdmErrorCode.NOT_FOUND, "oots.no_evidence", _NO_EVIDENCE) from None
     result = evidence_answer(request, evidence_type, evidence.document, settings)
-    record_event(
-        conn,
-        action=ACTION,
-        person_id=person_id,
-        client_id=caller.client_id,
-        organisation=caller.organisation,
-        scope=caller.scope,
-        request_id=caller.request_id,
-        details={**details, "outcome": "evidence_given", "achievements": evidence.achievement_ids},
+    caller.audit(
+        conn, person_id, {**details, "outcome": "evidence_given", "achievements": evidence.achievement_ids}
     )
     return Outcome(result, None, "evidence_given", person_id)
 
@@ -236,15 +242,6 @@ def _refuse(
     person_id: uuid.UUID | None = None,
     preview_location: str | None = None,
 ) -> Outcome:
-    record_event(
-        conn,
-        action=ACTION,
-        person_id=person_id,
-        client_id=caller.client_id,
-        organisation=caller.organisation,
-        scope=caller.scope,
-        request_id=caller.request_id,
-        details={**details, "outcome": error.reason, "edm_code": error.edm.code},
-    )
+    caller.audit(conn, person_id, {**details, "outcome": error.reason, "edm_code": error.edm.code})
     result = error_answer(envelope, error, settings, preview_location=preview_location)
     return Outcome(result, error.edm.code, error.reason, person_id)
