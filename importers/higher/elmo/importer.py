@@ -173,8 +173,7 @@ class ElmoImporter:
             """The known documents before ``upto``: their items unchanged, their details replayed."""
             nonlocal learners, reports, records
             assert resend is not None
-            for index, hit in resend.known_before(upto):
-                reports_of, version, refs = known_documents.replay(hit.note or "")
+            for index, (hit, (reports_of, version, refs)) in resend.known_before(upto):
                 learners, reports, records = learners + 1, reports + reports_of, records + len(refs)
                 if version is not None:
                     versions[version] = versions.get(version, 0) + 1
@@ -302,7 +301,8 @@ class _Resend:
 
     def __init__(self, importer: ElmoImporter, known: KnownInputs, policy: list[object]) -> None:
         self.importer, self.lookup, self.policy = importer, known, policy
-        self.known: dict[int, Known] = {}  # file index → what it made, until replayed
+        # file index → what it made and its note read (reports, ELMO version, references), until replayed
+        self.known: dict[int, tuple[Known, known_documents.Replay]] = {}
         self.digests: dict[int, bytes] = {}  # file index → digest of a cut document fed to the parser
         self._fed: collections.deque[int] = collections.deque()  # their file indexes, in order
         self._fed_count = self._cut_count = 0
@@ -376,8 +376,9 @@ class _Resend:
             self._cut_count += 1
             hit = hits.get(key)
             # a known document whose note does not name each of its items (never so) is parsed
-            if hit is not None and hit.note and len(known_documents.replay(hit.note)[2]) == hit.count:
-                self.known[self._cut_count] = hit
+            replayed = None if hit is None or not hit.note else known_documents.replay(hit.note)
+            if hit is not None and replayed is not None and len(replayed[2]) == hit.count:
+                self.known[self._cut_count] = (hit, replayed)
                 self._order.append(self._cut_count)
                 yield known_documents.blank(document)
             else:
@@ -386,7 +387,7 @@ class _Resend:
                 self._fed_count += 1
                 yield document
 
-    def known_before(self, index: int | None) -> Iterator[tuple[int, Known]]:
+    def known_before(self, index: int | None) -> Iterator[tuple[int, tuple[Known, known_documents.Replay]]]:
         """The known documents before the file's document ``index`` (None: all the rest), in order."""
         while self._order and (index is None or self._order[0] < index):
             n = self._order.popleft()

@@ -251,6 +251,10 @@ def note(reports: int, version: str | None, refs: list[str], where: str) -> str 
     return json.dumps([reports, version, [ref[len(where) :] for ref in refs]])
 
 
-def replay(text: str) -> tuple[int, str | None, list[str]]:
+#: what a known document's note gives back: its reports, its learner's ELMO version, its records' references
+Replay = tuple[int, str | None, list[str]]
+
+
+def replay(text: str) -> Replay:
     reports, version, refs = json.loads(text)
     return int(reports), version, list(refs)
