@@ -18,6 +18,7 @@ from intake.batches import BatchReport, run_import
 from register.settings import Settings
 from tests.factories import create_organisation
 from tests.importers.micro.helpers import ISSUER_ORGNR, NOW, config, full_elm
+from tests.importers.resend import records_of
 
 ISSUER = "https://testkurs.example/issuer"
 
@@ -62,12 +63,6 @@ def provider(db: Engine) -> str:
 
 def deliver(engine: Engine, settings: Settings, provider: str, data: bytes) -> BatchReport:
     return run_import(engine, io.BytesIO(data), sector="micro", provider_orgnr=provider, settings=settings)
-
-
-def records_of(engine: Engine, report: BatchReport) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        sql = "SELECT seq, ref, source_key, achievement_id, outcome FROM import_record WHERE batch_id = :b ORDER BY seq"
-        return [tuple(r) for r in conn.execute(text(sql), {"b": report.batch_id})]
 
 
 def counts(report: BatchReport) -> tuple[Any, ...]:

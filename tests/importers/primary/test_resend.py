@@ -20,6 +20,7 @@ from register.records import AchievementRecord
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.importers.primary.test_primary_import import COUNTY, PUPIL, SCHOOL, deliver, rows, subject
+from tests.importers.resend import records_of
 
 OTHER_PUPIL = new_nin(2026)  # synthetic (month + 80)
 
@@ -54,21 +55,6 @@ def mapped(monkeypatch: pytest.MonkeyPatch) -> Mapped:
 def orgs(db: Engine) -> None:
     create_organisation(db, orgnr=SCHOOL, name="Eksempel videregående skole", kind="school")
     create_organisation(db, orgnr=COUNTY, name="Eksempel fylkeskommune", kind="county", delivers_for=[SCHOOL])
-
-
-def records_of(engine: Engine, report: BatchReport) -> list[tuple[Any, ...]]:
-    """GET /v1/batches/{id}/records as stored: seq, ref, source key, achievement id, outcome."""
-    with engine.connect() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(
-                text(
-                    "SELECT seq, ref, source_key, achievement_id, outcome FROM import_record"
-                    " WHERE batch_id = :b ORDER BY seq"
-                ),
-                {"b": report.batch_id},
-            )
-        ]
 
 
 def counts(report: BatchReport) -> tuple[Any, ...]:
