@@ -90,7 +90,9 @@ def _span_end(documents: DocumentMemory) -> SpanEnd:
 
 
 def _digest(fields: Fields) -> str:
-    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+    # 32 hex digits (128 bits) are enough to notice other fields, and the note is on every row of a
+    # vitnemål but its first: 32 bytes fewer on each of millions of rows of known_input
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
 class _Replay:

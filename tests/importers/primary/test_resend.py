@@ -9,15 +9,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
 
 from importers.primary.rows import PrimaryRows
 from importers.tabular import DocumentMemory, Row
 from importers.vocational.rows import VocationalRows
 from intake.batches import BatchReport, run_import
+from register.database import to_sqlalchemy
 from register.ingest import known_input
 from register.records import AchievementRecord
+from register.schema import alembic_config
 from register.settings import Settings
+from tests.conftest import create_database, drop_database
 from tests.factories import create_organisation, new_nin
 from tests.importers.primary.test_primary_import import COUNTY, PUPIL, SCHOOL, deliver, rows, subject
 from tests.importers.resend import records_of
@@ -53,8 +57,14 @@ def mapped(monkeypatch: pytest.MonkeyPatch) -> Mapped:
 
 @pytest.fixture
 def orgs(db: Engine) -> None:
-    create_organisation(db, orgnr=SCHOOL, name="Eksempel videregående skole", kind="school")
-    create_organisation(db, orgnr=COUNTY, name="Eksempel fylkeskommune", kind="county", delivers_for=[SCHOOL])
+    create_organisations(db)
+
+
+def create_organisations(engine: Engine) -> None:
+    create_organisation(engine, orgnr=SCHOOL, name="Eksempel videregående skole", kind="school")
+    create_organisation(
+        engine, orgnr=COUNTY, name="Eksempel fylkeskommune", kind="county", delivers_for=[SCHOOL]
+    )
 
 
 def counts(report: BatchReport) -> tuple[Any, ...]:
@@ -321,3 +331,91 @@ def test_the_sweep_forgets_only_rows_no_lookup_can_find_again(
     again = deliver(db, settings, COUNTY, FILE + b"\n")
     assert mapped.take() == ["row 2"]  # as without the sweep: the others are still skipped
     assert counts(again) == ("completed", 1, 0, 1, 5, 0)
+
+
+def pupil_rows(first: int, count: int) -> list[str]:
+    """``count`` rows, each of a pupil and vitnemål of its own (numbered from ``first``)."""
+    return [subject("4", doc=f"VM-S{n}", pupil=new_nin(3100 + n)) for n in range(first, first + count)]
+
+
+@pytest.mark.parametrize(
+    ("where", "read"),
+    [
+        # the two known rows lie between the sampled ones (1st and 6th of 10): the chunk counts as new,
+        # and they are read again, as a full read would
+        ((1, 2), [f"row {n}" for n in range(1, 11)]),
+        # the first known row is sampled: the whole chunk is probed, both are skipped
+        ((0, 1), [f"row {n}" for n in range(3, 11)]),
+    ],
+)
+def test_a_chunk_is_probed_in_full_only_where_a_sampled_row_is_known(
+    db: Engine,
+    settings: Settings,
+    orgs: None,
+    mapped: Mapped,
+    monkeypatch: pytest.MonkeyPatch,
+    where: tuple[int, int],
+    read: list[str],
+) -> None:
+    monkeypatch.setattr(known_input, "SAMPLE_RECORDS", 2)  # a chunk of more than 4 rows is sampled
+    known = pupil_rows(0, 2)
+    deliver(db, settings, COUNTY, rows(*known))
+    mapped.take()
+    lines = pupil_rows(2, 8)
+    for position, line in zip(where, known, strict=True):
+        lines.insert(position, line)
+    mixed = deliver(db, settings, COUNTY, rows(*lines))
+    assert mapped.take() == read
+    assert counts(mixed) == ("completed", 16, 16, 0, 4, 0)
+    forget(db)
+    full = deliver(db, settings, COUNTY, rows(*lines) + b"\n")
+    assert counts(full) == ("completed", 0, 0, 0, 20, 0)
+    assert [r[:3] for r in records_of(db, mixed)] == [r[:3] for r in records_of(db, full)]
+
+
+KNOWN_INPUT = (
+    "SELECT provider_id, digest, note, achievement_ids, content_hashes FROM known_input ORDER BY digest"
+)
+
+
+def test_0016_keeps_every_row_0015_remembered(
+    server_admin_url: str, settings: Settings, mapped: Mapped
+) -> None:
+    """0016 cuts digests and content hashes to 16 bytes and a "seen" note's digest to 32 hex digits: what
+    0015 remembered is the same rows after it, and a re-export is still not mapped."""
+    url = create_database(server_admin_url, prefix="register_migrate")
+    engine = create_engine(to_sqlalchemy(url))
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "heads")
+        create_organisations(engine)
+        deliver(engine, settings, COUNTY, FILE)
+        mapped.take()
+        with engine.connect() as conn:
+            remembered = [tuple(r) for r in conn.execute(text(KNOWN_INPUT))]
+        assert {note[:8] for _, _, note, _, _ in remembered} == {'["new", ', '["seen",'}
+        command.downgrade(cfg, "0015")
+        with engine.begin() as conn:  # each row as 0015 wrote it
+            for provider, digest, note, ids, _ in remembered:
+                conn.execute(
+                    text(
+                        """INSERT INTO known_input VALUES (:provider, :digest, :note, :ids,
+                           ARRAY(SELECT a.content_hash FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY u(id, n)
+                                 JOIN achievement a ON a.id = u.id ORDER BY u.n))"""
+                    ),
+                    {
+                        "provider": provider,
+                        "digest": digest + bytes(range(16)),  # 0015 kept the whole sha256
+                        "note": note[:-2] + "0" * 32 + note[-2:] if note.startswith('["seen"') else note,
+                        "ids": ids,
+                    },
+                )
+        command.upgrade(cfg, "heads")
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text(KNOWN_INPUT))] == remembered
+        resend = deliver(engine, settings, COUNTY, FILE + b"\n")
+        assert mapped.take() == []
+        assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
+    finally:
+        engine.dispose()
+        drop_database(server_admin_url, url)
