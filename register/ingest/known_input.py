@@ -16,10 +16,10 @@ there may read a page of the index from disk (0.37 s for a chunk of 2 000 cold, 
 is probed in two steps: ``SAMPLE_RECORDS`` digests spread evenly over it first, the rest only where one
 of those is known. A re-export is known throughout and probed in full; a new file costs ``SAMPLE_RECORDS``
 probes a chunk. What it can cost: known records are read again (as if new, with the same result) where
-they are few and scattered in a chunk of new ones — any run of known records as long as the stride
-(a chunk ÷ ``SAMPLE_RECORDS``, 31 records in a full chunk) holds a sampled one.
+they are few and scattered in a chunk of new ones. The sampled digests are spread evenly, so any run
+of known records as long as a chunk ÷ ``SAMPLE_RECORDS`` (32 in a full chunk) holds one of them.
 
-A row is a row per raw record, millions at national scale, so it is kept small: ``KEY_BYTES`` of the
+``known_input`` has a row per raw record, millions at national scale, so each is kept small: ``KEY_BYTES`` of the
 key's sha256 and ``HASH_BYTES`` of each content hash, raw. Sixteen bytes are enough for both: a key is
 compared only among one provider's own (two alike by chance: 2^-128 a pair, ~2^-87 among 2^21 rows),
 and finding two records of one's own with alike keys on purpose (2^64 work) could only make one's own
@@ -149,14 +149,15 @@ class KnownInputs:
         return hashlib.sha256(self._salt + raw_digest).digest()[:KEY_BYTES]
 
     def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Known]:
-        """The known ones among ``digests`` (raw digests, as the importer made them): one statement."""
+        """The known ones among ``digests`` (raw digests, as the importer made them): one statement, or
+        two where a chunk is sampled first."""
         if self._salt is None or not digests:
             return {}
         keys = {self.key(d): d for d in digests}
         if len(keys) <= 2 * SAMPLE_RECORDS:
             return self._probe(list(keys), keys)
         every = list(keys)
-        sample = every[:: len(every) // SAMPLE_RECORDS][:SAMPLE_RECORDS]
+        sample = [every[i * len(every) // SAMPLE_RECORDS] for i in range(SAMPLE_RECORDS)]
         found = self._probe(sample, keys)
         if not found:
             return {}  # a new chunk (or one whose few known records are read again: see above)
@@ -194,8 +195,7 @@ class KnownInputs:
                 SELECT k.digest, k.note, u.n, u.id,
                        (SELECT a.source_key FROM achievement a
                         WHERE a.id = u.id
-                          AND {_CUT_CONTENT_HASH}
-                              = {_STORED_HASH}
+                          AND {_CUT_CONTENT_HASH} = {_STORED_HASH}
                           AND a.awarding_org_id = ANY(%(entitled)s)) AS source_key
                 FROM known_input k
                 CROSS JOIN LATERAL unnest(k.achievement_ids) WITH ORDINALITY u(id, n)
@@ -212,11 +212,7 @@ class KnownInputs:
             )
             SELECT digest, note, items FROM judged WHERE current AND n = 1
             """,
-            {
-                "provider": self.provider_id,
-                "keys": b"".join(keys),
-                "entitled": self._entitled,
-            },
+            {"provider": self.provider_id, "keys": b"".join(keys), "entitled": self._entitled},
         )
         return {digests[key]: Known(key, note, count) for key, note, count in cur.fetchall()}
 
@@ -297,8 +293,7 @@ class Spans:
                 SELECT DISTINCT ON (digest) :provider, digest, note, ids, hashes
                 FROM (
                     SELECT one.digest, one.first_seq, one.note, ARRAY[one.id] AS ids,
-                           (SELECT {_CUT_CONTENT_HASH}
-                            FROM achievement a WHERE a.id = one.id) AS hashes
+                           (SELECT {_CUT_CONTENT_HASH} FROM achievement a WHERE a.id = one.id) AS hashes
                     FROM (
                         SELECT sp.digest, sp.first_seq, sp.note,
                                (SELECT r.achievement_id FROM import_record r
@@ -312,8 +307,7 @@ class Spans:
                     FROM stage_span sp
                     CROSS JOIN LATERAL (
                         SELECT count(*) AS n, array_agg(r.achievement_id ORDER BY r.seq) AS ids,
-                               string_agg({_CUT_CONTENT_HASH}, ''::bytea
-                                          ORDER BY r.seq) AS hashes
+                               string_agg({_CUT_CONTENT_HASH}, ''::bytea ORDER BY r.seq) AS hashes
                         FROM import_record r JOIN achievement a ON a.id = r.achievement_id
                         WHERE r.batch_id = :batch AND r.seq BETWEEN sp.first_seq AND sp.last_seq
                     ) r
@@ -345,8 +339,7 @@ def sweep(conn: Connection) -> int:
                 WHERE NOT EXISTS (
                     SELECT 1 FROM achievement a
                     WHERE a.id = u.id
-                      AND {_CUT_CONTENT_HASH}
-                          = {_STORED_HASH}
+                      AND {_CUT_CONTENT_HASH} = {_STORED_HASH}
                 )
             )
             """
