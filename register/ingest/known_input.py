@@ -154,9 +154,9 @@ class KnownInputs:
         if self._salt is None or not digests:
             return {}
         keys = {self.key(d): d for d in digests}
-        if len(keys) <= 2 * SAMPLE_RECORDS:
-            return self._probe(list(keys), keys)
         every = list(keys)
+        if len(every) <= 2 * SAMPLE_RECORDS:
+            return self._probe(every, keys)
         sample = [every[i * len(every) // SAMPLE_RECORDS] for i in range(SAMPLE_RECORDS)]
         found = self._probe(sample, keys)
         if not found:
