@@ -49,7 +49,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from benchmarks.loadgen import Request, generator_name, percentile, run_load
 from benchmarks.population import KINDS, DeliveryFile, Population, write_elmo_of_size
@@ -284,38 +284,70 @@ def copy_ceiling(url: str, batch_id: str) -> tuple[int, float]:
 
 
 class StatementTimer:
-    """Times every SQL statement an engine runs while active: where an import spends its database time.
-
-    COPY goes through the raw psycopg cursor and is not seen here; it shows as the difference between
-    the import's seconds and ``total`` together with the Python work.
+    """Times every database round trip this thread makes while active: where an import spends its
+    database time. It wraps psycopg's cursor, so the statements SQLAlchemy runs, those an importer or
+    the ingest run on the driver's own cursor (the known-input lookups) and each COPY (its statement,
+    every row written, and its end) are all seen. ``total`` is their sum; the rest of the import's
+    seconds is Python.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.timings: list[tuple[float, int, str]] = []
+    def __init__(self) -> None:
+        #: per statement (its first 140 characters, whitespace folded): [seconds, calls, rows]
+        self.statements: dict[str, list[float]] = {}
         self.total = 0.0
+        self._thread = threading.get_ident()
+        self._saved: dict[str, Any] = {}
 
-    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        conn.info["bench_started"] = time.perf_counter()
-
-    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seconds = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+    def _record(self, statement: object, seconds: float, rows: int) -> None:
+        if threading.get_ident() != self._thread:
+            return
+        query = statement.as_string(None) if isinstance(statement, sql.Composable) else str(statement)
+        key = " ".join(query.split())[:140]
+        entry = self.statements.setdefault(key, [0.0, 0, 0])
+        entry[0] += seconds
+        entry[1] += 1
+        entry[2] += max(rows, 0)
         self.total += seconds
-        self.timings.append((seconds, cursor.rowcount, " ".join(statement.split())[:140]))
 
     def __enter__(self) -> StatementTimer:
-        event.listen(self.engine, "before_cursor_execute", self._before)
-        event.listen(self.engine, "after_cursor_execute", self._after)
+        timer, cursor = self, psycopg.Cursor
+        execute, executemany, copy = cursor.execute, cursor.executemany, cursor.copy
+        self._saved = {"execute": execute, "executemany": executemany, "copy": copy}
+
+        def timed_execute(cur: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return execute(cur, query, *args, **kwargs)
+            finally:
+                timer._record(query, time.perf_counter() - started, cur.rowcount)
+
+        def timed_executemany(cur: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return executemany(cur, query, *args, **kwargs)
+            finally:
+                timer._record(query, time.perf_counter() - started, cur.rowcount)
+
+        @contextlib.contextmanager
+        def timed_copy(cur: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            started = time.perf_counter()
+            with copy(cur, statement, *args, **kwargs) as rows:
+                yield rows
+            timer._record(statement, time.perf_counter() - started, cur.rowcount)
+
+        cursor.execute, cursor.executemany, cursor.copy = timed_execute, timed_executemany, timed_copy  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
+        for name, method in self._saved.items():
+            setattr(psycopg.Cursor, name, method)
 
     def slowest(self, n: int) -> list[dict[str, Any]]:
+        """The ``n`` statements that took longest in all, each with its calls and rows."""
+        ranked = sorted(self.statements.items(), key=lambda item: item[1][0], reverse=True)[:n]
         return [
-            {"seconds": round(seconds, 3), "rows": rows, "statement": statement}
-            for seconds, rows, statement in sorted(self.timings, reverse=True)[:n]
+            {"seconds": round(seconds, 3), "calls": int(calls), "rows": int(rows), "statement": statement}
+            for statement, (seconds, calls, rows) in ranked
         ]
 
 
@@ -325,7 +357,7 @@ def benchmark_import(
     results: dict[str, Any] = {}
     for kind, delivery in measured.items():
         content = delivery.path.read_bytes()
-        with StatementTimer(engine) as statements:
+        with StatementTimer() as statements:
             first = import_bytes(engine, settings, delivery, content)
         refresh = timed_refresh(engine)
         rows, copy_seconds = copy_ceiling(url, first["batch_id"])

@@ -40,16 +40,16 @@ def extract(
     documents: DocumentMemory,
     known: KnownInputs,
 ) -> Iterator[Item]:
-    replay = _Replay(documents)
+    replay, notes = _Replay(documents), _Notes()
     chunk: list[TableItem | PendingRow] = []
     size = 0
     for item in items:
         chunk.append(item)
         size += item.size if isinstance(item, PendingRow) else 0
         if len(chunk) >= CHUNK_RECORDS or size >= CHUNK_BYTES:
-            yield from _chunk(importer, chunk, documents, known, replay)
+            yield from _chunk(importer, chunk, documents, known, replay, notes)
             chunk, size = [], 0
-    yield from _chunk(importer, chunk, documents, known, replay)
+    yield from _chunk(importer, chunk, documents, known, replay, notes)
 
 
 def _chunk(
@@ -58,6 +58,7 @@ def _chunk(
     documents: DocumentMemory,
     known: KnownInputs,
     replay: _Replay,
+    notes: _Notes,
 ) -> Iterator[Item]:
     found = known.lookup([item.digest for item in chunk if isinstance(item, PendingRow)])
     for item in chunk:
@@ -74,19 +75,31 @@ def _chunk(
         yield SpanStart(item.digest)
         documents.last_check = None
         yield from importer.row_items(item.row(), documents)
-        yield _span_end(documents)
+        yield notes.span_end(documents)
 
 
-def _span_end(documents: DocumentMemory) -> SpanEnd:
-    """The note of a row just mapped: what its check of its document found, to replay."""
-    if documents.last_check is None or documents.last_document is None:
-        return SpanEnd(None)  # it names no document: whether a row does is a function of the row
-    key, fields = documents.last_document
-    if not all(type(column) is str and (value is None or type(value) is str) for column, value in fields):
-        return SpanEnd(None, keep=False)  # not kept as JSON text exactly: mapped every time
-    if documents.last_check == "new":
-        return SpanEnd(json.dumps(["new", key, fields]))
-    return SpanEnd(json.dumps(["seen", key, _digest(fields)]))
+class _Notes:
+    """The note of each row just mapped: what its check of its document found, to replay. A vitnemål's
+    rows after its first all note "seen" with the same fields: that note is made once (a digest and two
+    JSON texts a row were a tenth of a first import's Python, cProfile of 200 000 rows)."""
+
+    def __init__(self) -> None:
+        self.last_seen: tuple[str, Fields, SpanEnd] | None = None
+
+    def span_end(self, documents: DocumentMemory) -> SpanEnd:
+        if documents.last_check is None or documents.last_document is None:
+            return SpanEnd(None)  # it names no document: whether a row does is a function of the row
+        key, fields = documents.last_document
+        last = self.last_seen
+        if documents.last_check == "seen" and last is not None and last[0] == key and last[1] == fields:
+            return last[2]
+        if not all(type(column) is str and (value is None or type(value) is str) for column, value in fields):
+            return SpanEnd(None, keep=False)  # not kept as JSON text exactly: mapped every time
+        if documents.last_check == "new":
+            return SpanEnd(json.dumps(["new", key, fields]))
+        end = SpanEnd(json.dumps(["seen", key, _digest(fields)]))
+        self.last_seen = (key, fields, end)
+        return end
 
 
 def _digest(fields: Fields) -> str:

@@ -135,6 +135,8 @@ class KnownInputs:
         self._salt: bytes | None = None
         self._entitled: list[int] = []
         self._staged = False  # known_items created
+        #: the last chunk's raw digests and their keys: each is asked for again when its record is read
+        self._chunk_keys: dict[bytes, bytes] = {}
 
     def bind(self, codes: Mapping[tuple[str, str], int], entitled: Iterable[int]) -> None:
         """The organisation codes the records are resolved by, and whom the provider delivers for."""
@@ -146,6 +148,9 @@ class KnownInputs:
 
     def key(self, raw_digest: bytes) -> bytes:
         assert self._salt is not None, "bound by the ingest before the importer runs"
+        found = self._chunk_keys.get(raw_digest)
+        if found is not None:
+            return found
         return hashlib.sha256(self._salt + raw_digest).digest()[:KEY_BYTES]
 
     def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Known]:
@@ -153,7 +158,9 @@ class KnownInputs:
         two where a chunk is sampled first."""
         if self._salt is None or not digests:
             return {}
+        self._chunk_keys = {}
         keys = {self.key(d): d for d in digests}
+        self._chunk_keys = {d: key for key, d in keys.items()}
         every = list(keys)
         if len(every) <= 2 * SAMPLE_RECORDS:
             return self._probe(every, keys)
