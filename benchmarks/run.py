@@ -314,19 +314,15 @@ class StatementTimer:
         execute, executemany, copy = cursor.execute, cursor.executemany, cursor.copy
         self._saved = {"execute": execute, "executemany": executemany, "copy": copy}
 
-        def timed_execute(cur: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return execute(cur, query, *args, **kwargs)
-            finally:
-                timer._record(query, time.perf_counter() - started, cur.rowcount)
+        def timed(method: Any) -> Any:
+            def run(cur: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return method(cur, query, *args, **kwargs)
+                finally:
+                    timer._record(query, time.perf_counter() - started, cur.rowcount)
 
-        def timed_executemany(cur: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return executemany(cur, query, *args, **kwargs)
-            finally:
-                timer._record(query, time.perf_counter() - started, cur.rowcount)
+            return run
 
         @contextlib.contextmanager
         def timed_copy(cur: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -335,7 +331,7 @@ class StatementTimer:
                 yield rows
             timer._record(statement, time.perf_counter() - started, cur.rowcount)
 
-        cursor.execute, cursor.executemany, cursor.copy = timed_execute, timed_executemany, timed_copy  # type: ignore[method-assign,assignment]
+        cursor.execute, cursor.executemany, cursor.copy = timed(execute), timed(executemany), timed_copy  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -214,32 +215,32 @@ def _text_length(value: Any, limit: int) -> int:
             total += n
         return total
     if isinstance(value, dict):
-        for k, v in value.items():
-            key = k if type(k) is str else str(k)
-            if len(key) > limit:
-                return _OVERLONG
-            total += len(key)
-            if isinstance(v, str):  # a title or description by language: no call
-                if len(v) > limit:
-                    return _OVERLONG
-                total += len(v)
-                continue
-            n = _text_length(v, limit)
-            if n == _OVERLONG:
+        for k in value:  # keys count as text too, as _overlong counts them
+            n = len(k) if type(k) is str else len(str(k))
+            if n > limit:
                 return _OVERLONG
             total += n
-        return total
+        n = _values_length(value.values(), limit)
+        return _OVERLONG if n == _OVERLONG else total + n
     if isinstance(value, list | tuple):
-        for v in value:
-            if isinstance(v, str):
-                if len(v) > limit:
-                    return _OVERLONG
-                total += len(v)
-                continue
-            n = _text_length(v, limit)
-            if n == _OVERLONG:
+        return _values_length(value, limit)
+    return 0
+
+
+def _values_length(values: Iterable[Any], limit: int) -> int:
+    """``_text_length`` of the values of a dict or a list together: a text (a title by language, say)
+    without a call."""
+    total = 0
+    for v in values:
+        if isinstance(v, str):
+            if len(v) > limit:
                 return _OVERLONG
-            total += n
+            total += len(v)
+            continue
+        n = _text_length(v, limit)
+        if n == _OVERLONG:
+            return _OVERLONG
+        total += n
     return total
 
 
