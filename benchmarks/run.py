@@ -310,7 +310,7 @@ class StatementTimer:
         self.total += seconds
 
     def __enter__(self) -> StatementTimer:
-        timer, cursor = self, psycopg.Cursor
+        cursor = psycopg.Cursor
         execute, executemany, copy = cursor.execute, cursor.executemany, cursor.copy
         self._saved = {"execute": execute, "executemany": executemany, "copy": copy}
 
@@ -320,7 +320,7 @@ class StatementTimer:
                 try:
                     return method(cur, query, *args, **kwargs)
                 finally:
-                    timer._record(query, time.perf_counter() - started, cur.rowcount)
+                    self._record(query, time.perf_counter() - started, cur.rowcount)
 
             return run
 
@@ -329,7 +329,7 @@ class StatementTimer:
             started = time.perf_counter()
             with copy(cur, statement, *args, **kwargs) as rows:
                 yield rows
-            timer._record(statement, time.perf_counter() - started, cur.rowcount)
+            self._record(statement, time.perf_counter() - started, cur.rowcount)
 
         cursor.execute, cursor.executemany, cursor.copy = timed(execute), timed(executemany), timed_copy  # type: ignore[method-assign,assignment]
         return self

@@ -147,10 +147,11 @@ class KnownInputs:
         self._entitled = sorted(entitled)
 
     def key(self, raw_digest: bytes) -> bytes:
-        assert self._salt is not None, "bound by the ingest before the importer runs"
         found = self._chunk_keys.get(raw_digest)
-        if found is not None:
-            return found
+        return self._make_key(raw_digest) if found is None else found
+
+    def _make_key(self, raw_digest: bytes) -> bytes:
+        assert self._salt is not None, "bound by the ingest before the importer runs"
         return hashlib.sha256(self._salt + raw_digest).digest()[:KEY_BYTES]
 
     def lookup(self, digests: Sequence[bytes]) -> dict[bytes, Known]:
@@ -158,9 +159,8 @@ class KnownInputs:
         two where a chunk is sampled first."""
         if self._salt is None or not digests:
             return {}
-        self._chunk_keys = {}
-        keys = {self.key(d): d for d in digests}
-        self._chunk_keys = {d: key for key, d in keys.items()}
+        self._chunk_keys = {d: self._make_key(d) for d in digests}
+        keys = {key: d for d, key in self._chunk_keys.items()}
         every = list(keys)
         if len(every) <= 2 * SAMPLE_RECORDS:
             return self._probe(every, keys)
