@@ -269,6 +269,9 @@ class PrimaryRows(RowImporter):
     columns: ClassVar[tuple[Column[Any], ...]] = COLUMNS
     refused: ClassVar[dict[str, tuple[str, str]]] = REFUSED
     markers: ClassVar[frozenset[str]] = frozenset({FAGKODE.name, VURDERINGSTYPE.name})
+    # A vitnemål's rows are one raw record (2: until then each row was one)
+    mapping_version: ClassVar[int] = 2
+    raw_record_column: ClassVar[str | None] = DOKUMENT_ID.name
 
     def records(self, row: Row, documents: DocumentMemory) -> Iterator[AchievementRecord]:
         document = self._document(row, documents)

@@ -51,6 +51,9 @@ class RowImporter:
     #: raised whenever what a row makes changes (its mapping, or a code list it reads): the rows
     #: remembered from earlier deliveries (register.ingest.known_input) are then mapped again
     mapping_version: ClassVar[int] = 1
+    #: the column whose one value makes adjacent rows one raw record, remembered and recognised together
+    #: (importers.tabular.known_rows): a document's rows; None: each row is one
+    raw_record_column: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

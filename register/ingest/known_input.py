@@ -3,9 +3,9 @@
 A re-export carries the same records as the file sent before, in other bytes (a trailing newline, a
 comment between documents, another order). The content hash recognises each record as unchanged, but
 only after it has been parsed, mapped and hashed — most of a re-send's cost. So an importer that can
-cut its file into raw records cheaply (a CSV row with the header it is read under) gives each raw
-record a digest: its bytes, the context they are read under, the importer's name and its
-``mapping_version``. Per delivering provider, the register keeps the digests of raw records whose every
+cut its file into raw records cheaply (a CSV row with the header it is read under, or a vitnemål's
+adjacent rows) gives each raw record a digest: its bytes, the context they are read under, the
+importer's name and its ``mapping_version``. Per delivering provider, the register keeps the digests of raw records whose every
 item was accepted, with what they made (achievement ids and content hashes, in order). On a delivery
 the importer asks for a chunk of digests at once (``KnownInputs.lookup``: one probe of the primary key
 per digest, in one statement), and a known raw record is yielded as a ``KnownSpan`` instead of being

@@ -4,6 +4,7 @@ full read says (register.ingest.known_input, importers.tabular.known_rows)."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
 from importers.primary.rows import PrimaryRows
-from importers.tabular import DocumentMemory, Row
+from importers.tabular import DocumentMemory, Row, known_rows
 from importers.vocational.rows import VocationalRows
 from intake.batches import BatchReport, run_import
 from register.database import to_sqlalchemy
@@ -119,8 +120,9 @@ def test_a_correction_by_another_batch_makes_the_old_bytes_a_change(
     mapped.take()
 
     again = deliver(db, settings, COUNTY, FILE + b"\n")
-    # row 2's achievement no longer carries the hash its bytes made: read again, and a change back
-    assert mapped.take() == ["row 2"]
+    # row 2's achievement no longer carries the hash its bytes made: its vitnemål's rows (one raw record)
+    # are read again, and row 2 is a change back; the other vitnemål is skipped
+    assert mapped.take() == ["row 1", "row 2"]
     assert counts(again) == ("completed", 1, 0, 1, 5, 0)
     with db.connect() as conn:
         grade = conn.execute(
@@ -138,7 +140,7 @@ def test_a_row_with_a_rejection_is_read_again_and_rejected_again(
     mapped.take()
 
     again = deliver(db, settings, COUNTY, content + b"\n")
-    assert mapped.take() == ["row 2"]
+    assert mapped.take() == ["row 1", "row 2", "row 3"]  # the vitnemål's rows, one raw record, not remembered
     assert counts(again) == ("completed", 0, 0, 0, 3, 1)
     [error] = again.errors
     assert (error.record, error.code) == ("row 2", "grade.invalid")
@@ -185,6 +187,55 @@ def test_rows_in_another_order_replay_their_document_or_are_read(
     forget(db)
     full = deliver(db, settings, COUNTY, swapped + b"\n")
     assert counts(again) == counts(full) == ("completed", 0, 0, 0, 6, 0)
+    assert records_of(db, again) == records_of(db, full)
+
+
+def test_a_vitnemals_rows_are_one_raw_record_and_a_changed_one_is_read_alone(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped
+) -> None:
+    deliver(db, settings, COUNTY, FILE)
+    with db.connect() as conn:
+        notes = conn.execute(text("SELECT note FROM known_input ORDER BY note")).scalars().all()
+    # one row a vitnemål, not a row a CSV row; each notes how many records each of its rows made
+    assert [json.loads(note)[0] for note in notes] == [[2, 1], [2, 1]]
+    mapped.take()
+    # a subject added to VM-1: its rows are another raw record and are read; VM-2's are skipped
+    grown = rows(
+        subject("4"),
+        subject("3", fagkode="MAT1019"),
+        subject("6", fagkode="ENG1007"),
+        subject("5", doc="VM-2", pupil=OTHER_PUPIL),
+        subject("2", doc="VM-2", fagkode="MAT1019", pupil=OTHER_PUPIL),
+    )
+    again = deliver(db, settings, COUNTY, grown)
+    assert mapped.take() == ["row 1", "row 2", "row 3"]
+    assert counts(again) == ("completed", 1, 1, 0, 6, 0)
+    forget(db)
+    full = deliver(db, settings, COUNTY, grown + b"\n")
+    assert [r[:3] for r in records_of(db, again)] == [r[:3] for r in records_of(db, full)]
+
+
+def test_a_vitnemals_rows_apart_or_past_the_group_limit_are_raw_records_of_their_own(
+    db: Engine, settings: Settings, orgs: None, mapped: Mapped, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(known_rows, "MAX_GROUP_ROWS", 2)
+    content = rows(
+        subject("4"),
+        subject("5", doc="VM-2", pupil=OTHER_PUPIL),
+        subject("3", fagkode="MAT1019"),
+        subject("2", fagkode="ENG1007"),
+        subject("6", fagkode="FYS1001"),
+    )  # VM-1: row 1 alone, rows 3 and 4 (the limit), row 5 alone
+    first = deliver(db, settings, COUNTY, content)
+    assert counts(first) == ("completed", 7, 7, 0, 0, 0)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM known_input")).scalar_one() == 4
+    mapped.take()
+    again = deliver(db, settings, COUNTY, content + b"\n")
+    assert mapped.take() == []
+    forget(db)
+    full = deliver(db, settings, COUNTY, content + b"\n\n")
+    assert counts(again) == counts(full) == ("completed", 0, 0, 0, 7, 0)
     assert records_of(db, again) == records_of(db, full)
 
 
@@ -323,13 +374,13 @@ def test_the_sweep_forgets_only_rows_no_lookup_can_find_again(
     deliver(db, settings, COUNTY, rows(subject("6", fagkode="MAT1019")))  # corrects row 2's grade
     with db.begin() as conn:
         before = conn.execute(text("SELECT count(*) FROM known_input")).scalar_one()
-        assert known_input.sweep(conn) == 1  # row 2 of the first file: its achievement changed
+        assert known_input.sweep(conn) == 1  # VM-1's rows of the first file: row 2's achievement changed
         assert known_input.sweep(conn) == 0
         after = conn.execute(text("SELECT count(*) FROM known_input")).scalar_one()
     assert after == before - 1
     mapped.take()
     again = deliver(db, settings, COUNTY, FILE + b"\n")
-    assert mapped.take() == ["row 2"]  # as without the sweep: the others are still skipped
+    assert mapped.take() == ["row 1", "row 2"]  # as without the sweep: VM-2 is still skipped
     assert counts(again) == ("completed", 1, 0, 1, 5, 0)
 
 
@@ -379,10 +430,12 @@ KNOWN_INPUT = (
 
 
 def test_0016_keeps_every_row_0015_remembered(
-    server_admin_url: str, settings: Settings, mapped: Mapped
+    server_admin_url: str, settings: Settings, mapped: Mapped, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """0016 cuts digests and content hashes to 16 bytes and a "seen" note's digest to 32 hex digits: what
-    0015 remembered is the same rows after it, and a re-export is still not mapped."""
+    0015 remembered is the same rows after it, and a re-export is still not mapped. (Each row its own raw
+    record, as when 0015 and 0016 were written: a vitnemål's rows are one since.)"""
+    monkeypatch.setattr(PrimaryRows, "raw_record_column", None)
     url = create_database(server_admin_url, prefix="register_migrate")
     engine = create_engine(to_sqlalchemy(url))
     try:
