@@ -463,9 +463,52 @@ def test_0016_keeps_every_row_0015_remembered(
                         "ids": ids,
                     },
                 )
-        command.upgrade(cfg, "heads")
+        command.upgrade(cfg, "0016")  # 0017 forgets such rows (below)
         with engine.connect() as conn:
             assert [tuple(r) for r in conn.execute(text(KNOWN_INPUT))] == remembered
+        resend = deliver(engine, settings, COUNTY, FILE + b"\n")
+        assert mapped.take() == []
+        assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
+    finally:
+        engine.dispose()
+        drop_database(server_admin_url, url)
+
+
+def test_0017_forgets_the_rows_remembered_one_by_one_and_keeps_the_rest(
+    server_admin_url: str, settings: Settings, mapped: Mapped
+) -> None:
+    """A primary row remembered alone (before a vitnemål's rows were one raw record) can never be looked
+    up again: 0017 deletes the rows whose note is a row's vitnemål check, and keeps the others."""
+    url = create_database(server_admin_url, prefix="register_migrate")
+    engine = create_engine(to_sqlalchemy(url))
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "heads")
+        create_organisations(engine)
+        deliver(engine, settings, COUNTY, FILE)
+        mapped.take()
+        with engine.begin() as conn:
+            groups = [tuple(r) for r in conn.execute(text(KNOWN_INPUT))]
+            assert len(groups) == 2  # VM-1 and VM-2, each its rows
+            provider, _, _, ids, hashes = groups[0]
+            for n, note in enumerate(['["new", "primary/VM-9", []]', '["seen", "primary/VM-9", "ab"]', None]):
+                conn.execute(
+                    text("INSERT INTO known_input VALUES (:provider, :digest, :note, :ids, :hashes)"),
+                    {
+                        "provider": provider,
+                        "digest": bytes([n]) * 16,
+                        "note": note,
+                        "ids": ids,
+                        "hashes": hashes,
+                    },
+                )
+        command.downgrade(cfg, "0016")
+        command.upgrade(cfg, "0017")
+        with engine.connect() as conn:
+            kept = [tuple(r) for r in conn.execute(text(KNOWN_INPUT))]
+        assert sorted(kept, key=repr) == sorted(
+            [*groups, (provider, bytes([2]) * 16, None, ids, hashes)], key=repr
+        )
         resend = deliver(engine, settings, COUNTY, FILE + b"\n")
         assert mapped.take() == []
         assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
