@@ -3,6 +3,7 @@ full read says (register.ingest.known_input, importers.tabular.known_rows)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 
 from importers.primary.rows import PrimaryRows
@@ -429,13 +431,10 @@ KNOWN_INPUT = (
 )
 
 
-def test_0016_keeps_every_row_0015_remembered(
-    server_admin_url: str, settings: Settings, mapped: Mapped, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """0016 cuts digests and content hashes to 16 bytes and a "seen" note's digest to 32 hex digits: what
-    0015 remembered is the same rows after it, and a re-export is still not mapped. (Each row its own raw
-    record, as when 0015 and 0016 were written: a vitnemål's rows are one since.)"""
-    monkeypatch.setattr(PrimaryRows, "raw_record_column", None)
+@contextlib.contextmanager
+def register_with_file(server_admin_url: str, settings: Settings) -> Iterator[tuple[Engine, Config]]:
+    """A database of its own at the head revision, for a migration's test: the organisations made and
+    ``FILE`` delivered; dropped afterwards."""
     url = create_database(server_admin_url, prefix="register_migrate")
     engine = create_engine(to_sqlalchemy(url))
     try:
@@ -443,6 +442,20 @@ def test_0016_keeps_every_row_0015_remembered(
         command.upgrade(cfg, "heads")
         create_organisations(engine)
         deliver(engine, settings, COUNTY, FILE)
+        yield engine, cfg
+    finally:
+        engine.dispose()
+        drop_database(server_admin_url, url)
+
+
+def test_0016_keeps_every_row_0015_remembered(
+    server_admin_url: str, settings: Settings, mapped: Mapped, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0016 cuts digests and content hashes to 16 bytes and a "seen" note's digest to 32 hex digits: what
+    0015 remembered is the same rows after it, and a re-export is still not mapped. (Each row its own raw
+    record, as when 0015 and 0016 were written: a vitnemål's rows are one since.)"""
+    monkeypatch.setattr(PrimaryRows, "raw_record_column", None)
+    with register_with_file(server_admin_url, settings) as (engine, cfg):
         mapped.take()
         with engine.connect() as conn:
             remembered = [tuple(r) for r in conn.execute(text(KNOWN_INPUT))]
@@ -469,9 +482,6 @@ def test_0016_keeps_every_row_0015_remembered(
         resend = deliver(engine, settings, COUNTY, FILE + b"\n")
         assert mapped.take() == []
         assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
-    finally:
-        engine.dispose()
-        drop_database(server_admin_url, url)
 
 
 def test_0017_forgets_the_rows_remembered_one_by_one_and_keeps_the_rest(
@@ -479,13 +489,7 @@ def test_0017_forgets_the_rows_remembered_one_by_one_and_keeps_the_rest(
 ) -> None:
     """A primary row remembered alone (before a vitnemål's rows were one raw record) can never be looked
     up again: 0017 deletes the rows whose note is a row's vitnemål check, and keeps the others."""
-    url = create_database(server_admin_url, prefix="register_migrate")
-    engine = create_engine(to_sqlalchemy(url))
-    try:
-        cfg = alembic_config(url)
-        command.upgrade(cfg, "heads")
-        create_organisations(engine)
-        deliver(engine, settings, COUNTY, FILE)
+    with register_with_file(server_admin_url, settings) as (engine, cfg):
         mapped.take()
         with engine.begin() as conn:
             groups = [tuple(r) for r in conn.execute(text(KNOWN_INPUT))]
@@ -512,6 +516,3 @@ def test_0017_forgets_the_rows_remembered_one_by_one_and_keeps_the_rest(
         resend = deliver(engine, settings, COUNTY, FILE + b"\n")
         assert mapped.take() == []
         assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
-    finally:
-        engine.dispose()
-        drop_database(server_admin_url, url)
