@@ -77,10 +77,10 @@ def extract(
     count = size = 0
     for item in _raw_records(items, importer.raw_record_column):
         chunk.append(item)
-        # every item counts (a file of rejected lines is a chunk of rejections, bounded as rows are)
-        count, size = (
-            (count + len(item.rows), size + item.size) if isinstance(item, _RawRecord) else (count + 1, size)
-        )
+        if isinstance(item, _RawRecord):
+            count, size = count + len(item.rows), size + item.size
+        else:
+            count += 1  # a file of rejected lines is a chunk of rejections, bounded as rows are
         if count >= CHUNK_RECORDS or size >= CHUNK_BYTES:
             yield from _chunk(importer, chunk, documents, known, replay, notes)
             chunk, count, size = [], 0, 0
@@ -100,7 +100,7 @@ def _raw_records(
     for item in items:
         if not isinstance(item, PendingRow):
             if group:
-                yield _raw_record(group)
+                yield _raw_record(group, size)
                 group = []
             yield item
             continue
@@ -121,19 +121,18 @@ def _raw_records(
             size += item.size
             continue
         if group:
-            yield _raw_record(group)
+            yield _raw_record(group, size)
         group, value, size = [item], this, item.size
     if group:
-        yield _raw_record(group)
+        yield _raw_record(group, size)
 
 
-def _raw_record(rows: list[PendingRow]) -> _RawRecord:
+def _raw_record(rows: list[PendingRow], size: int) -> _RawRecord:
     if len(rows) == 1:
-        return _RawRecord(rows, rows[0].digest, rows[0].size)
+        return _RawRecord(rows, rows[0].digest, size)
     # The rows' digests are of one length each: their concatenation is unambiguous, and its digest
     # differs from any one row's (short of a SHA-256 collision).
-    digest = hashlib.sha256(b"".join(row.digest for row in rows)).digest()
-    return _RawRecord(rows, digest, sum(row.size for row in rows))
+    return _RawRecord(rows, hashlib.sha256(b"".join(row.digest for row in rows)).digest(), size)
 
 
 def _chunk(

@@ -5,11 +5,12 @@ comment between documents, another order). The content hash recognises each reco
 only after it has been parsed, mapped and hashed — most of a re-send's cost. So an importer that can
 cut its file into raw records cheaply (a CSV row with the header it is read under, or a vitnemål's
 adjacent rows) gives each raw record a digest: its bytes, the context they are read under, the
-importer's name and its ``mapping_version``. Per delivering provider, the register keeps the digests of raw records whose every
-item was accepted, with what they made (achievement ids and content hashes, in order). On a delivery
-the importer asks for a chunk of digests at once (``KnownInputs.lookup``: one probe of the primary key
-per digest, in one statement), and a known raw record is yielded as a ``KnownSpan`` instead of being
-parsed: the ingest counts its items unchanged exactly as the content hash would have.
+importer's name and its ``mapping_version``. Per delivering provider, the register keeps the digests
+of raw records whose every item was accepted, with what they made (achievement ids and content
+hashes, in order). On a delivery the importer asks for a chunk of digests at once
+(``KnownInputs.lookup``: one probe of the primary key per digest, in one statement), and a known raw
+record is yielded as a ``KnownSpan`` instead of being parsed: the ingest counts its items unchanged
+exactly as the content hash would have.
 
 A first delivery knows none of its records, and at national scale each probe of a key that is not
 there may read a page of the index from disk (0.37 s for a chunk of 2 000 cold, measured). So a chunk
