@@ -16,16 +16,31 @@ Two shapes of delivery, by ``ScanRules.sequence``:
 
 Error codes are the format's own (``json.*`` for rows, ``micro.*`` for credentials): the scanner names
 the rule that was broken, ``ScanRules.codes`` names the code a provider reads for it.
+
+An array is cut faster, in C, a window of about ``WINDOW`` bytes at a time: msgspec's decoder reads
+the window up to its last comma, closed with a bracket, and gives each element's bytes unparsed — the
+text is valid JSON only where that comma stands between two elements of the array, since a parser's
+state at a byte depends only on the bytes before it — and the rules are checked on the window (its
+depth from its brackets outside strings, each element's kind and size). Where msgspec refuses a
+window or a rule fails, the streaming scan reads the rest of the file from that window on, and names
+the rule and the byte as always; so both give the same values or the same error
+(``tests/importers/test_jsonscan.py`` compares them). Memory stays at a few windows; an element
+larger than a window is left to the streaming scan, with the rest of the file (the price: the regular
+expressions' speed, 6 × slower on a credential file, measured in docs/performance.md).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
+
+import msgspec
 
 CHUNK = 1024 * 1024
+#: how much of an array is cut in C at a time (see the module docstring)
+WINDOW = 2 * CHUNK
 
 #: the rules the scanner enforces; each format maps them to its own error code
 Rule = Literal[
@@ -47,6 +62,7 @@ _INSIDE = re.compile(rb'["\\]')
 # A bare scalar (number, true, false, null — or garbage the parser will name) runs to the next delimiter.
 _SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
 _SPACE = frozenset(b" \t\r\n")
+_BLANK_BYTES = b" \t\r\n"
 # A run of blanks between values is stepped over in one match: a file of gigabytes of spaces costs one
 # regular-expression pass, not a Python step per byte.
 _BLANKS = re.compile(rb"[ \t\r\n]+")
@@ -144,7 +160,157 @@ def scan_values(head: bytes, source: Readable, rules: ScanRules) -> Iterator[Pie
     ``head`` is what the caller already read, without a byte order mark. Raises ScanError for a broken
     or hostile structure, at the first byte that shows it.
     """
+    scanner = _Scanner(rules)
+    offset = 0
+    # an array is cut in C where it can be; the streaming scan goes on where it cannot
+    head = head or source.read(CHUNK)
+    if head.lstrip(_BLANK_BYTES)[:1] == b"[":
+        rest = yield from _cut_array(head, source, rules)
+        if rest is None:
+            return
+        scanner.in_array(rest.elements_before, after_comma=rest.after_comma)
+        head, offset = rest.data, rest.offset
+    yield from scanner.run(head, source, offset)
+
+
+def stream_values(head: bytes, source: Readable, rules: ScanRules) -> Iterator[Piece]:
+    """``scan_values`` by the streaming scan alone: the reference the cut in C is tested against."""
     yield from _Scanner(rules).run(head, source)
+
+
+class _Rest(NamedTuple):
+    """Where the cut in C stopped: the delivery from ``offset`` on, as far as read, for the scanner."""
+
+    data: bytes
+    offset: int
+    elements_before: int
+    after_comma: bool
+
+
+# What the cut in C reads: the elements unparsed; a bracket's kind does not matter to a depth;
+# everything but quotes and brackets dropped at once.
+_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+_BRACKETS_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+_NOT_QUOTE_OR_BRACKET = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_SEPARATOR = re.compile(rb"[ \t\r\n]*,?[ \t\r\n]*")
+_SIGNATURE_BYTES = 32
+_CUT_TRIES = 3
+
+
+def _cut_array(head: bytes, source: Readable, rules: ScanRules) -> Generator[Piece, None, _Rest | None]:
+    """Yield the array's elements a window at a time; return where the scanner must go on, or None."""
+    start = head.index(b"[") + 1
+    data, offset = head[start:], start  # the delivery from ``offset`` on, not yet cut
+    total, count, after_comma, end_of_file = len(head), 0, False, False
+    signature = b""
+    while True:
+        parts, have = [data], len(data)
+        while not end_of_file and have < WINDOW:
+            more = source.read(CHUNK)
+            end_of_file = not more
+            parts.append(more)
+            have += len(more)
+            total += len(more)
+        data = b"".join(parts)
+        if rules.max_total_bytes is not None and total > rules.max_total_bytes:
+            break  # the scanner says so, at the same chunk
+        if not signature:
+            signature = _signature(data)
+        if end_of_file:
+            cut, pieces = len(data), _window(b"[" + data, rules, count, offset - 1)  # up to the closing "]"
+        else:
+            cut, pieces = -1, None
+            for cut in _cuts(data, signature):
+                pieces = _window(b"[" + data[:cut] + b"]", rules, count, offset - 1)
+                if pieces is not None:
+                    break
+        if pieces is None or (not pieces and (after_comma or not end_of_file)):
+            break  # a fault, an empty element or an element larger than a window: the scanner goes on
+        yield from pieces
+        if end_of_file:
+            return None
+        count += len(pieces)
+        data, offset, after_comma = data[cut + 1 :], offset + cut + 1, True
+    return _Rest(data, offset, count, after_comma)
+
+
+def _signature(data: bytes) -> bytes:
+    """The bytes the first element starts with, which the others likely start with too: an object's
+    first key (``{"@context":``), or the first bytes of a string (a JWT's header) or other value."""
+    blanks = _BLANKS.match(data)
+    first = blanks.end() if blanks else 0
+    head = data[first : first + _SIGNATURE_BYTES]
+    key_end = head.find(b":") if head[:1] == b"{" else -1
+    return head[: key_end + 1] if key_end > 0 else head[:16]
+
+
+def _cuts(data: bytes, signature: bytes) -> Iterator[int]:
+    """Where a window may end, most likely first: the comma before the last few places where the bytes
+    an element of this file starts with recur (a delivery's elements start alike), then the last comma.
+    A wrong guess costs a decode, never a wrong cut."""
+    end = len(data)
+    for _ in range(_CUT_TRIES):
+        at = data.rfind(signature, 0, end)
+        if at <= 0:
+            break
+        end = at
+        lo = max(0, at - 64)
+        before = data[lo:at].rstrip(_BLANK_BYTES)
+        if before.endswith(b","):
+            yield lo + len(before) - 1
+    last = data.rfind(b",")
+    if last >= 0:
+        yield last
+
+
+def _window(text: bytes, rules: ScanRules, count: int, base: int) -> list[Piece] | None:
+    """The elements of the JSON array ``text`` (``base``: its offset in the delivery), or None where
+    msgspec refuses it (not JSON, or nested beyond its own recursion limit), it nests deeper than the
+    rules allow, or an element is of a kind the format cannot read or oversized where that stops the file.
+    """
+    try:
+        elements = _ELEMENTS.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if _depth(text, rules.max_depth) > rules.max_depth:
+        return None
+    pieces: list[Piece] = []
+    position = 1
+    for index, element in enumerate(elements, count + 1):
+        view = memoryview(element)
+        kind = _KIND.get(view[0], "scalar")
+        size = len(view)
+        if kind not in rules.element_kinds or (size > rules.max_item_bytes and rules.oversized == "fail"):
+            return None
+        # Between two elements stand only blanks and one comma: each offset follows from the one before.
+        separator = _SEPARATOR.match(text, position)
+        assert separator is not None  # the pattern matches the empty string
+        position = separator.end()
+        pieces.append(
+            Piece(index, kind, None if size > rules.max_item_bytes else bytes(view), size, base + position)
+        )
+        position += size
+    return pieces
+
+
+def _depth(data: bytes, limit: int) -> int:
+    """How deep JSON text ``data`` (already known to be JSON) nests, counted up to ``limit + 1``.
+
+    Without the escaped backslashes and quotes, every quote opens or closes a string; of the quotes and
+    brackets alone, quotes side by side are dropped (that never changes which brackets lie inside a
+    string), the strings left — those holding a bracket — are cut out, and each round of removing every
+    adjacent bracket pair removes exactly the innermost level. All of it is C over the bytes.
+    """
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = data.translate(_BRACKETS_ONE_KIND, _NOT_QUOTE_OR_BRACKET).replace(b'""', b"")
+    if b'"' in marks:
+        marks = b"".join(marks.split(b'"')[::2])
+    depth = 0
+    while marks and depth <= limit:
+        marks = marks.replace(b"[]", b"")
+        depth += 1
+    return depth
 
 
 class _Scanner:
@@ -187,9 +353,15 @@ class _Scanner:
 
     # -- the scan -----------------------------------------------------------------------------------
 
-    def run(self, chunk: bytes, source: Readable) -> Iterator[Piece]:
+    def in_array(self, count: int, *, after_comma: bool) -> None:
+        """Go on inside the outer array after ``count`` elements (and the comma after the last one)."""
+        self.stack = bytearray(b"[")
+        self.state = _ARRAY_VALUE if after_comma else _ARRAY_FIRST
+        self.count = count
+
+    def run(self, chunk: bytes, source: Readable, offset: int = 0) -> Iterator[Piece]:
+        """Scan ``chunk`` — the delivery from byte ``offset`` on — and then the rest of ``source``."""
         rules = self.rules
-        offset = 0  # bytes of the delivery before ``chunk``
         chunk = chunk or source.read(CHUNK)
         while chunk:
             if rules.max_total_bytes is not None and offset + len(chunk) > rules.max_total_bytes:

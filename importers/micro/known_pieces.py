@@ -15,6 +15,7 @@ reference (``credential 7``; the claims of one ELM credential are named apart, a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -72,8 +73,8 @@ def _chunk(
         ref = f"credential {piece.index}"
         hit = found.get(digest)
         if hit is not None and hit.note is not None:  # a note is always kept with a credential
-            _, until = json.loads(hit.note)
-            if until is None or now < dt.datetime.fromisoformat(until):
+            _, until = _parsed_note(hit.note)
+            if until is None or now < until:
                 yield KnownSpan(ref, hit)
                 continue
         yield SpanStart(digest)
@@ -99,6 +100,14 @@ def _note(records: list[AchievementRecord]) -> str:
     return json.dumps([formats, None if until is None else until.isoformat()])
 
 
-def formats_of(span: KnownSpan) -> list[str]:
+def formats_of(span: KnownSpan) -> tuple[str, ...]:
     """The formats of a known credential's records, for ``credentials_by_format``."""
-    return [] if span.known.note is None else list(json.loads(span.known.note)[0])
+    return () if span.known.note is None else _parsed_note(span.known.note)[0]
+
+
+@functools.lru_cache(maxsize=2 * known_input.CHUNK_RECORDS)
+def _parsed_note(note: str) -> tuple[tuple[str, ...], dt.datetime | None]:
+    """A note read once for both its uses (the skip, then the count by format), more than a chunk apart
+    at most; credentials of one kind often share one."""
+    formats, until = json.loads(note)
+    return tuple(formats), None if until is None else dt.datetime.fromisoformat(until)
