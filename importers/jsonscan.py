@@ -6,7 +6,8 @@ JSON delivery — rows of a table (``importers.tabular``), credentials (``import
 into values by this scanner, which tracks only strings, brackets and the commas of the outer array:
 nesting beyond ``max_depth`` stops the file at once, a value beyond ``max_item_bytes`` is skipped
 unkept or stops the file (the format decides), and only a value that passed both is given to the
-parser. Memory stays at one read chunk plus one value; the work is one regular-expression pass.
+parser. The streaming scan's memory stays at one read chunk plus one value, its work at one
+regular-expression pass.
 
 Two shapes of delivery, by ``ScanRules.sequence``:
 
@@ -61,8 +62,8 @@ _NEXT_BRACKET = re.compile(rb'(?>"[^"\\]*(?:\\.[^"\\]*)*"|[^"\[\]{}]+)*+([\[\]{}
 _INSIDE = re.compile(rb'["\\]')
 # A bare scalar (number, true, false, null — or garbage the parser will name) runs to the next delimiter.
 _SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
-_SPACE = frozenset(b" \t\r\n")
 _BLANK_BYTES = b" \t\r\n"
+_SPACE = frozenset(_BLANK_BYTES)
 # A run of blanks between values is stepped over in one match: a file of gigabytes of spaces costs one
 # regular-expression pass, not a Python step per byte.
 _BLANKS = re.compile(rb"[ \t\r\n]+")
@@ -195,13 +196,15 @@ _NOT_QUOTE_OR_BRACKET = bytes(sorted(set(range(256)) - set(b'"[]{}')))
 _SEPARATOR = re.compile(rb"[ \t\r\n]*,?[ \t\r\n]*")
 _SIGNATURE_BYTES = 32
 _CUT_TRIES = 3
+#: blanks looked through, back from an element's first bytes, for the comma before it
+_BLANKS_BEFORE_ELEMENT = 64
 
 
 def _cut_array(head: bytes, source: Readable, rules: ScanRules) -> Generator[Piece, None, _Rest | None]:
     """Yield the array's elements a window at a time; return where the scanner must go on, or None."""
     start = head.index(b"[") + 1
     data, offset = head[start:], start  # the delivery from ``offset`` on, not yet cut
-    total, count, after_comma, end_of_file = len(head), 0, False, False
+    count, after_comma, end_of_file = 0, False, False
     signature = b""
     while True:
         parts, have = [data], len(data)
@@ -210,28 +213,35 @@ def _cut_array(head: bytes, source: Readable, rules: ScanRules) -> Generator[Pie
             end_of_file = not more
             parts.append(more)
             have += len(more)
-            total += len(more)
         data = b"".join(parts)
-        if rules.max_total_bytes is not None and total > rules.max_total_bytes:
+        if rules.max_total_bytes is not None and offset + len(data) > rules.max_total_bytes:
             break  # the scanner says so, at the same chunk
-        if not signature:
-            signature = _signature(data)
-        if end_of_file:
-            cut, pieces = len(data), _window(b"[" + data, rules, count, offset - 1)  # up to the closing "]"
-        else:
-            cut, pieces = -1, None
-            for cut in _cuts(data, signature):
-                pieces = _window(b"[" + data[:cut] + b"]", rules, count, offset - 1)
-                if pieces is not None:
-                    break
-        if pieces is None or (not pieces and (after_comma or not end_of_file)):
+        signature = signature or _signature(data)
+        window = _cut_window(data, end_of_file, signature, rules, count, offset - 1)
+        if window is None or (not window[0] and (after_comma or not end_of_file)):
             break  # a fault, an empty element or an element larger than a window: the scanner goes on
+        pieces, cut = window
         yield from pieces
         if end_of_file:
             return None
         count += len(pieces)
         data, offset, after_comma = data[cut + 1 :], offset + cut + 1, True
     return _Rest(data, offset, count, after_comma)
+
+
+def _cut_window(
+    data: bytes, end_of_file: bool, signature: bytes, rules: ScanRules, count: int, base: int
+) -> tuple[list[Piece], int] | None:
+    """The elements at the start of ``data`` (its offset ``base`` + 1) and where they end: all of it at
+    the end of the file, else up to the first guessed comma the decoder accepts; None if none is."""
+    if end_of_file:
+        pieces = _window(b"[" + data, rules, count, base)  # up to the closing "]"
+        return None if pieces is None else (pieces, len(data))
+    for cut in _cuts(data, signature):
+        pieces = _window(b"[" + data[:cut] + b"]", rules, count, base)
+        if pieces is not None:
+            return pieces, cut
+    return None
 
 
 def _signature(data: bytes) -> bytes:
@@ -249,12 +259,12 @@ def _cuts(data: bytes, signature: bytes) -> Iterator[int]:
     an element of this file starts with recur (a delivery's elements start alike), then the last comma.
     A wrong guess costs a decode, never a wrong cut."""
     end = len(data)
-    for _ in range(_CUT_TRIES):
+    for _ in range(_CUT_TRIES if signature else 0):
         at = data.rfind(signature, 0, end)
         if at <= 0:
             break
         end = at
-        lo = max(0, at - 64)
+        lo = max(0, at - _BLANKS_BEFORE_ELEMENT)
         before = data[lo:at].rstrip(_BLANK_BYTES)
         if before.endswith(b","):
             yield lo + len(before) - 1

@@ -3,7 +3,8 @@
 JSON deliveries go through the project's one streaming JSON scanner (``importers.jsonscan``: nesting
 beyond ``max_depth`` stops the file at once, a credential beyond ``max_item_bytes`` is skipped unkept and
 reported, only a credential that passed both reaches ``json.loads``); compact VC-JWTs one per line are
-cut here by lines. Memory stays at one read chunk plus one document.
+cut here by lines. Memory stays at the scanner's few windows (an array is cut in C a window at a
+time) or one read chunk, plus one document.
 
 A delivery is one of:
 - one JSON document (a credential, an envelope, a signed ELM wrapper);
