@@ -192,11 +192,19 @@ def write(
         text("SELECT (SELECT count(*) FROM stage) + (SELECT count(*) FROM stage_unchanged)")
     ).scalar_one()
 
+    # Whether any staged record is stored already (a correction, a withdrawal, a re-send read again).
+    # On a first delivery none is, and the history copy and the UPDATE below are not run: an UPDATE
+    # that changes nothing is not free: the planner hash-joins the whole achievement table for it
+    # wherever a scan looks cheaper than a probe per staged record (into 1.2 M achievements, 0.4 s of
+    # a 15 s first import of 113 870 records).
+    any_stored = conn.execute(text("SELECT EXISTS (SELECT 1 FROM stored WHERE id IS NOT NULL)")).scalar_one()
+
     # History first: the current row of every record that changes is copied, as it is, to the
     # append-only version table before it is overwritten.
-    conn.execute(
-        text(
-            """
+    if any_stored:
+        conn.execute(
+            text(
+                """
             INSERT INTO achievement_version (achievement_id, version, person_id, batch_id, content_hash, status,
                                              content)
             SELECT a.id, a.version, a.person_id, a.batch_id, a.content_hash, a.status,
@@ -205,9 +213,9 @@ def write(
             CROSS JOIN LATERAL (SELECT * FROM achievement a WHERE a.id = st.id LIMIT 1) a
             WHERE st.content_hash <> s.content_hash
             """
-        ),
-        p,
-    )
+            ),
+            p,
+        )
     # A parent is either stored already (its id stays) or new in this delivery (the id given to it
     # at staging): so children get part_of_id as they are written, never by a second UPDATE pass.
     # New rows go first, because a changed child may now point at a new parent; foreign keys are
@@ -239,9 +247,11 @@ def write(
     ).rowcount
     # A changed result (corrected or withdrawn) is no longer what a wallet credential holding it says:
     # the credentials are flipped to invalid by the same statement, set-based (register.wallet.status).
-    changed = conn.execute(
-        text(
-            f"""
+    changed = 0
+    if any_stored:
+        changed = conn.execute(
+            text(
+                f"""
             WITH changed AS (
             UPDATE achievement a SET
                 person_id = s.person_id, awarding_org_id = s.awarding_org_id, specification_id = s.spec_id,
@@ -257,9 +267,9 @@ def write(
             ), revoked AS ({_REVOKE_CHANGED})
             SELECT count(*) FROM changed
             """
-        ),
-        p,
-    ).scalar_one()
+            ),
+            p,
+        ).scalar_one()
     conn.execute(
         text(
             """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
 import intake.batches
@@ -81,6 +81,39 @@ def test_changed_record_makes_a_new_version(db: Engine, settings: Settings, scho
         old = conn.execute(text("SELECT version, content->>'grade_value' FROM achievement_version")).one()
     assert tuple(current) == (2, "5")
     assert tuple(old) == (1, "3")
+
+
+def test_a_first_delivery_neither_updates_nor_copies_history(
+    db: Engine, settings: Settings, school: str, pupil: str
+) -> None:
+    """Nothing stored yet, so nothing to update: the UPDATE and the history copy are not even sent
+    (an UPDATE joining nothing hash-joined the whole achievement table). With one record stored and
+    changed beside a new one, both run and each record gets its due."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    def updates() -> list[str]:
+        return [s for s in statements if "UPDATE achievement " in s or "INSERT INTO achievement_version" in s]
+
+    event.listen(db, "before_cursor_execute", seen)
+    try:
+        first = deliver(db, settings, school, {"nin": pupil, "key": "s-1", "org": school, "grade": "3"})
+        assert (first.accepted, first.new) == (1, 1)
+        assert updates() == []
+        statements.clear()
+        second = deliver(
+            db, settings, school,
+            {"nin": pupil, "key": "s-1", "org": school, "grade": "5"},
+            {"nin": pupil, "key": "s-2", "org": school, "grade": "4"},
+        )  # fmt: skip
+    finally:
+        event.remove(db, "before_cursor_execute", seen)
+    assert (second.accepted, second.new, second.changed) == (2, 1, 1)
+    assert len(updates()) == 2
+    assert count(db, "SELECT count(*) FROM achievement_version") == 1
+    assert count(db, "SELECT max(version) FROM achievement") == 2
 
 
 def test_withdrawal_is_a_status(db: Engine, settings: Settings, school: str, pupil: str) -> None:
