@@ -66,7 +66,8 @@ _BLANK_BYTES = b" \t\r\n"
 _SPACE = frozenset(_BLANK_BYTES)
 # A run of blanks between values is stepped over in one match: a file of gigabytes of spaces costs one
 # regular-expression pass, not a Python step per byte.
-_BLANKS = re.compile(rb"[ \t\r\n]+")
+_BLANK = b"[" + re.escape(_BLANK_BYTES) + b"]"
+_BLANKS = re.compile(_BLANK + b"+")
 _OPEN = {ord("]"): ord("["), ord("}"): ord("{")}
 _KIND: dict[int, Kind] = {ord("{"): "object", ord("["): "array", ord('"'): "string"}
 
@@ -193,7 +194,7 @@ class _Rest(NamedTuple):
 _ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _BRACKETS_ONE_KIND = bytes.maketrans(b"{}", b"[]")
 _NOT_QUOTE_OR_BRACKET = bytes(sorted(set(range(256)) - set(b'"[]{}')))
-_SEPARATOR = re.compile(rb"[ \t\r\n]*,?[ \t\r\n]*")
+_SEPARATOR = re.compile(_BLANK + b"*,?" + _BLANK + b"*")
 _SIGNATURE_BYTES = 32
 _CUT_TRIES = 3
 #: blanks looked through, back from an element's first bytes, for the comma before it

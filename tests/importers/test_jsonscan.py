@@ -188,7 +188,7 @@ def test_the_cut_in_c_gives_what_the_stream_gives_good_or_broken(
 
 
 def test_commas_and_element_openings_inside_strings_and_nesting_never_end_a_window(
-    small_window: None, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the bytes an element starts with after a comma inside nesting, and commas inside strings: each
     # a wrong guess for where a window ends, found wrong by the decoder
