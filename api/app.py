@@ -6,6 +6,7 @@ Everything the app needs is decided here, once: settings, the database engine, t
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -108,6 +109,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers.append(AuditCheckpointWriter(app.state.engine, settings))
     for worker in workers:
         worker.start()
+    _freeze_heap_once()
     try:
         yield
     finally:
@@ -117,3 +119,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # those still queued are left 'received', and the next start or a client's poll resumes them.
         executor.shutdown(wait=True, cancel_futures=True)
         await app.state.loop_database.close()
+
+
+_heap_frozen = False
+
+
+def _freeze_heap_once() -> None:
+    """Keep what exists once the app has started out of the garbage collector's passes, once a process.
+
+    Modules, routes, schemas, settings and pools live as long as the process and never become garbage,
+    yet every full pass of the collector walked all of them: a look-up allocates some hundred dicts, so
+    full passes came every few dozen look-ups, and they were a fifth of a worker's CPU and the tail of
+    its latency (docs/performance.md, "The collector's full passes"). Here, in the lifespan, it runs
+    in each worker process after its app exists — before ``uvicorn.run`` it would have missed the
+    app, and with several workers every process. Garbage is collected first, so none is kept for good.
+    Once per process: a test process starts many apps, and freezing again would keep its tests' apps.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()

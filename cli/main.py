@@ -11,7 +11,6 @@ and the intake, read together as one typer app; a file per command group would a
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import logging
 import os
@@ -168,9 +167,6 @@ def serve(
     libpq_url()  # start the embedded server (if used) once, before the workers share it
     # 'received' batches are left alone: the app resumes them at start, however old they are.
     _report_recovered(recover_interrupted(get_engine(), received_grace=None))
-    # The server's long-lived objects (modules, schema, settings) never become garbage: keeping them out
-    # of the collector's generations cut the cost of a look-up by a tenth in the GraphQL benchmark.
-    gc.freeze()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
