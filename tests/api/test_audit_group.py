@@ -127,3 +127,40 @@ def test_audit_rows_are_committed_with_synchronous_commit_on(database_url: str) 
 
     # off and local become on; a stricter setting is left as it is.
     assert asyncio.run(go()) == ["on", "on", "on", "remote_apply"]
+
+
+def test_a_grouped_row_is_stored_as_record_event_stores_it(db: Engine, database_url: str) -> None:
+    """Every column filled with text that needs escaping at each layer (JSON in JSON, quotes, backslashes,
+    letters beyond ASCII, a line separator): the group's row holds exactly the values given, and its hash,
+    taken over the canonical halves in SQL, is the one ``register audit verify`` recomputes — as for the
+    same event appended alone by ``record_event``."""
+    person = uuid.uuid4()
+    tricky = 'Bjørn «Æ» "sitat" \\ back\u2028slash 😀'
+    details = {"filters": {"note": tricky, "nested": '{"not": "json"}'}, "achievement_ids": ["a", "b"]}
+    given = dict(
+        action="persons.lookup", person_id=person, client_id=f"klient-{tricky}", organisation="974760673",
+        scope="kompetanse:read", request_id="req-ø-1", details=details,
+    )  # fmt: skip
+
+    async def work(writer: AuditGroupWriter, _: AuditGroupWriter) -> list[int]:
+        # Two in one group and one chain (two rounds), then one alone.
+        first = await asyncio.gather(
+            writer.append(audit.event_values(**given)), writer.append(audit.event_values(**given))
+        )
+        return [*first, await writer.append(audit.event_values(**given))]
+
+    ids = _run(database_url, work)
+    with db.begin() as conn:
+        audit.record_event(conn, **given)
+    with db.connect() as conn:
+        rows = conn.execute(
+            text(
+                """SELECT id, chain, request_id, client_id, organisation, scope, person_id, action, details
+                   FROM audit_event ORDER BY id"""
+            )
+        ).all()
+        assert audit.verify_chain(conn) == audit.ChainVerification(True, 4)
+    assert [r.id for r in rows[:3]] == ids
+    expected = (audit.chain_of(person), "req-ø-1", f"klient-{tricky}", "974760673", "kompetanse:read",
+                person, "persons.lookup", details)  # fmt: skip
+    assert [tuple(r)[1:] for r in rows] == [expected] * 4
