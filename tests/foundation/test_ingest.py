@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 import intake.batches
 from intake.batches import BatchReport, run_import
+from register.ingest.collector import chunk_collections
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import SimulatedCrash, lines
@@ -387,3 +390,61 @@ def test_the_staging_tables_are_made_from_the_row_declarations(db: Engine) -> No
             ).scalars()
             assert tuple(columns) == row_type._fields == tuple(column_sql(row_type))
         conn.rollback()
+
+
+def test_the_collector_runs_between_chunks_not_within_them(
+    db: Engine, settings: Settings, school: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """register/ingest/collector.py: while a delivery is read the automatic collector is paused, after
+    each written chunk the young generations are collected — so what a chunk left as cyclic garbage is
+    gone before the next chunk is read (memory stays bound by a chunk) — and afterwards the collector
+    runs as before."""
+    chunk = 4
+    settings = settings.model_copy(update={"import_chunk_rows": chunk})
+    enabled_while_reading: set[bool] = set()
+    cycles: list[weakref.ref[Any]] = []  # one per record read, garbage as soon as it is made
+    alive_after_their_chunk: list[int] = []
+    real_choose = intake.batches.choose
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    class Watched:
+        def __init__(self, importer: Any) -> None:
+            self.importer, self.name, self.field_names = importer, importer.name, importer.field_names
+
+        def extract(self, source: Any, context: Any) -> Iterator[Any]:
+            for index, item in enumerate(self.importer.extract(source, context)):
+                enabled_while_reading.add(gc.isenabled())
+                written = index // chunk * chunk  # records of the chunks written (and collected) so far
+                alive_after_their_chunk.extend(i for i in range(written) if cycles[i]() is not None)
+                cycles.append(weakref.ref(Cycle()))
+                yield item
+
+    monkeypatch.setattr(intake.batches, "choose", lambda *args: Watched(real_choose(*args)))
+    assert gc.isenabled()
+    records = [{"nin": new_nin(), "key": f"s-{n}", "org": school} for n in range(3 * chunk + 1)]
+    report = deliver(db, settings, school, *records)
+    assert (report.status, report.accepted) == ("completed", 3 * chunk + 1)
+    assert enabled_while_reading == {False}
+    assert alive_after_their_chunk == []
+    assert gc.isenabled()
+
+
+def test_the_collector_resumes_when_the_last_ingest_ends_and_only_if_it_ran() -> None:
+    """Imports on two threads of one process share the collector: the first to end leaves it paused for
+    the other; one that found it disabled (by whoever runs the process) leaves it so."""
+    assert gc.isenabled()
+    with chunk_collections():
+        with chunk_collections():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with chunk_collections():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
