@@ -128,11 +128,12 @@ def _freeze_heap_once() -> None:
     """Keep what exists once the app has started out of the garbage collector's passes, once a process.
 
     Modules, routes, schemas, settings and pools live as long as the process and never become garbage,
-    yet every full pass of the collector walked all of them: a look-up allocates some hundred dicts, so
-    full passes came every few dozen look-ups, and they were a fifth of a worker's CPU and the tail of
-    its latency (docs/performance.md, "The collector's full passes"). Here, in the lifespan, it runs
-    in each worker process after its app exists — before ``uvicorn.run`` it would have missed the
-    app, and with several workers every process. Garbage is collected first, so none is kept for good.
+    yet every full pass of the collector walked all of them: a look-up allocates a few hundred dicts and
+    tuples, so the collector ran every few look-ups and its full passes, walking everything, were a
+    fifth of a worker's CPU and the tail of its latency (docs/performance.md, "The collector's full
+    passes"). Here, in the lifespan, it runs in each worker process after its app exists — before
+    ``uvicorn.run`` it missed the app, and with several workers every worker process. Garbage is
+    collected first, so none is kept for good.
     Once per process: a test process starts many apps, and freezing again would keep its tests' apps.
     """
     global _heap_frozen
