@@ -166,10 +166,10 @@ def event_values(
         **content,
         "details": json.dumps(content["details"]),
         "k": LockKey.AUDIT_CHAIN,
-        # The previous hash is spliced in between (a hex string needs no JSON escaping): sha256 over
-        # head + '"' + prev + '"' + tail is event_hash(prev, content), computed under the lock.
-        "head": (head + '"').encode(),
-        "tail": ('"' + tail).encode(),
+        # The previous hash is spliced in between (a hex string needs no JSON escaping): sha256 over the
+        # UTF-8 of head + '"' + prev + '"' + tail is event_hash(prev, content), computed under the lock.
+        "head": head + '"',
+        "tail": '"' + tail,
         "genesis": GENESIS,
     }
 
@@ -180,7 +180,7 @@ INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation
                          details, prev_hash, hash)
 SELECT %(chain)s, %(occurred_at)s, %(request_id)s, %(client_id)s, %(organisation)s, %(scope)s, %(person_id)s,
        %(action)s, CAST(%(details)s AS jsonb), prev.hash,
-       encode(sha256(%(head)s || convert_to(prev.hash, 'UTF8') || %(tail)s), 'hex')
+       encode(sha256(convert_to(%(head)s::text || prev.hash || %(tail)s::text, 'UTF8')), 'hex')
 FROM (SELECT coalesce((SELECT hash FROM audit_event WHERE chain = %(chain)s ORDER BY id DESC LIMIT 1),
                       %(genesis)s) AS hash) AS prev
 RETURNING id"""

@@ -151,31 +151,21 @@ async def _append_and_commit(
     return ids
 
 
+_FIELDS = ("chain", "occurred_at", "request_id", "client_id", "organisation", "scope", "person_id",
+           "action", "details", "head", "tail")  # fmt: skip
+
+
 def _rows_json(rows: list[dict[str, Any]]) -> str:
-    """The rows of a round as one JSON array, the one parameter of ``_APPEND_ROUND``.
+    """The rows of a round (``audit.event_values``) as one JSON array, the one parameter of
+    ``_APPEND_ROUND``.
 
     One text value quoted once, not eleven arrays: psycopg's client-side array quoting escapes every
     element in Python, and for a group's details and canonical halves (a few kilobytes a row) that was a
     tenth of a look-up worker's CPU (docs/performance.md, "The audit group's parameters"). The details
-    go in as the JSON text ``event_values`` made; the canonical halves as text, hashed as UTF-8 in SQL.
+    go in as the JSON text ``event_values`` made.
     """
     return orjson.dumps(
-        [
-            {
-                "chain": v["chain"],
-                "occurred_at": v["occurred_at"],
-                "request_id": v["request_id"],
-                "client_id": v["client_id"],
-                "organisation": v["organisation"],
-                "scope": v["scope"],
-                "person_id": v["person_id"],
-                "action": v["action"],
-                "details": orjson.Fragment(v["details"]),
-                "head": v["head"].decode(),
-                "tail": v["tail"].decode(),
-            }
-            for v in rows
-        ]
+        [{name: v[name] for name in _FIELDS} | {"details": orjson.Fragment(v["details"])} for v in rows]
     ).decode()
 
 
