@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _lock = threading.Lock()
@@ -28,8 +28,9 @@ _resume = False  # whether the collector was enabled when the first of them paus
 
 
 @contextmanager
-def chunk_collections() -> Iterator[Callable[[], None]]:
-    """Pause the automatic collector for the block; call what it yields after each written chunk."""
+def collector_paused() -> Iterator[None]:
+    """Pause the automatic collector for the block (or the decorated call); ``collect_young`` after
+    each written chunk."""
     global _running, _resume
     with _lock:
         if _running == 0:
@@ -37,7 +38,7 @@ def chunk_collections() -> Iterator[Callable[[], None]]:
             gc.disable()
         _running += 1
     try:
-        yield _collect_young
+        yield
     finally:
         with _lock:
             _running -= 1
@@ -45,5 +46,6 @@ def chunk_collections() -> Iterator[Callable[[], None]]:
                 gc.enable()
 
 
-def _collect_young() -> None:
+def collect_young() -> None:
+    """Collect the young generations: what a written chunk left as cyclic garbage."""
     gc.collect(1)

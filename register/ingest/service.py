@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 
 from register import stats
 from register.ingest.checks import OrganisationIndex, PersonMemo, RecordRejected, stage_record
-from register.ingest.collector import chunk_collections
+from register.ingest.collector import collect_young, collector_paused
 from register.ingest.known_input import KnownInputs, KnownSpan, SpanEnd, SpanItem, Spans, SpanStart
 from register.ingest.result import MAX_REF, WARNING_LIMIT, IngestResult, Rejections
 from register.ingest.staging import Staged, copy_chunk, create_staging_tables
@@ -21,6 +21,8 @@ from register.records import AchievementRecord, BatchWarning, InvalidText, Recor
 from register.text import clean_text, find_invalid_text, find_overlong_text
 
 
+# The automatic collector waits while a delivery is read; flush() collects after each chunk instead.
+@collector_paused()
 def ingest(
     conn: Connection,
     *,
@@ -102,44 +104,41 @@ def ingest(
         rejections.flush()
         pending.clear()
         known_count = 0
+        collect_young()  # what the chunk left behind, before the next one is read
 
     # An item's position in the delivery (records and the importer's rejections counted alike) is the
     # staged record's ``seq`` and the rejection's: reports come out in the delivery's order.
     seq = 0
-    with chunk_collections() as collect_young:
-        for item in items:
-            if isinstance(item, KnownSpan):
-                spans.skip(
-                    item, seq, clean_text(item.ref), item.refs and [clean_text(ref) for ref in item.refs]
-                )
-                seq += item.known.count
-                known_count += item.known.count
-                if on_record is not None:
-                    for _ in range(item.known.count):
-                        on_record()
-            elif isinstance(item, SpanStart):
-                spans.start(item, seq)
-            elif isinstance(item, SpanEnd):
-                spans.end(item, seq)
-            elif isinstance(item, BatchWarning):
-                spans.warning()
-                result.warning_count += 1
-                if len(result.warnings) < WARNING_LIMIT:
-                    result.warnings.append(_clean_warning(item))
-            elif isinstance(item, RecordError):
-                seq += 1
-                rejections.add(item, seq)
-            else:
-                seq += 1
-                pending.append((seq, item))
-                if on_record is not None:
+    for item in items:
+        if isinstance(item, KnownSpan):
+            spans.skip(item, seq, clean_text(item.ref), item.refs and [clean_text(ref) for ref in item.refs])
+            seq += item.known.count
+            known_count += item.known.count
+            if on_record is not None:
+                for _ in range(item.known.count):
                     on_record()
-            if len(pending) + known_count >= chunk_rows:
-                flush()
-                collect_young()  # what the chunk left behind, before the next one (register/ingest/collector.py)
-                if on_progress is not None:
-                    on_progress(seq)
-        flush()
+        elif isinstance(item, SpanStart):
+            spans.start(item, seq)
+        elif isinstance(item, SpanEnd):
+            spans.end(item, seq)
+        elif isinstance(item, BatchWarning):
+            spans.warning()
+            result.warning_count += 1
+            if len(result.warnings) < WARNING_LIMIT:
+                result.warnings.append(_clean_warning(item))
+        elif isinstance(item, RecordError):
+            seq += 1
+            rejections.add(item, seq)
+        else:
+            seq += 1
+            pending.append((seq, item))
+            if on_record is not None:
+                on_record()
+        if len(pending) + known_count >= chunk_rows:
+            flush()
+            if on_progress is not None:
+                on_progress(seq)
+    flush()
     spans.fill_unchanged(conn)
 
     written = write(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 import intake.batches
 from intake.batches import BatchReport, run_import
-from register.ingest.collector import chunk_collections
+from register.ingest.collector import collector_paused
 from register.settings import Settings
 from tests.factories import create_organisation, new_nin
 from tests.foundation.recordlines import SimulatedCrash, lines
@@ -436,14 +436,14 @@ def test_the_collector_resumes_when_the_last_ingest_ends_and_only_if_it_ran() ->
     """Imports on two threads of one process share the collector: the first to end leaves it paused for
     the other; one that found it disabled (by whoever runs the process) leaves it so."""
     assert gc.isenabled()
-    with chunk_collections():
-        with chunk_collections():
+    with collector_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with chunk_collections():
+        with collector_paused():
             pass
         assert not gc.isenabled()
     finally:
