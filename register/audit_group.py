@@ -151,8 +151,11 @@ async def _append_and_commit(
     return ids
 
 
-_FIELDS = ("chain", "occurred_at", "request_id", "client_id", "organisation", "scope", "person_id",
-           "action", "details", "head", "tail")  # fmt: skip
+#: A round's row as ``_rows_json`` sends it and ``_APPEND_ROUND`` reads it back (``json_to_recordset``):
+#: the fields of ``audit.event_values`` that go into the row, with their SQL types — named once for both.
+_ROW = {"chain": "int", "occurred_at": "timestamptz", "request_id": "text", "client_id": "text",
+        "organisation": "text", "scope": "text", "person_id": "uuid", "action": "text", "details": "jsonb",
+        "head": "text", "tail": "text"}  # fmt: skip
 
 
 def _rows_json(rows: list[dict[str, Any]]) -> str:
@@ -165,19 +168,20 @@ def _rows_json(rows: list[dict[str, Any]]) -> str:
     go in as the JSON text ``event_values`` made.
     """
     return orjson.dumps(
-        [{name: v[name] for name in _FIELDS} | {"details": orjson.Fragment(v["details"])} for v in rows]
+        [{name: v[name] for name in _ROW} | {"details": orjson.Fragment(v["details"])} for v in rows]
     ).decode()
 
 
+_ROW_DEFINITION = ", ".join(f"{name} {sql_type}" for name, sql_type in _ROW.items())
+
 #: audit.APPEND for several rows of different chains at once (the same columns, hash and previous hash).
-_APPEND_ROUND = """
+_APPEND_ROUND = f"""
 INSERT INTO audit_event (chain, occurred_at, request_id, client_id, organisation, scope, person_id, action,
                          details, prev_hash, hash)
 SELECT r.chain, r.occurred_at, r.request_id, r.client_id, r.organisation, r.scope, r.person_id, r.action,
        r.details, prev.hash, encode(sha256(convert_to(r.head || prev.hash || r.tail, 'UTF8')), 'hex')
 FROM json_to_recordset(%(rows)s::json)
-     AS r(chain int, occurred_at timestamptz, request_id text, client_id text, organisation text, scope text,
-          person_id uuid, action text, details jsonb, head text, tail text)
+     AS r({_ROW_DEFINITION})
 CROSS JOIN LATERAL (
     SELECT coalesce((SELECT hash FROM audit_event WHERE chain = r.chain ORDER BY id DESC LIMIT 1),
                     %(genesis)s) AS hash
