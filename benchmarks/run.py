@@ -183,27 +183,22 @@ def configure_server(admin: str, wanted: dict[str, str]) -> bool:
         for name, value in wanted.items():
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
         conn.execute("SELECT pg_reload_conf()")
-        at_start = conn.execute(
-            "SELECT name FROM pg_settings WHERE context = 'postmaster' AND name = ANY(%s)", [list(wanted)]
-        ).fetchall()
-        return any(
-            conn.execute(
-                "SELECT pg_size_bytes(current_setting(%s)) <> pg_size_bytes(%s)", [name, wanted[name]]
-            ).fetchone()
-            == (True,)
-            for (name,) in at_start
-        )
-
-
-#: what results.json records of the server's configuration (national_scale_settings, or your server's)
-SERVER_SETTINGS_SHOWN = ("shared_buffers", "effective_cache_size", "max_wal_size", "checkpoint_timeout")
+        row = conn.execute(
+            """SELECT coalesce(bool_or(pg_size_bytes(current_setting(w.name)) <> pg_size_bytes(w.value)), false)
+               FROM unnest(%s::text[], %s::text[]) AS w(name, value)
+               JOIN pg_settings s ON s.name = w.name AND s.context = 'postmaster'""",
+            [list(wanted), list(wanted.values())],
+        ).fetchone()
+    return bool(row and row[0])
 
 
 def server_settings(url: str) -> dict[str, str]:
+    """The values in effect of the settings ``national_scale_settings`` names (on your server too), for
+    results.json."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name",
-            [list(SERVER_SETTINGS_SHOWN)],
+            [list(national_scale_settings(_memory_bytes()))],
         ).fetchall()
     return dict(rows)
 

