@@ -809,8 +809,8 @@ def benchmark_stats_and_memory(
             "records": records,
             "import": report,
             "seconds": round(seconds, 2),
-            # The child's own (benchmarks.importfile.own_peak_rss_mb); wait4's ru_maxrss is at least
-            # this process's memory at the spawn, which grows with the population it built.
+            # The child's own and its parse workers' (benchmarks.importfile); wait4's ru_maxrss is at
+            # least this process's memory at the spawn, which grows with the population it built.
             "peak_rss_mb": report.get("peak_rss_mb"),
             "wait4_max_rss_mb": round(usage.ru_maxrss / 1024, 1),
         },
@@ -1014,6 +1014,8 @@ def run(config: BenchConfig) -> dict[str, Any]:
         "load_generator": generator_name(config.load_generator),
         "concurrency": config.concurrency,
         "server_workers": config.server_workers,
+        # the ELMO importer's worker processes for a streamed batch (REGISTER_IMPORT_PARSE_WORKERS)
+        "import_parse_workers": settings.import_parse_workers,
         **stats_memory,
         "machine": {
             **machine(),
@@ -1088,7 +1090,7 @@ def run_memory(config: BenchConfig, kept_url: str | None = None) -> dict[str, An
         if admin is not None and not config.keep_database:
             drop_database(admin, url)
     report = json.loads(output.decode().strip().splitlines()[-1]) if output.strip() else {}
-    peak = report.get("peak_rss_mb")  # the child's own, as in benchmark_stats_and_memory
+    peak = report.get("peak_rss_mb")  # the child's and its workers', as in benchmark_stats_and_memory
     return {
         "import_peak_rss_mb": peak if report.get("status") == "completed" else None,
         "memory": {"file_bytes": size, "records": records, "import": report, "seconds": round(seconds, 1),

@@ -17,14 +17,32 @@ import operator
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from register.grading import AchievementKind, CreditScheme, GradeScheme, SpecificationKind
 from register.sectors import Sector
 
+_T = TypeVar("_T")
 
+
+def _pickled_by_position(cls: type[_T]) -> type[_T]:
+    """Pickle a record type as its class and its fields' values in order: a worker process sends the
+    records it read (importers/higher/elmo/parallel.py), and a slotted dataclass's own pickling (a state
+    list, set back field by field) costs ~40 % more each way."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    values = operator.attrgetter(*names)
+
+    def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
+        found = values(self)
+        return cls, found if len(names) > 1 else (found,)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+    return cls
+
+
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class IdentifierIn:
     """A person identifier as delivered.
@@ -39,6 +57,7 @@ class IdentifierIn:
     scheme: str = ""
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class PersonIn:
     identifiers: tuple[IdentifierIn, ...]  # the first is the primary one; a national id comes first
@@ -47,6 +66,7 @@ class PersonIn:
     birth_date: dt.date | None = None  # only where the format delivers it
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class OrgRef:
     """An organisation as a format names it: ``orgnr`` or a cross-walk scheme (nsr, fs, erasmus, …).
@@ -64,6 +84,7 @@ class OrgRef:
         return f"{self.scheme}={self.value}"
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class SpecificationIn:
     kind: SpecificationKind
@@ -82,6 +103,7 @@ class SpecificationIn:
     details: dict[str, Any] | None = None
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class GradeIn:
     """A grade exactly as delivered; ``scheme`` EXTERNAL for scales the register does not know.
@@ -97,6 +119,7 @@ class GradeIn:
     scheme_description: str | None = None
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class AttachmentIn:
     media_type: str
@@ -104,6 +127,7 @@ class AttachmentIn:
     title: str | None = None
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class AchievementRecord:
     """One result of one person, normalized. ``ref`` says where it came from, for error reports."""
@@ -140,6 +164,7 @@ _CONTENT_FIELDS = tuple(f.name for f in dataclasses.fields(AchievementRecord) if
 _content_fields = operator.attrgetter(*_CONTENT_FIELDS)
 
 
+@_pickled_by_position
 @dataclass(frozen=True, slots=True)
 class RecordError:
     """A record that cannot be accepted: which record, where in it, which rule, and why.

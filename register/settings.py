@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,17 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from register import datadir
+
+
+def default_parse_workers() -> int:
+    """The processors this process may use beyond two (the importer's own and the database's), at most
+    four: none on two cores, where the workers only took the processor time the importer and the
+    database need (docs/performance.md, "Parsing in worker processes")."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count() or 1
+    return max(0, min(4, usable - 2))
 
 
 class Settings(BaseSettings):
@@ -40,6 +52,9 @@ class Settings(BaseSettings):
     elmo_signing_key_path: Path | None = None
     elmo_signing_cert_path: Path | None = None
     import_chunk_rows: int = Field(default=10_000, ge=100)
+    # Worker processes reading a large ELMO batch's documents while it streams (importers/higher/elmo/
+    # parallel.py); 0: the importer reads them itself. Default: default_parse_workers.
+    import_parse_workers: int = Field(default_factory=default_parse_workers, ge=0, le=64)
     # The analysts' roll-ups (register.stats): refreshed right after each import commits, or only by the
     # server's timer every stats_refresh_seconds (and ``register stats refresh``), many batches at once.
     stats_refresh: Literal["after_import", "background"] = "after_import"

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import BinaryIO, ClassVar
 
 from importers.base import ImportContext, Item, UnusableInput
-from importers.higher.elmo import known_documents
+from importers.higher.elmo import known_documents, parallel
 from importers.higher.elmo.mapping import (
     Learner,
     PendingRecord,
@@ -34,8 +34,9 @@ from importers.higher.elmo.signature import SignatureOutcome, verify_document
 from importers.higher.elmo.transport import decode_base64_head, decoded_chunks, sniff
 from register.ingest import known_input
 from register.ingest.known_input import Known, KnownInputs, KnownSpan, SpanEnd, SpanStart
-from register.records import AchievementRecord
+from register.records import AchievementRecord, RecordError
 from register.sectors import Sector
+from register.settings import Settings
 
 # Signatures cover the whole document (Reference URI=""), so verifying one needs the whole tree in
 # memory. EMREX transcripts are a few kilobytes; a document this large is a batch, not a transcript,
@@ -111,9 +112,16 @@ class ElmoImporter:
         resend = None
         stream = _chain(buffered, chunks)
         if context.known is not None:
-            resend = _Resend(self, context.known, self._policy(context, checked=False))
+            resend = _Resend(
+                self, context.known, self._policy(context, checked=False), context=context,
+                workers=context.settings.import_parse_workers,
+            )  # fmt: skip
             stream = resend.pieces(stream)
-        yield from self._read(stream, context, signature_checked=False, resend=resend)
+        try:
+            yield from self._read(stream, context, signature_checked=False, resend=resend)
+        finally:
+            if resend is not None:
+                resend.close()
 
     def _policy(self, context: ImportContext, *, checked: bool) -> list[object]:
         """What else a document's reading depends on (``known_documents``): in every digest. ``checked``:
@@ -159,9 +167,15 @@ class ElmoImporter:
         context: ImportContext,
         *,
         signature_checked: bool,
-        resend: _Resend | None = None,
+        resend: _Resend | _Spans | None = None,
+        warnings: Warnings | None = None,
+        signed_limit: int | None = None,
     ) -> Iterator[Item]:
-        warnings = Warnings()
+        """The items of the file's documents in order. ``resend``: the documents cut out of the file,
+        known or read elsewhere (``_Resend``), or each document's items between its span's start and
+        end (``_Spans``, a worker's). ``warnings``: a worker's, recorded (``parallel``)."""
+        warnings = Warnings() if warnings is None else warnings
+        signed_limit = SIGNED_DOCUMENT_LIMIT if signed_limit is None else signed_limit
         versions: dict[str, int] = {}
         learners = reports = records = 0
         learner: Learner | None = None
@@ -169,24 +183,51 @@ class ElmoImporter:
         global_attachments: dict = {}
         report_index = 0
 
-        def skipped(upto: int | None) -> Iterator[Item]:
-            """The known documents before ``upto``: their items unchanged, their details replayed."""
+        def skipped(upto: int | None, *, wait: bool = True) -> Iterator[Item]:
+            """The documents cut out before ``upto``: a known one's items unchanged and its details
+            replayed; one read elsewhere, its items and warnings as it made them."""
             nonlocal learners, reports, records
             assert resend is not None
-            for index, (hit, (reports_of, version, refs)) in resend.known_before(upto):
-                learners, reports, records = learners + 1, reports + reports_of, records + len(refs)
-                if version is not None:
-                    versions[version] = versions.get(version, 0) + 1
-                prefix = f"elmo[{index}]/"
-                yield KnownSpan(f"elmo[{index}]", hit, tuple(prefix + ref for ref in refs))
+            for index, entry in resend.before(upto, wait=wait):
+                if not isinstance(entry, parallel.Taken):
+                    hit, (reports_of, version, refs) = entry
+                    learners, reports, records = learners + 1, reports + reports_of, records + len(refs)
+                    if version is not None:
+                        versions[version] = versions.get(version, 0) + 1
+                    prefix = f"elmo[{index}]/"
+                    yield KnownSpan(f"elmo[{index}]", hit, tuple(prefix + ref for ref in refs))
+                    continue
+                details = entry.details
+                if details is not None:  # a task's share of the batch details, with its first document
+                    learners += details["learners"]
+                    reports += details["reports"]
+                    records += details["records"]
+                    for version, count in details["elmo_versions"].items():
+                        versions[version] = versions.get(version, 0) + count
+                    if details.get("signature", {}).get("status") == "not_verified":
+                        context.facts.details["signature"] = details["signature"]
+                yield SpanStart(entry.digest)
+                for op in entry.read.ops:
+                    if isinstance(op, parallel.WarningAdded):
+                        warnings.add(op.code, op.message, op.record, op.path)
+                    elif isinstance(op, parallel.Drained):
+                        yield from warnings.drain()
+                    else:
+                        yield op
+                yield entry.read.end
 
         index_of = None if resend is None else resend.index_of
+        ticks = isinstance(resend, _Resend) and resend.workers > 0
         in_span = False
         span_warnings = 0
         span_refs: list[str] = []
-        for event in iter_events(chunks, max_depth=context.max_xml_depth, index_of=index_of):
+        for event in iter_events(chunks, max_depth=context.max_xml_depth, index_of=index_of, ticks=ticks):
             where = f"elmo[{event.elmo_index}]"
-            if event.kind == "elmo_start":
+            if event.kind == "fed":
+                # a turn while the parser is fed what holds no document: what is read elsewhere and fed
+                assert isinstance(resend, _Resend)
+                yield from skipped(resend.fed_through + 1, wait=False)
+            elif event.kind == "elmo_start":
                 if resend is not None:
                     yield from skipped(event.elmo_index)
                     digest = resend.digests.pop(event.elmo_index, None)
@@ -248,11 +289,11 @@ class ElmoImporter:
             elif event.kind == "signature" and not signature_checked:
                 context.facts.details["signature"] = {
                     "status": "not_verified",
-                    "reason": f"documents over {SIGNED_DOCUMENT_LIMIT} bytes are not verified",
+                    "reason": f"documents over {signed_limit} bytes are not verified",
                 }
                 warnings.add(
                     "elmo.signature_not_verified",
-                    f"the document is signed but larger than {SIGNED_DOCUMENT_LIMIT} bytes; the signature was"
+                    f"the document is signed but larger than {signed_limit} bytes; the signature was"
                     " not verified",
                     where,
                 )
@@ -295,18 +336,34 @@ class ElmoImporter:
 
 
 class _Resend:
-    """A batch cut by ``known_documents`` as it streams: which documents are known, and the rest of the
-    file to parse. Buffers at most ``CHUNK_BYTES`` of an unfinished item and ``CHUNK_BYTES`` of cut
-    documents awaiting their lookup; a document larger than that stops the cutting (the rest is parsed)."""
+    """A batch cut by ``known_documents`` as it streams: which documents are known, which are read by
+    worker processes (``parallel``, where ``workers``), and the rest of the file to parse. Buffers at
+    most ``CHUNK_BYTES`` of an unfinished item and ``CHUNK_BYTES`` of cut documents awaiting their
+    lookup; a document larger than that stops the cutting (the rest is parsed)."""
 
-    def __init__(self, importer: ElmoImporter, known: KnownInputs, policy: list[object]) -> None:
+    def __init__(
+        self,
+        importer: ElmoImporter,
+        known: KnownInputs,
+        policy: list[object],
+        *,
+        context: ImportContext | None = None,
+        workers: int = 0,
+    ) -> None:
         self.importer, self.lookup, self.policy = importer, known, policy
+        self.context, self.workers = context, workers
+        self.readers: parallel.Readers | None = None  # once the root is found, where workers
         # file index → what it made and its note read (reports, ELMO version, references), until replayed
         self.known: dict[int, tuple[Known, known_documents.Replay]] = {}
+        # file index → its digest and the task reading it elsewhere, until yielded
+        self.elsewhere: dict[int, tuple[bytes, parallel.Task]] = {}
         self.digests: dict[int, bytes] = {}  # file index → digest of a cut document fed to the parser
         self._fed: collections.deque[int] = collections.deque()  # their file indexes, in order
         self._fed_count = self._cut_count = 0
         self._order: collections.deque[int] = collections.deque()
+        #: the cut documents up to this file index are fed to the parser (as themselves or blank)
+        self.fed_through = 0
+        self._at: parallel.Position = (0, 0)  # where the parser is, after the root's start tag
 
     def index_of(self, n: int) -> int:
         """The file's index of the parser's ``n``-th ``elmo`` element."""
@@ -332,6 +389,11 @@ class _Resend:
         digest = known_input.digester(
             self.importer.name, self.importer.mapping_version, known_documents.context(root, self.policy)
         )
+        if self.workers > 0 and self.context is not None:
+            self.readers = parallel.Readers(
+                self.workers, read_elsewhere, buffer[: root.end], b"</" + root.name + b">",
+                self.context.sector.value, self.context.max_xml_depth, SIGNED_DOCUMENT_LIMIT,
+            )  # fmt: skip
         pending: list[tuple[bytes, bytes | None]] = []  # (bytes before, a cut document or None)
         pending_bytes = 0
         yield buffer[: root.end]  # the prolog and the root's start tag
@@ -369,8 +431,10 @@ class _Resend:
     ) -> Iterator[bytes]:
         digests = [None if document is None else digest(document) for _, document in pending]
         hits = self.lookup.lookup([d for d in digests if d is not None])
+        readers = self.readers
         for (before, document), key in zip(pending, digests, strict=True):
             yield before
+            self._at = parallel.advance(self._at, before)
             if document is None or key is None:
                 continue
             self._cut_count += 1
@@ -380,18 +444,104 @@ class _Resend:
             if hit is not None and replayed is not None and len(replayed[2]) == hit.count:
                 self.known[self._cut_count] = (hit, replayed)
                 self._order.append(self._cut_count)
-                yield known_documents.blank(document)
+                fed = known_documents.blank(document)
+            elif readers is not None:
+                while readers.full():  # no more in flight: the oldest task read and yielded first
+                    waiting = len(readers.backlog)
+                    readers.wait_oldest()
+                    yield b""  # the parser's turn (iter_events' ticks): the read documents are yielded
+                    if len(readers.backlog) == waiting:
+                        break  # not yielded (not fed yet): never wait for oneself
+                fed = known_documents.blank(document)
+                end = parallel.advance(self._at, fed)
+                task = readers.add(self._cut_count, self._at, document, end)
+                self.elsewhere[self._cut_count] = (key, task)
+                self._order.append(self._cut_count)
             else:
                 self.digests[self._cut_count] = key
                 self._fed.append(self._cut_count)
                 self._fed_count += 1
-                yield document
+                fed = document
+            yield fed
+            self._at = parallel.advance(self._at, fed)
+            self.fed_through = self._cut_count
+        if readers is not None:
+            readers.send()
 
-    def known_before(self, index: int | None) -> Iterator[tuple[int, tuple[Known, known_documents.Replay]]]:
-        """The known documents before the file's document ``index`` (None: all the rest), in order."""
+    def before(self, index: int | None, *, wait: bool = True) -> Iterator[tuple[int, _CutOut]]:
+        """The documents cut out before the file's document ``index`` (None: all the rest), in order:
+        a known one's hit and note read, or a digest, the read of a document read elsewhere and, with
+        the first of its task, the task's details. ``wait`` False: only up to the first still being read."""
         while self._order and (index is None or self._order[0] < index):
-            n = self._order.popleft()
-            yield n, self.known.pop(n)
+            n = self._order[0]
+            if n in self.known:
+                self._order.popleft()
+                yield n, self.known.pop(n)
+                continue
+            key, task = self.elsewhere[n]
+            if not wait and (task.future is None or not task.future.done()):
+                return
+            read, details = task.take()
+            self._order.popleft()
+            del self.elsewhere[n]
+            if task.finished:
+                assert self.readers is not None
+                self.readers.yielded(task)
+            yield n, parallel.Taken(key, read, details)
+
+    def close(self) -> None:
+        """Stop the workers, if any (waiting for the tasks they are reading)."""
+        if self.readers is not None:
+            self.readers.close()
+
+
+#: a document cut out of the file: known (its hit and note read), or read elsewhere
+_CutOut = tuple[Known, known_documents.Replay] | parallel.Taken
+
+
+class _Spans:
+    """A worker's documents (``read_elsewhere``): the file index of each, and each in a span of its own
+    (its digest is the importer's, so none here), so that the reader ends each with its note."""
+
+    readers = None
+
+    def __init__(self, indexes: list[int]) -> None:
+        self.indexes = indexes
+        self.digests = {index: b"" for index in indexes}
+
+    def index_of(self, n: int) -> int:
+        return self.indexes[n - 1]
+
+    def before(self, index: int | None, *, wait: bool = True) -> Iterator[tuple[int, _CutOut]]:
+        return iter(())
+
+
+def read_elsewhere(work: parallel.Work) -> parallel.Done:
+    """In a worker process: ``work``'s documents read as the importer reads them, each document's items
+    and warnings in the order they were made (``parallel``)."""
+    # the reader reads only its limits, sent with the task (not the worker's environment)
+    settings = Settings.model_construct(max_xml_depth=work.max_depth)
+    context = ImportContext(sector=Sector(work.sector), provider_orgnr="", settings=settings)
+    warnings = parallel.RecordedWarnings()
+    data = work.header + b"".join(pad + document for _, pad, document in work.documents) + work.closing
+    documents: list[parallel.DocumentRead] = []
+    failure = None
+    items = ElmoImporter()._read(
+        iter([data]), context, signature_checked=False, resend=_Spans([i for i, _, _ in work.documents]),
+        warnings=warnings, signed_limit=work.signed_limit,
+    )  # fmt: skip
+    try:
+        for item in items:
+            if isinstance(item, SpanStart):
+                warnings.ops = []
+            elif isinstance(item, SpanEnd):
+                documents.append(parallel.DocumentRead(warnings.ops, item))
+                warnings.ops = []
+            elif isinstance(item, AchievementRecord | RecordError):
+                warnings.ops.append(item)
+    except UnusableInput as exc:
+        failure = (exc.code, exc.message)
+    return parallel.Done(documents, failure, dict(context.facts.details))
 
 
 def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:

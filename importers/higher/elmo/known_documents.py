@@ -72,6 +72,7 @@ class Root:
     scope: dict[bytes, bytes]
     closing: re.Pattern[bytes]
     context: bytes
+    name: bytes  # the root's qualified name, as its start tag writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ def open_root(head: bytes) -> Root | None:
         return None
     closing = re.compile(rb"</" + re.escape(root[1]) + rb"[ \t\r\n]*>")
     context = json.dumps([declaration.hex(), root[0].hex()]).encode()
-    return Root(root.end(), scope, closing, context)
+    return Root(root.end(), scope, closing, context, root[1])
 
 
 def cut_content(data: bytes, pos: int, root: Root, final: bool) -> tuple[list[tuple[int, int]], int, str]:

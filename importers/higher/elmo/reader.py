@@ -34,7 +34,7 @@ MAX_REPORT_ELEMENTS = 500_000
 class Event:
     """A finished direct child of an ``elmo`` element (or the elmo start/end)."""
 
-    kind: str  # elmo_start, learner, report, attachment, signature, other, elmo_end
+    kind: str  # elmo_start, learner, report, attachment, signature, other, elmo_end; fed (ticks)
     element: etree._Element
     ns: str
     elmo_index: int  # 1-based count of elmo elements in the file
@@ -127,13 +127,23 @@ def _slices(data: bytes) -> Iterator[bytes]:
         yield data[start : start + FEED_BYTES]
 
 
+#: the element of a ``fed`` event, which has none
+FED = etree.Element("fed")
+
+
 def iter_events(
-    chunks: Iterator[bytes], *, max_depth: int, index_of: Callable[[int], int] | None = None
+    chunks: Iterator[bytes],
+    *,
+    max_depth: int,
+    index_of: Callable[[int], int] | None = None,
+    ticks: bool = False,
 ) -> Iterator[Event]:
     """Stream the XML and yield each finished direct child of every ``elmo`` element.
 
     ``index_of``: where the file's known documents were left out (``known_documents``), the file's
     index of the n-th ``elmo`` element fed, so events and messages name it as a full read does.
+    ``ticks``: also a ``fed`` event after each chunk (an empty one too), so that the consumer has a
+    turn while chunks hold no elements (where the documents are read elsewhere, ``parallel``).
 
     After the consumer has handled an event the element is cleared and dropped, so the tree never
     holds more than the current report.
@@ -193,9 +203,14 @@ def iter_events(
         yield from _slices(head)
         for data in source:
             yield from _slices(data)
+            if ticks:
+                yield b""  # a turn for the consumer
         yield None  # end of input: close the parser
 
     for data in all_input():
+        if data == b"":
+            yield Event("fed", FED, "", 0)
+            continue
         feed(data)
         for action, element in events():
             if action == "start":

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from demo.higher import ELMO_NS, elmo_fragments, institutions, random_transcript
 from importers.higher.elmo import importer as elmo_importer
-from importers.higher.elmo import known_documents, transport
+from importers.higher.elmo import known_documents, parallel, transport
 from intake.batches import BatchReport, run_import
 from register.ingest import known_input
 from register.settings import Settings
@@ -25,20 +25,27 @@ from tests.importers.resend import records_of
 
 
 class Mapped:
-    """Which documents' reports the importer mapped: the real mapping, counted."""
+    """Which documents the importer read: those whose reports it mapped (the real mapping, counted)
+    and those it handed to worker processes to read (``parallel.Readers.add``, counted)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.documents: list[int] = []
         original = elmo_importer.map_report
+        hand_out = parallel.Readers.add
 
         def counted(element: Any, ctx: Any) -> Iterator[Any]:
             self.documents.append(ctx.elmo_index)
             return original(element, ctx)
 
+        def handed_out(readers: parallel.Readers, index: int, *args: Any) -> parallel.Task:
+            self.documents.append(index)
+            return hand_out(readers, index, *args)
+
         monkeypatch.setattr(elmo_importer, "map_report", counted)
+        monkeypatch.setattr(parallel.Readers, "add", handed_out)
 
     def take(self) -> list[int]:
-        taken, self.documents = self.documents, []
+        taken, self.documents = sorted(set(self.documents)), []
         return taken
 
 
@@ -331,13 +338,16 @@ def test_a_document_repeated_in_the_file_is_a_duplicate_as_in_a_full_read(
     assert_reads_alike(full, again)
 
 
-@pytest.fixture
-def streamed(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=[0, 2], ids=["read-here", "2-workers"])
+def streamed(monkeypatch: pytest.MonkeyPatch, settings: Settings, request: pytest.FixtureRequest) -> None:
     """Files over the signed-document limit, read in small pieces, with a small buffer: the streaming
-    path of a large batch, at a test's size."""
+    path of a large batch, at a test's size — its documents read by the importer, and by two worker
+    processes (``parallel``) in tasks of about two documents."""
     monkeypatch.setattr(elmo_importer, "SIGNED_DOCUMENT_LIMIT", 2_000)
     monkeypatch.setattr(transport, "READ_BYTES", 777)
     monkeypatch.setattr(known_input, "CHUNK_BYTES", 12_000)
+    monkeypatch.setattr(parallel, "TASK_BYTES", 3_000)
+    settings.import_parse_workers = request.param
 
 
 def test_a_large_re_export_streams_and_says_what_a_full_read_says(
@@ -411,7 +421,7 @@ def test_the_streamed_cut_feeds_the_parser_the_file_with_known_documents_blanked
     assert fed == batch(blanked, between="<!-- x -->\n<?pi y?>", after="<!-- z -->")
     assert sorted(resend.digests) == [1, 3, 5]
     assert [resend.index_of(n) for n in (1, 2, 3)] == [1, 3, 5]
-    assert [n for n, _ in resend.known_before(None)] == [2, 4]
+    assert [n for n, _ in resend.before(None)] == [2, 4]
 
 
 def test_a_batch_without_documents_is_refused_as_in_a_full_read(
