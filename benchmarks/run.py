@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,8 @@ class BenchConfig:
     # A long run that stopped half-way: its kept database, to go on loading the files not loaded yet.
     resume_url: str | None = None
     load_processes: int = 2  # importers loading the population side by side (as many providers do)
+    # Before each cold ceiling (cold_ceiling), also drop the system's page cache (as root only).
+    drop_page_cache: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> BenchConfig:
@@ -127,6 +129,7 @@ class BenchConfig:
             keep_database=env.get("BENCH_KEEP_DATABASE", "") in ("1", "true", "yes"),
             resume_url=env.get("BENCH_RESUME_DATABASE_URL") or None,
             load_processes=get("BENCH_LOAD_PROCESSES", int, default.load_processes),
+            drop_page_cache=env.get("BENCH_DROP_PAGE_CACHE", "") in ("1", "true", "yes"),
         )
 
 
@@ -303,12 +306,15 @@ def _import_in_worker(url: str, work_dir: str, delivery: DeliveryFile) -> dict[s
     return import_file(_worker_engine, settings, delivery)
 
 
-def copy_ceiling(url: str, batch_id: str) -> tuple[int, float]:
+def copy_ceiling(
+    url: str, batch_id: str, *, before_copy: Callable[[], None] | None = None
+) -> tuple[int, float]:
     """COPY the achievement rows a batch wrote into ``achievement`` again, timed, and roll back.
 
     The rows are exported first (to memory, COPY text format) with fresh ids and source keys moved to
     a namespace of their own, so the COPY meets the same table, indexes, unique constraint, foreign
-    keys and checks as the import did, with no conflict. Returns (rows, seconds).
+    keys and checks as the import did, with no conflict. ``before_copy`` runs between the export and
+    the COPY, on no connection of this one's (``cold_ceiling``). Returns (rows, seconds).
     """
     with psycopg.connect(url) as conn:
         columns = [
@@ -333,16 +339,51 @@ def copy_ceiling(url: str, batch_id: str) -> tuple[int, float]:
                 "SELECT count(*) FROM achievement WHERE batch_id = %s", (batch_id,)
             ).fetchone()
             conn.commit()
-            payload = buffer.getvalue()
-            started = time.perf_counter()
-            with cur.copy(f"COPY achievement ({', '.join(columns)}) FROM STDIN") as copy:
-                for offset in range(0, len(payload), 1 << 20):
-                    copy.write(payload[offset : offset + (1 << 20)])
-            # The import's figure includes its commit; so does this one's work (constraints are
-            # checked per row; nothing is deferred), and then it is undone.
-            seconds = time.perf_counter() - started
-            conn.rollback()
-    return (int(rows[0]) if rows else 0), seconds
+        count = int(rows[0]) if rows else 0
+        if before_copy is None:
+            return count, _timed_copy(conn, columns, buffer.getvalue())
+    before_copy()
+    with psycopg.connect(url) as conn:
+        return count, _timed_copy(conn, columns, buffer.getvalue())
+
+
+def _timed_copy(conn: psycopg.Connection[Any], columns: list[str], payload: bytes) -> float:
+    """The seconds ``payload`` takes to COPY into ``achievement``, which is then rolled back."""
+    with conn.cursor() as cur:
+        started = time.perf_counter()
+        with cur.copy(f"COPY achievement ({', '.join(columns)}) FROM STDIN") as copy:
+            for offset in range(0, len(payload), 1 << 20):
+                copy.write(payload[offset : offset + (1 << 20)])
+        # The import's figure includes its commit; so does this one's work (constraints are
+        # checked per row; nothing is deferred), and then it is undone.
+        seconds = time.perf_counter() - started
+    conn.rollback()
+    return seconds
+
+
+def cold_ceiling(url: str, batch_id: str, server_dir: Path, *, drop_page_cache: bool) -> dict[str, Any]:
+    """``copy_ceiling`` on a cold cache: the embedded server restarted between the export and the COPY
+    (a checkpoint at its shutdown: every page clean, its buffers empty) and, with ``drop_page_cache``
+    and as root, the system's page cache dropped. The measured import meets its pages after the
+    statistics refresh of the whole population, which evicted most of them, and cleaned by checkpoints;
+    the ceiling taken right after the import meets them warm and dirty (docs/performance.md, "Import ÷
+    COPY: the ceiling on the import's footing"). This one says what the same COPY costs on the
+    import's footing, or colder."""
+    from register import embedded
+
+    dropped = False
+
+    def make_cold() -> None:
+        nonlocal dropped
+        embedded.restart(server_dir)
+        if drop_page_cache and hasattr(os, "geteuid") and os.geteuid() == 0:
+            os.sync()
+            with contextlib.suppress(OSError):
+                Path("/proc/sys/vm/drop_caches").write_text("3\n")
+                dropped = True
+
+    rows, seconds = copy_ceiling(url, batch_id, before_copy=make_cold)
+    return {"copy_seconds": round(seconds, 3), "copy_rows": rows, "page_cache_dropped": dropped}
 
 
 class StatementTimer:
@@ -427,6 +468,7 @@ def benchmark_import(
         with_refresh = first["seconds"] + refresh["seconds"]
         results[kind] = {
             "file_bytes": len(content),
+            "batch_id": first["batch_id"],
             "import": {k: v for k, v in first.items() if k != "batch_id"},
             "import_achievements_per_s": round(import_rate, 1),
             "copy_rows": rows,
@@ -930,6 +972,21 @@ def run(config: BenchConfig) -> dict[str, Any]:
         )
 
         import_results = benchmark_import(engine, settings, url, measured)
+        if not config.admin_url:  # the benchmark's own server, which it may restart
+            for kind, measured_import in import_results.items():
+                engine.dispose()  # no connection of the pool survives a restart
+                cold = cold_ceiling(
+                    url, measured_import["batch_id"], config.work_dir / "server",
+                    drop_page_cache=config.drop_page_cache,
+                )  # fmt: skip
+                import_rate = measured_import["import_achievements_per_s"]
+                cold["ratio"] = (
+                    round(import_rate / (cold["copy_rows"] / cold["copy_seconds"]), 4)
+                    if cold["copy_seconds"]
+                    else None
+                )
+                measured_import["cold_ceiling"] = cold
+                log(f"cold ceiling {kind}: {cold}")
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
             persons, achievements = conn.execute(
