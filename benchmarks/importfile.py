@@ -52,7 +52,7 @@ def peak_rss_mb_of(status: Path) -> float | None:
 class ChildrenPeak(threading.Thread):
     """The peak resident memory of this process's children (the ELMO importer's worker processes,
     importers/higher/elmo/parallel.py), each child's own ``VmHWM`` read every ``interval`` seconds
-    while it lives; ``mb`` sums the children's peaks (an upper bound of their peak together)."""
+    while it lives; ``stop`` returns the children's peaks summed (an upper bound of their peak together)."""
 
     def __init__(self, interval: float = 0.05) -> None:
         super().__init__(daemon=True)

