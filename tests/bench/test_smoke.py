@@ -80,6 +80,8 @@ def test_tiny_benchmark_run_produces_every_figure(
         assert figures["slowest_statements"][0]["seconds"] >= figures["slowest_statements"][-1]["seconds"]
     assert results["lookup"]["lookup"]["errors"] == 0
     assert results["lookup"]["ceiling"]["errors"] == 0
+    warm = results["lookup"]["warm_pass"]  # every sampled person looked up once before the loads
+    assert 0 < warm["lookups"] <= 40 and warm["seconds"] > 0 and warm["rps"] > 0
     assert list(results["lookup_by_workers"]) == ["1", "2"]
     for figures in results["lookup_by_workers"].values():
         assert figures["errors"] == 0 and 0 < figures["ratio"] < 5 and figures["lookup_rps"] > 0
