@@ -460,7 +460,8 @@ def benchmark_import(
             first = import_bytes(engine, settings, delivery, content)
         refresh = timed_refresh(engine)
         rows, copy_seconds = copy_ceiling(url, first["batch_id"])
-        resend = import_bytes(engine, settings, delivery, content + RESEND_SUFFIX[kind])
+        with StatementTimer() as resend_statements:
+            resend = import_bytes(engine, settings, delivery, content + RESEND_SUFFIX[kind])
         resend_refresh = timed_refresh(engine)
         duplicate = import_bytes(engine, settings, delivery, content)
         import_rate = first["accepted"] / first["seconds"] if first["seconds"] else 0.0
@@ -488,6 +489,8 @@ def benchmark_import(
             else None,
             "sql_seconds": round(statements.total, 3),
             "slowest_statements": statements.slowest(8),
+            "resend_sql_seconds": round(resend_statements.total, 3),
+            "resend_slowest_statements": resend_statements.slowest(8),
         }
         log(
             f"import {kind}: {first['accepted']} in {first['seconds']:.2f}s ({import_rate:.0f}/s) vs COPY "

@@ -77,6 +77,8 @@ def test_tiny_benchmark_run_produces_every_figure(
         assert figures["resend"]["accepted"] == 0 and figures["resend"]["unchanged"] > 0, kind
         assert figures["duplicate"]["status"] == "duplicate", kind
         assert 0 < figures["sql_seconds"] < figures["import"]["seconds"], kind
+        assert 0 < figures["resend_sql_seconds"] < figures["resend"]["seconds"], kind
+        assert figures["resend_slowest_statements"], kind
         assert figures["slowest_statements"][0]["seconds"] >= figures["slowest_statements"][-1]["seconds"]
     assert results["lookup"]["lookup"]["errors"] == 0
     assert results["lookup"]["ceiling"]["errors"] == 0
