@@ -233,15 +233,16 @@ class Spans:
         self.rows: list[tuple[bytes, str | None, int, int]] = []  # (key, note, first seq, last seq)
         self._open: tuple[bytes, int] | None = None
         self._created = False
-        #: the known raw records of this delivery: (key, first seq, ref, refs), and how many items they make
-        self.known_rows: list[tuple[bytes, int, str, list[str] | None]] = []
+        #: the known raw records of this delivery: (key, first seq, ref, refs as a text[] literal), and
+        #: how many items they make
+        self.known_rows: list[tuple[bytes, int, str, str | None]] = []
         self.known_items = 0
         self._known_created = False
 
     def skip(self, span: KnownSpan, seq: int, ref: str, refs: Sequence[str] | None = None) -> None:
         """A known raw record whose items take the positions after ``seq``: counted unchanged by
         ``fill_unchanged``, each under ``ref`` or, where given, its own of ``refs``."""
-        self.known_rows.append((span.known.key, seq + 1, ref, None if refs is None else list(refs)))
+        self.known_rows.append((span.known.key, seq + 1, ref, None if refs is None else text_array(refs)))
         self.known_items += span.known.count
 
     def start(self, item: SpanStart, seq: int) -> None:
@@ -329,6 +330,15 @@ class Spans:
             ),
             {"provider": provider_id, "batch": batch_id},
         )
+
+
+def text_array(values: Sequence[str]) -> str:
+    """``values`` in PostgreSQL's text form of a ``text[]``, every element in double quotes (a double
+    quote or a backslash inside escaped with a backslash), for a COPY in text format to read as the
+    array. psycopg's own list dumper, called per row, takes ~50 µs for a vitnemål's 23 refs — 0.49 s
+    for the 9 091 known groups of a primary CSV re-send of 200 000 rows (timeit) — where this takes
+    ~5 µs."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def sweep(conn: Connection) -> int:
