@@ -614,14 +614,9 @@ def sample_nins(engine: Engine, n: int, seed: int) -> list[str]:
 def benchmark_lookup(
     server: Server, token: str, nins: list[str], config: BenchConfig, url: str
 ) -> dict[str, Any]:
-    sizes = []
-    for nin in nins[:50]:
-        status, body = _post_json(server.host, server.port, "/v1/persons/lookup", {"nin": nin}, token)
-        if status != 200:
-            raise RuntimeError(f"look-up answered {status}: {body[:300]!r}")
-        sizes.append(len(body))
+    warm, answer_sizes = warm_sample(server, token, nins, config.concurrency)
+    sizes = answer_sizes[:50]  # the bare endpoint's body: as large as a real answer
     size = int(statistics.median(sizes))
-    warm = warm_sample(server, token, nins, config.concurrency)
     log(f"look-up, warming the sample: {len(nins)} persons in {warm['seconds']:.1f} s ({warm['rps']:.0f}/s)")
     headers = (("Authorization", f"Bearer {token}"), ("Content-Type", "application/json"))
     lookups = [
@@ -667,24 +662,27 @@ def benchmark_lookup(
     }
 
 
-def warm_sample(server: Server, token: str, nins: list[str], concurrency: int) -> dict[str, Any]:
+def warm_sample(
+    server: Server, token: str, nins: list[str], concurrency: int
+) -> tuple[dict[str, Any], list[int]]:
     """One look-up of every sampled person before the measured loads, unmeasured: the loads cycle over
     the sample, so this is the working set they measure. Without it the first load meets whatever the
     steps before it left in the caches — after the cold ceilings, a restarted server and (with
     ``BENCH_DROP_PAGE_CACHE``) an empty page cache, so its first seconds read from disk what its last
-    seconds find in memory. Its rate is the look-up's on the caches it started from."""
+    seconds find in memory. Returns its seconds and rate (the look-up's on the caches it started from)
+    and each answer's size in bytes, in the sample's order."""
 
-    def look_up(nin: str) -> None:
+    def look_up(nin: str) -> int:
         status, body = _post_json(server.host, server.port, "/v1/persons/lookup", {"nin": nin}, token)
         if status != 200:
             raise RuntimeError(f"look-up of a sampled person answered {status}: {body[:300]!r}")
+        return len(body)
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for _ in pool.map(look_up, nins):
-            pass
+        sizes = list(pool.map(look_up, nins))
     seconds = time.perf_counter() - started
-    return {"lookups": len(nins), "seconds": round(seconds, 2), "rps": round(len(nins) / seconds, 1)}
+    return {"lookups": len(nins), "seconds": round(seconds, 2), "rps": round(len(nins) / seconds, 1)}, sizes
 
 
 def _cpu_ms_per_request(cpu_seconds: float | None, rps: float, config: BenchConfig) -> float | None:
