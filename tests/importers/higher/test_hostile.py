@@ -201,3 +201,105 @@ def test_the_tree_holds_one_learner_at_a_time() -> None:
 def test_a_text_node_over_the_parser_limit_is_refused() -> None:
     document = ELMO_OPEN + b"<learner><givenNames>" + b"A" * 11_000_000 + b"</givenNames></learner></elmo>"
     assert refusal(document).code == "xml.node_too_large"
+
+
+# The reader has libxml2 report only elmo, its children and the root (reader.iter_events); the limits
+# are checked on the rest by probes. These say every element is still checked, wherever it stands.
+
+
+def test_nesting_too_deep_before_the_first_elmo_is_refused() -> None:
+    deep = b"<x>" * 30 + b"</x>" * 30
+    document = b"<batch><header>" + deep + b"</header>" + ELMO_OPEN + b"<learner/></elmo></batch>"
+    assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
+
+
+def test_nesting_too_deep_between_reports_is_refused() -> None:
+    deep = b"<x>" * 30 + b"</x>" * 30
+    document = ELMO_OPEN + b"<learner/><report/>" + deep + b"<report/></elmo>"
+    assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
+
+
+def test_nesting_too_deep_inside_a_report_is_refused() -> None:
+    deep = b"<x>" * 30 + b"</x>" * 30
+    document = ELMO_OPEN + b"<learner/><report>" + deep + b"</report></elmo>"
+    assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
+
+
+@pytest.mark.parametrize("elements", [150, 40_000], ids=["within-one-slice", "over-many-slices"])
+def test_a_report_over_the_element_limit_is_refused(monkeypatch: pytest.MonkeyPatch, elements: int) -> None:
+    from importers.higher.elmo import reader
+
+    monkeypatch.setattr(reader, "MAX_REPORT_ELEMENTS", elements - 50)
+    document = ELMO_OPEN + b"<learner/><report>" + b"<x/>" * elements + b"</report></elmo>"
+    error = refusal(document)
+    assert error.code == "elmo.report_too_large" and "learner 1" in error.message
+
+
+def test_what_stands_outside_the_elmo_elements_is_dropped_as_it_is_read() -> None:
+    from importers.higher.elmo.reader import iter_events
+
+    item = (
+        b"<item><meta>" + b"<m/>" * 20 + b"</meta>" + ELMO_OPEN + b"<learner/><report/></elmo><after/></item>"
+    )
+    batch = b"<batch>" + item * 3000 + b"</batch>"  # some 600 kB: ten slices of the parser's
+    sizes = [
+        sum(1 for _ in event.element.getroottree().getroot().iter())
+        for event in iter_events(iter([batch]), max_depth=64)
+        if event.kind == "report"
+    ]
+    assert len(sizes) == 3000
+    # the whole file has 75 000 elements; what was read before is dropped slice by slice
+    assert max(sizes) < 20_000
+
+
+def test_events_name_every_child_of_elmo_in_order_and_nothing_deeper() -> None:
+    from importers.higher.elmo.reader import iter_events
+
+    nested = ELMO_OPEN + b"<learner/><report/></elmo>"  # an elmo inside a report is not a document
+    document = (
+        b"<batch>" + ELMO_OPEN + b"<generatedDate>2026</generatedDate><learner><report/></learner>"
+        b"<report><x>" + nested + b"</x></report><futureThing/><attachment/>"
+        b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/><report/><trailer/></elmo>'
+        b"<other>" + b"<learner/>" * 3 + b"</other>" + ELMO_OPEN + b"</elmo></batch>"
+    )
+    events = [(e.kind, e.elmo_index) for e in iter_events(iter([document]), max_depth=64)]
+    assert events == [
+        ("elmo_start", 1), ("other", 1), ("learner", 1), ("report", 1), ("other", 1), ("attachment", 1),
+        ("signature", 1), ("report", 1), ("other", 1), ("elmo_end", 1), ("elmo_start", 2), ("elmo_end", 2),
+    ]  # fmt: skip
+
+
+def test_nesting_too_deep_after_the_last_elmo_is_refused() -> None:
+    deep = b"<x>" * 30 + b"</x>" * 30
+    document = b"<batch>" + ELMO_OPEN + b"<learner/></elmo><trailer>" + deep + b"</trailer><end/></batch>"
+    assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
+
+
+def test_a_report_that_never_ends_is_refused_after_reading_a_little(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importers.higher.elmo import reader
+
+    monkeypatch.setattr(reader, "MAX_REPORT_ELEMENTS", 10_000)
+    elements = b"<x/>" * (16 * 1024)
+
+    def report() -> Iterator[bytes]:
+        yield ELMO_OPEN + b"<learner/><report>"
+        while True:
+            yield elements
+
+    stream = CountingStream(report())
+    assert refusal(stream, max_bytes=1024**3).code == "elmo.report_too_large"
+    assert stream.read_bytes < 32 * 1024 * 1024  # one read of the stream, of a gigabyte allowed
+
+
+def test_what_follows_the_last_elmo_is_dropped_as_it_is_read() -> None:
+    from importers.higher.elmo.reader import iter_events
+
+    chunks = [b"<batch>" + ELMO_OPEN + b"<learner/></elmo>", *([b"<m/>" * 16_384] * 20), b"</batch>"]
+    root, sizes = None, []
+    for event in iter_events(iter(chunks), max_depth=64, ticks=True):
+        if event.kind == "elmo_end":
+            root = event.element.getroottree().getroot()
+        elif event.kind == "fed" and root is not None:
+            sizes.append(len(root))
+    assert len(sizes) == 21
+    assert max(sizes) < 20_000  # of 327 680 elements in all
