@@ -179,8 +179,9 @@ def iter_events(
 
     The parser reports only the elements this needs — ``elmo`` and the children the importer reads,
     by local name, and the root's name, for a handle on the tree — and libxml2 walks the rest without
-    Python: a start and an end event for every element were 40 % of reading the benchmark's batches
-    (245 224 events in one of 5 056 records; 1 764 now). The limits are still checked on every element,
+    Python: a start and an end event for every element were 40 % of reading a batch fed whole (245 224
+    events for 5 056 records; 1 764 now), far less of one fed document by document, as an import cuts
+    it (docs/performance.md, "ELMO: libxml2 walks …"). The limits are still checked on every element,
     in libxml2 too: a finished subtree by XPath probes before it is yielded or dropped, the elements
     still open after each slice by their path from the root (the last child at each level of a tree
     being built).
