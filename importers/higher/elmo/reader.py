@@ -66,11 +66,19 @@ _QNAME = re.compile(r"<([^\s/>]+)")
 
 
 def root_local_name(head: bytes) -> str | None:
-    """The root element's local name, from the start of the document (None: not in ``head``)."""
+    """The root element's local name, from the start of the document (None: not in ``head``, or not a
+    name — the parser then refuses the document, and lxml would refuse it as a tag to look for)."""
     text = _as_text(head)
     start = _root_start(text, len(head))
     match = _QNAME.match(text, start) if start is not None else None
-    return match[1].rpartition(":")[2] if match else None
+    if match is None:
+        return None
+    name = match[1].rpartition(":")[2]
+    try:
+        etree.QName(name)
+    except ValueError:
+        return None
+    return name
 
 
 def _root_start(text: str, head_bytes: int) -> int | None:

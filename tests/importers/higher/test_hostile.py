@@ -303,3 +303,11 @@ def test_what_follows_the_last_elmo_is_dropped_as_it_is_read() -> None:
             sizes.append(len(root))
     assert len(sizes) == 21
     assert max(sizes) < 20_000  # of 327 680 elements in all
+
+
+@pytest.mark.parametrize("start", [b"<\x00xml", b"<1root", b"<a\x01b", b"<:"])
+def test_a_root_that_is_not_a_name_is_refused_as_xml(start: bytes) -> None:
+    # found by tests/fuzz: the root's name is what the reader asks libxml2 to report, and lxml refuses
+    # to look for a name that is none (ValueError), before the parser could refuse the document
+    document = start + b' version="1.0"?>\n' + ELMO_OPEN + b"<learner/></elmo>"
+    assert refusal(document).code == "xml.syntax"
