@@ -65,7 +65,7 @@ def check_prolog(head: bytes) -> bool:
 _QNAME = re.compile(r"<([^\s/>]+)")
 
 
-def root_local_name(head: bytes) -> str | None:
+def _root_local_name(head: bytes) -> str | None:
     """The root element's local name, from the start of the document (None: not in ``head``, or not a
     name — the parser then refuses the document, and lxml would refuse it as a tag to look for)."""
     text = _as_text(head)
@@ -206,7 +206,7 @@ def iter_events(
         raise UnusableInput("elmo.empty", "the document is empty")
 
     wanted = ["{*}elmo", "{*}Signature", *("{*}" + name for name in sorted(_READ_CHILDREN))]
-    root_name = root_local_name(head[:PROLOG_LIMIT])
+    root_name = _root_local_name(head[:PROLOG_LIMIT])
     if root_name is not None:
         wanted.append("{*}" + root_name)
     parser = etree.XMLPullParser(
@@ -263,38 +263,35 @@ def iter_events(
             check_subtree(other, elmo_depth + 1, True)
             yield Event("other", other, elmo_ns, elmo_index)
 
-    def clean_before(element: etree._Element) -> None:
-        """Drop what precedes ``element`` and its ancestors: finished, whatever the parser has read since."""
-        node, depth = element, depth_of(element)
-        parent = node.getparent()
+    def clean_before(element: etree._Element, depth: int) -> None:
+        """Drop what precedes ``element`` (at ``depth``) and its ancestors: finished, whatever the parser
+        has read since."""
+        node, parent = element, element.getparent()
         while parent is not None:
             for finished in list(node.itersiblings(preceding=True)):
                 check_subtree(finished, depth, False)
                 parent.remove(finished)
             node, parent, depth = parent, parent.getparent(), depth - 1
 
-    def clean_open_path() -> None:
-        """Drop the finished elements outside any elmo on the path of the elements still open. Only
-        after a slice's events: while they are handled, the tree holds what the parser read since."""
-        node, depth = root, 1
-        while node is not None and node is not elmo and len(node):
-            last = node[-1]
-            for finished in list(node)[:-1]:
-                check_subtree(finished, depth + 1, False)
-                node.remove(finished)
-            node, depth = last, depth + 1
-
-    def check_open() -> None:
-        """The limits on the elements still open (or last finished) after a slice."""
+    def settle_open_path() -> None:
+        """Down the path of the elements still open (the last child at each level), after a slice's
+        events — while they are handled, the tree holds what the parser read since: the limits on each,
+        the finished elements beside the path dropped (outside any elmo) or, the elmo's unfinished
+        child, checked so far."""
         node, depth = root, 1
         while node is not None:
             if depth > max_depth:
                 raise too_deep()
-            if elmo is not None and node is elmo and len(elmo) and elmo[-1] is not handled:
-                check_subtree(elmo[-1], depth + 1, True)
+            if node is elmo:
+                if len(elmo) and elmo[-1] is not handled:
+                    check_subtree(elmo[-1], depth + 1, True)
                 return
-            node = node[-1] if len(node) else None
-            depth += 1
+            if not len(node):
+                return
+            for finished in list(node)[:-1]:
+                check_subtree(finished, depth + 1, False)
+                node.remove(finished)
+            node, depth = node[-1], depth + 1
 
     def feed(data: bytes | None) -> None:
         try:
@@ -337,8 +334,8 @@ def iter_events(
                     and local_name(element) == "elmo"
                     and namespace(element) in ELMO_NAMESPACES
                 ):
-                    clean_before(element)
                     elmo, elmo_depth, elmo_ns = element, depth_of(element), namespace(element)
+                    clean_before(element, elmo_depth)
                     if elmo_depth > max_depth:
                         raise too_deep()
                     elmo_count += 1
@@ -369,8 +366,7 @@ def iter_events(
             drop(element)
             handled = element
         if root is not None:
-            clean_open_path()
-            check_open()
+            settle_open_path()
     if elmo_count == 0 and index_of is None:  # with index_of the caller knows what it left out
         raise no_elmo()
 
