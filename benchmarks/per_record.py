@@ -74,16 +74,13 @@ def measure(delivery: DeliveryFile, orgs: OrganisationIndex) -> dict[str, Any]:
     sector = Sector(delivery.sector)
     importer = choose(sector, content[:65536], delivery.path.name, delivery.content_type)
 
-    def reader(known: KnownInputs | None) -> Callable[[], list[AchievementRecord]]:
-        def read() -> list[AchievementRecord]:
-            context = ImportContext(sector=sector, provider_orgnr=delivery.provider_orgnr, known=known)
-            items = importer.extract(io.BytesIO(content), context)
-            return [item for item in items if isinstance(item, AchievementRecord)]
+    def read(known: KnownInputs | None) -> list[AchievementRecord]:
+        context = ImportContext(sector=sector, provider_orgnr=delivery.provider_orgnr, known=known)
+        items = importer.extract(io.BytesIO(content), context)
+        return [item for item in items if isinstance(item, AchievementRecord)]
 
-        return read
-
-    read_s, records = _timed(reader(FirstDelivery()))
-    whole_s, whole = _timed(reader(None))
+    read_s, records = _timed(lambda: read(FirstDelivery()))
+    whole_s, whole = _timed(lambda: read(None))
     if whole != records:
         raise AssertionError(f"{delivery.kind}: the file read whole makes other records than cut")
     text_s, _ = _timed(lambda: [find_overlong_text(r) for r in records])

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from importers.base import ImportContext, UnusableInput
-from importers.higher.elmo import ElmoImporter
+from importers.higher.elmo import ElmoImporter, reader
+from importers.higher.elmo.reader import iter_events
 from intake.batches import run_import
 from register.sectors import Sector
 from register.settings import Settings
@@ -183,7 +184,6 @@ def test_the_tree_holds_one_learner_at_a_time() -> None:
     import random
 
     from demo.higher import batch_document, institutions, random_transcript
-    from importers.higher.elmo.reader import iter_events
     from register.synthetic import synthetic_person
 
     rng = random.Random(9)
@@ -206,29 +206,27 @@ def test_a_text_node_over_the_parser_limit_is_refused() -> None:
 # The reader has libxml2 report only elmo, its children and the root (reader.iter_events); the limits
 # are checked on the rest by probes. These say every element is still checked, wherever it stands.
 
+#: 30 levels of nesting, closed again: over a limit of 20 wherever it stands
+DEEP = b"<x>" * 30 + b"</x>" * 30
+
 
 def test_nesting_too_deep_before_the_first_elmo_is_refused() -> None:
-    deep = b"<x>" * 30 + b"</x>" * 30
-    document = b"<batch><header>" + deep + b"</header>" + ELMO_OPEN + b"<learner/></elmo></batch>"
+    document = b"<batch><header>" + DEEP + b"</header>" + ELMO_OPEN + b"<learner/></elmo></batch>"
     assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
 
 
 def test_nesting_too_deep_between_reports_is_refused() -> None:
-    deep = b"<x>" * 30 + b"</x>" * 30
-    document = ELMO_OPEN + b"<learner/><report/>" + deep + b"<report/></elmo>"
+    document = ELMO_OPEN + b"<learner/><report/>" + DEEP + b"<report/></elmo>"
     assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
 
 
 def test_nesting_too_deep_inside_a_report_is_refused() -> None:
-    deep = b"<x>" * 30 + b"</x>" * 30
-    document = ELMO_OPEN + b"<learner/><report>" + deep + b"</report></elmo>"
+    document = ELMO_OPEN + b"<learner/><report>" + DEEP + b"</report></elmo>"
     assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
 
 
 @pytest.mark.parametrize("elements", [150, 40_000], ids=["within-one-slice", "over-many-slices"])
 def test_a_report_over_the_element_limit_is_refused(monkeypatch: pytest.MonkeyPatch, elements: int) -> None:
-    from importers.higher.elmo import reader
-
     monkeypatch.setattr(reader, "MAX_REPORT_ELEMENTS", elements - 50)
     document = ELMO_OPEN + b"<learner/><report>" + b"<x/>" * elements + b"</report></elmo>"
     error = refusal(document)
@@ -236,8 +234,6 @@ def test_a_report_over_the_element_limit_is_refused(monkeypatch: pytest.MonkeyPa
 
 
 def test_what_stands_outside_the_elmo_elements_is_dropped_as_it_is_read() -> None:
-    from importers.higher.elmo.reader import iter_events
-
     item = (
         b"<item><meta>" + b"<m/>" * 20 + b"</meta>" + ELMO_OPEN + b"<learner/><report/></elmo><after/></item>"
     )
@@ -253,8 +249,6 @@ def test_what_stands_outside_the_elmo_elements_is_dropped_as_it_is_read() -> Non
 
 
 def test_events_name_every_child_of_elmo_in_order_and_nothing_deeper() -> None:
-    from importers.higher.elmo.reader import iter_events
-
     nested = ELMO_OPEN + b"<learner/><report/></elmo>"  # an elmo inside a report is not a document
     document = (
         b"<batch>" + ELMO_OPEN + b"<generatedDate>2026</generatedDate><learner><report/></learner>"
@@ -270,14 +264,11 @@ def test_events_name_every_child_of_elmo_in_order_and_nothing_deeper() -> None:
 
 
 def test_nesting_too_deep_after_the_last_elmo_is_refused() -> None:
-    deep = b"<x>" * 30 + b"</x>" * 30
-    document = b"<batch>" + ELMO_OPEN + b"<learner/></elmo><trailer>" + deep + b"</trailer><end/></batch>"
+    document = b"<batch>" + ELMO_OPEN + b"<learner/></elmo><trailer>" + DEEP + b"</trailer><end/></batch>"
     assert refusal(document, max_xml_depth=20).code == "xml.too_deep"
 
 
 def test_a_report_that_never_ends_is_refused_after_reading_a_little(monkeypatch: pytest.MonkeyPatch) -> None:
-    from importers.higher.elmo import reader
-
     monkeypatch.setattr(reader, "MAX_REPORT_ELEMENTS", 10_000)
     elements = b"<x/>" * (16 * 1024)
 
@@ -292,8 +283,6 @@ def test_a_report_that_never_ends_is_refused_after_reading_a_little(monkeypatch:
 
 
 def test_what_follows_the_last_elmo_is_dropped_as_it_is_read() -> None:
-    from importers.higher.elmo.reader import iter_events
-
     chunks = [b"<batch>" + ELMO_OPEN + b"<learner/></elmo>", *([b"<m/>" * 16_384] * 20), b"</batch>"]
     root, sizes = None, []
     for event in iter_events(iter(chunks), max_depth=64, ticks=True):
