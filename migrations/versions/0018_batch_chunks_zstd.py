@@ -11,13 +11,15 @@ several times faster and smaller (``intake.batches``); the column is stored ``EX
 does not try its own compression on the compressed frames. ``encoding`` says how a chunk was stored:
 the chunks stored before this revision stay as they are ('identity') and are read as before.
 
-Downgrade decompresses nothing: it refuses while a zstd chunk exists, rather than leave bytes the
-older code would return compressed.
+Downgrade gives every zstd chunk back its delivered bytes, one chunk at a time (bounded memory),
+before the older code, which reads the bytes as stored, runs again.
 """
 
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import zstandard
 from alembic import op
 
 revision: str = "0018"
@@ -38,13 +40,27 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        """DO $$ BEGIN
-             IF EXISTS (SELECT 1 FROM import_batch_chunk WHERE encoding <> 'identity') THEN
-               RAISE EXCEPTION 'import_batch_chunk holds zstd chunks the older schema cannot read';
-             END IF;
-           END $$"""
-    )
+    conn = op.get_bind()
+    decompressor = zstandard.ZstdDecompressor()
+    after: dict[str, object] = {"b": uuid.UUID(int=0), "s": -1}
+    while True:  # along the primary key, one chunk at a time: memory bounded by one chunk
+        row = conn.execute(
+            sa.text(
+                """SELECT batch_id, seq, data FROM import_batch_chunk
+                   WHERE (batch_id, seq) > (:b, :s) AND encoding = 'zstd' ORDER BY batch_id, seq LIMIT 1"""
+            ),
+            after,
+        ).first()
+        if row is None:
+            break
+        after = {"b": row.batch_id, "s": row.seq}
+        conn.execute(
+            sa.text(
+                """UPDATE import_batch_chunk SET data = :d, encoding = 'identity'
+                   WHERE batch_id = :b AND seq = :s"""
+            ),
+            {**after, "d": decompressor.decompress(row.data)},
+        )
     op.execute("ALTER TABLE import_batch_chunk ALTER COLUMN data SET STORAGE EXTENDED")
     op.drop_constraint(op.f("ck_import_batch_chunk_encoding"), "import_batch_chunk", type_="check")
     op.drop_column("import_batch_chunk", "encoding")

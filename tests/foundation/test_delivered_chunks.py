@@ -1,6 +1,7 @@
 """A delivery's bytes are kept (``import_batch_chunk``), each 1 MiB chunk a zstd frame since migration
 0018: read back they are the delivered bytes exactly, across chunk boundaries, and the chunks stored
-before it (as delivered, 'identity') are read as before — a batch queued then still resumes."""
+before it (as delivered, 'identity') are read as before — a batch queued then still resumes; undoing
+0018 gives every chunk back as delivered."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import hashlib
 import io
 import random
 
-from sqlalchemy import Engine, text
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
 
 from intake import batches
+from register.database import to_sqlalchemy
+from register.schema import alembic_config
 from register.settings import Settings
+from tests.conftest import create_database, drop_database
 from tests.factories import create_organisation
 from tests.reliability.deliveries import vocational_csv
 
@@ -73,3 +78,30 @@ def test_a_batch_stored_before_the_chunks_were_compressed_still_resumes(
     report = batches.resume_received(db, received.batch_id, settings=settings)
     assert report is not None
     assert (report.status, report.accepted, report.rejected) == ("completed", 30, 0)
+
+
+def test_undoing_0018_gives_every_chunk_back_as_delivered(server_admin_url: str, settings: Settings) -> None:
+    url = create_database(server_admin_url, prefix="register_migrate")
+    engine = create_engine(to_sqlalchemy(url))
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "heads")
+        fagskole = create_organisation(engine, kind="fagskole")
+        delivery = _delivery()
+        received = batches.receive(
+            engine, io.BytesIO(delivery), sector="vocational", provider_orgnr=fagskole, settings=settings
+        )
+        received.spool.close()
+        command.downgrade(cfg, "0017")
+        with engine.connect() as conn:  # as the code before 0018 reads them: the bytes as stored
+            stored = conn.execute(
+                text("SELECT data FROM import_batch_chunk WHERE batch_id = :b ORDER BY seq"),
+                {"b": received.batch_id},
+            ).scalars()
+            assert b"".join(stored) == delivery
+        command.upgrade(cfg, "heads")  # and up again: those chunks stay as delivered, read as such
+        with engine.connect() as conn:
+            assert b"".join(batches.delivered_chunks(conn, received.batch_id)) == delivery
+    finally:
+        engine.dispose()
+        drop_database(server_admin_url, url)

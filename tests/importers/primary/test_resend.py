@@ -476,9 +476,19 @@ def test_0016_keeps_every_row_0015_remembered(
                         "ids": ids,
                     },
                 )
-        command.upgrade(cfg, "0016")  # 0017 forgets such rows (below)
+        command.upgrade(cfg, "0016")
         with engine.connect() as conn:
             assert [tuple(r) for r in conn.execute(text(KNOWN_INPUT))] == remembered
+        # The code delivers at the head revision only (0018 changed how delivered bytes are stored), and
+        # 0017 forgets rows remembered one by one (below): put back what 0016 made of them.
+        command.upgrade(cfg, "heads")
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM known_input"))
+            for provider, digest, note, ids, hashes in remembered:
+                conn.execute(
+                    text("INSERT INTO known_input VALUES (:provider, :digest, :note, :ids, :hashes)"),
+                    {"provider": provider, "digest": digest, "note": note, "ids": ids, "hashes": hashes},
+                )
         resend = deliver(engine, settings, COUNTY, FILE + b"\n")
         assert mapped.take() == []
         assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
@@ -513,6 +523,7 @@ def test_0017_forgets_the_rows_remembered_one_by_one_and_keeps_the_rest(
         assert sorted(kept, key=repr) == sorted(
             [*groups, (provider, bytes([2]) * 16, None, ids, hashes)], key=repr
         )
+        command.upgrade(cfg, "heads")  # the code delivers at the head revision only
         resend = deliver(engine, settings, COUNTY, FILE + b"\n")
         assert mapped.take() == []
         assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
