@@ -61,7 +61,7 @@ CHUNK_BYTES = 1024 * 1024
 #: Each stored chunk is a zstd frame (``import_batch_chunk.encoding`` 'zstd'). PostgreSQL's own
 #: compression (pglz; this embedded server has no lz4) took a third of a second for the 52 MB
 #: micro-credential file of the national benchmark, a quarter of its re-send; stored as zstd frames
-#: at level 3, a 21 MB one took 9 ms against pglz's 80 ms, in 1.2 MB against 4.8 MB. Each frame
+#: at level 3, a 21 MB one took 9 ms against pglz's 80 ms, in a quarter of the space. Each frame
 #: carries its size, so a chunk is read back into exactly that much memory.
 _CHUNK_COMPRESSION_LEVEL = 3
 
