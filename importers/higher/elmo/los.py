@@ -24,7 +24,6 @@ from importers.higher.elmo.elements import (
     digest,
     identifier_pairs,
     identifiers_in,
-    person_key,
     preferred,
     raw_text_of,
     text_of,
@@ -97,8 +96,10 @@ class LosMapper:
     attachments: dict[str, AttachmentIn]
     issue_date: dt.date | None
     issuer_info: dict[str, Any]
+    #: ``person_key(person)``, part of every result's source key: the same for all of a report's results,
+    #: so digested once per report instead of once per result
+    learner_key: str
     double_counted: int = 0
-    learner_key: str = ""
 
     def map(
         self,
@@ -251,9 +252,7 @@ class LosMapper:
             "date": completed.isoformat() if completed else None,
             "term": term_info or term,
         }
-        key_hash = digest(
-            self.org.scheme, self.org.value, person_key(self.person), los_identity, loi_identity
-        )
+        key_hash = digest(self.org.scheme, self.org.value, self.learner_key, los_identity, loi_identity)
         source_key = f"elmo:{self.org.scheme}={self.org.value}:{code or 'untitled'}:{key_hash[:24]}"
         record = AchievementRecord(
             ref=ref,

@@ -24,6 +24,7 @@ from importers.higher.elmo.elements import (
     children_named,
     date_of,
     identifiers_in,
+    person_key,
     preferred,
     qualified,
     text_of,
@@ -313,8 +314,11 @@ def map_report(
 
     seen_keys: dict[str, int] = {}
     double_counted = 0
+    learner_key = person_key(person)
     for org, issuer_info, group in resolved:
-        mapper = LosMapper(ctx, org, person, learner, schemes, attachments, issue_date, issuer_info)
+        mapper = LosMapper(
+            ctx, org, person, learner, schemes, attachments, issue_date, issuer_info, learner_key
+        )
         for los in group:
             path = f"learningOpportunitySpecification[{positions[id(los)]}]"
             yield from mapper.map(los, path, None, False, seen_keys)
