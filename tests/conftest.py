@@ -15,6 +15,7 @@ truncation after the test instead of a rolled-back transaction.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -25,11 +26,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
+from alembic.config import Config
 from psycopg import sql
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from register import embedded
-from register.database import make_engine, to_libpq
+from register.database import make_engine, to_libpq, to_sqlalchemy
 from register.schema import alembic_config
 from register.settings import Settings, get_settings
 
@@ -117,6 +120,21 @@ def drop_database(admin: str, url: str) -> None:
     name = url.partition("?")[0].rsplit("/", 1)[1]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def database_at_head(admin: str) -> Iterator[tuple[Engine, Config]]:
+    """A database of its own at the head revision, for a migration's test that moves it down and up
+    (with the Alembic config to do so); dropped afterwards."""
+    url = create_database(admin, prefix="register_migrate")
+    engine = create_engine(to_sqlalchemy(url))
+    try:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, "heads")
+        yield engine, cfg
+    finally:
+        engine.dispose()
+        drop_database(admin, url)
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,11 @@ import io
 import random
 
 from alembic import command
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from intake import batches
-from register.database import to_sqlalchemy
-from register.schema import alembic_config
 from register.settings import Settings
-from tests.conftest import create_database, drop_database
+from tests.conftest import database_at_head
 from tests.factories import create_organisation
 from tests.reliability.deliveries import vocational_csv
 
@@ -28,13 +26,18 @@ def _delivery() -> bytes:
     return text_part + rng.randbytes(int(2.5 * batches.CHUNK_BYTES) - len(text_part))
 
 
-def test_a_delivery_is_kept_compressed_and_read_back_byte_for_byte(db: Engine, settings: Settings) -> None:
-    fagskole = create_organisation(db, kind="fagskole")
-    delivery = _delivery()
+def _stored(engine: Engine, provider: str, delivery: bytes, settings: Settings) -> batches.ReceivedBatch:
+    """The delivery received and left 'received', as a server that stopped before processing it leaves it."""
     received = batches.receive(
-        db, io.BytesIO(delivery), sector="vocational", provider_orgnr=fagskole, settings=settings
+        engine, io.BytesIO(delivery), sector="vocational", provider_orgnr=provider, settings=settings
     )
     received.spool.close()
+    return received
+
+
+def test_a_delivery_is_kept_compressed_and_read_back_byte_for_byte(db: Engine, settings: Settings) -> None:
+    delivery = _delivery()
+    received = _stored(db, create_organisation(db, kind="fagskole"), delivery, settings)
     with db.connect() as conn:
         stored = conn.execute(
             text(
@@ -66,42 +69,27 @@ def test_a_batch_stored_before_the_chunks_were_compressed_still_resumes(
 ) -> None:
     fagskole = create_organisation(db, kind="fagskole")
     delivery = vocational_csv(fagskole, rows=30, seed=3)
-    received = batches.receive(
-        db, io.BytesIO(delivery), sector="vocational", provider_orgnr=fagskole, settings=settings
-    )
-    received.spool.close()  # left 'received', as a server that stopped before processing it leaves it
+    batch_id = _stored(db, fagskole, delivery, settings).batch_id
     with db.begin() as conn:  # its chunk as the code before migration 0018 stored it
         conn.execute(
             text("UPDATE import_batch_chunk SET data = :d, encoding = 'identity' WHERE batch_id = :b"),
-            {"d": delivery, "b": received.batch_id},
+            {"d": delivery, "b": batch_id},
         )
-    report = batches.resume_received(db, received.batch_id, settings=settings)
+    report = batches.resume_received(db, batch_id, settings=settings)
     assert report is not None
     assert (report.status, report.accepted, report.rejected) == ("completed", 30, 0)
 
 
 def test_undoing_0018_gives_every_chunk_back_as_delivered(server_admin_url: str, settings: Settings) -> None:
-    url = create_database(server_admin_url, prefix="register_migrate")
-    engine = create_engine(to_sqlalchemy(url))
-    try:
-        cfg = alembic_config(url)
-        command.upgrade(cfg, "heads")
-        fagskole = create_organisation(engine, kind="fagskole")
+    with database_at_head(server_admin_url) as (engine, cfg):
         delivery = _delivery()
-        received = batches.receive(
-            engine, io.BytesIO(delivery), sector="vocational", provider_orgnr=fagskole, settings=settings
-        )
-        received.spool.close()
+        batch_id = _stored(engine, create_organisation(engine, kind="fagskole"), delivery, settings).batch_id
         command.downgrade(cfg, "0017")
         with engine.connect() as conn:  # as the code before 0018 reads them: the bytes as stored
             stored = conn.execute(
-                text("SELECT data FROM import_batch_chunk WHERE batch_id = :b ORDER BY seq"),
-                {"b": received.batch_id},
+                text("SELECT data FROM import_batch_chunk WHERE batch_id = :b ORDER BY seq"), {"b": batch_id}
             ).scalars()
             assert b"".join(stored) == delivery
         command.upgrade(cfg, "heads")  # and up again: those chunks stay as delivered, read as such
         with engine.connect() as conn:
-            assert b"".join(batches.delivered_chunks(conn, received.batch_id)) == delivery
-    finally:
-        engine.dispose()
-        drop_database(server_admin_url, url)
+            assert b"".join(batches.delivered_chunks(conn, batch_id)) == delivery

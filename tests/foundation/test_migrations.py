@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from register.database import to_sqlalchemy
 from register.schema import alembic_config
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database, database_at_head, drop_database
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -19,20 +19,13 @@ def test_models_and_migrations_agree(database_url: str) -> None:
 
 
 def test_upgrade_downgrade_upgrade(server_admin_url: str) -> None:
-    url = create_database(server_admin_url, prefix="register_migrate")
-    try:
-        cfg = alembic_config(url)
-        command.upgrade(cfg, "heads")
-        engine = create_engine(to_sqlalchemy(url))
+    with database_at_head(server_admin_url) as (engine, cfg):
         tables_at_head = set(inspect(engine).get_table_names())
         assert {"person", "achievement", "import_batch", "audit_event"} <= tables_at_head
         command.downgrade(cfg, "base")
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         command.upgrade(cfg, "heads")
         assert set(inspect(engine).get_table_names()) == tables_at_head
-        engine.dispose()
-    finally:
-        drop_database(server_admin_url, url)
 
 
 def test_0007_keeps_results_stored_twice_under_the_old_key(server_admin_url: str) -> None:

@@ -13,18 +13,16 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from importers.primary.rows import PrimaryRows
 from importers.tabular import DocumentMemory, Row, known_rows
 from importers.vocational.rows import VocationalRows
 from intake.batches import BatchReport, run_import
-from register.database import to_sqlalchemy
 from register.ingest import known_input
 from register.records import AchievementRecord
-from register.schema import alembic_config
 from register.settings import Settings
-from tests.conftest import create_database, drop_database
+from tests.conftest import database_at_head
 from tests.factories import create_organisation, new_nin
 from tests.importers.primary.test_primary_import import COUNTY, PUPIL, SCHOOL, deliver, rows, subject
 from tests.importers.resend import records_of
@@ -435,17 +433,10 @@ KNOWN_INPUT = (
 def register_with_file(server_admin_url: str, settings: Settings) -> Iterator[tuple[Engine, Config]]:
     """A database of its own at the head revision, for a migration's test: the organisations made and
     ``FILE`` delivered; dropped afterwards."""
-    url = create_database(server_admin_url, prefix="register_migrate")
-    engine = create_engine(to_sqlalchemy(url))
-    try:
-        cfg = alembic_config(url)
-        command.upgrade(cfg, "heads")
+    with database_at_head(server_admin_url) as (engine, cfg):
         create_organisations(engine)
         deliver(engine, settings, COUNTY, FILE)
         yield engine, cfg
-    finally:
-        engine.dispose()
-        drop_database(server_admin_url, url)
 
 
 def test_0016_keeps_every_row_0015_remembered(
