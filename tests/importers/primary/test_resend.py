@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from importers.primary.rows import PrimaryRows
 from importers.tabular import DocumentMemory, Row, known_rows
@@ -429,6 +429,15 @@ KNOWN_INPUT = (
 )
 
 
+def _remember(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows of ``known_input`` as ``KNOWN_INPUT`` reads them, written back as they are."""
+    for provider, digest, note, ids, hashes in rows:
+        conn.execute(
+            text("INSERT INTO known_input VALUES (:provider, :digest, :note, :ids, :hashes)"),
+            {"provider": provider, "digest": digest, "note": note, "ids": ids, "hashes": hashes},
+        )
+
+
 @contextlib.contextmanager
 def register_with_file(server_admin_url: str, settings: Settings) -> Iterator[tuple[Engine, Config]]:
     """A database of its own at the head revision, for a migration's test: the organisations made and
@@ -475,11 +484,7 @@ def test_0016_keeps_every_row_0015_remembered(
         command.upgrade(cfg, "heads")
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM known_input"))
-            for provider, digest, note, ids, hashes in remembered:
-                conn.execute(
-                    text("INSERT INTO known_input VALUES (:provider, :digest, :note, :ids, :hashes)"),
-                    {"provider": provider, "digest": digest, "note": note, "ids": ids, "hashes": hashes},
-                )
+            _remember(conn, remembered)
         resend = deliver(engine, settings, COUNTY, FILE + b"\n")
         assert mapped.take() == []
         assert counts(resend) == ("completed", 0, 0, 0, 6, 0)
@@ -496,17 +501,8 @@ def test_0017_forgets_the_rows_remembered_one_by_one_and_keeps_the_rest(
             groups = [tuple(r) for r in conn.execute(text(KNOWN_INPUT))]
             assert len(groups) == 2  # VM-1 and VM-2, each its rows
             provider, _, _, ids, hashes = groups[0]
-            for n, note in enumerate(['["new", "primary/VM-9", []]', '["seen", "primary/VM-9", "ab"]', None]):
-                conn.execute(
-                    text("INSERT INTO known_input VALUES (:provider, :digest, :note, :ids, :hashes)"),
-                    {
-                        "provider": provider,
-                        "digest": bytes([n]) * 16,
-                        "note": note,
-                        "ids": ids,
-                        "hashes": hashes,
-                    },
-                )
+            notes = ['["new", "primary/VM-9", []]', '["seen", "primary/VM-9", "ab"]', None]
+            _remember(conn, [(provider, bytes([n]) * 16, note, ids, hashes) for n, note in enumerate(notes)])
         command.downgrade(cfg, "0016")
         command.upgrade(cfg, "0017")
         with engine.connect() as conn:
